@@ -1,0 +1,77 @@
+"""Image and vision back-ends as async generators. Nothing here knows about Telegram."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from .api import ask_vision, generate_images, validate_request
+from .base import ImageProvider, Kind, Provider, ProviderContext, VisionProvider
+from .errors import (
+    AuthError,
+    InvalidOption,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    UnknownModel,
+)
+from .registry import ModelEntry, Registry
+from .settings import ProviderSettings
+from .types import (
+    Event,
+    EventStream,
+    ImageOptions,
+    ImagePreview,
+    ImageRequest,
+    ImageResponse,
+    Media,
+    Progress,
+    Stage,
+    TextResponse,
+)
+
+
+@cache
+def default_registry() -> Registry:
+    """The registry of the four built-in providers."""
+    from .arta import ARTA
+    from .dynaspark import Dynaspark
+    from .prodia import Prodia
+    from .sd35 import StabilityAI_SD35Large
+
+    return Registry([ARTA, Prodia, StabilityAI_SD35Large, Dynaspark])
+
+
+__all__ = [
+    "AuthError",
+    "Event",
+    "EventStream",
+    "ImageOptions",
+    "ImagePreview",
+    "ImageProvider",
+    "ImageRequest",
+    "ImageResponse",
+    "InvalidOption",
+    "Kind",
+    "Media",
+    "ModelEntry",
+    "Progress",
+    "Provider",
+    "ProviderContext",
+    "ProviderError",
+    "ProviderSettings",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "RateLimited",
+    "Registry",
+    "ResponseError",
+    "Stage",
+    "TextResponse",
+    "UnknownModel",
+    "VisionProvider",
+    "ask_vision",
+    "default_registry",
+    "generate_images",
+    "validate_request",
+]

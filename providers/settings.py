@@ -1,0 +1,35 @@
+"""Upstream endpoints, credentials and limits, read from the environment (and ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ARTA_KEY = "AIzaSyB3-71wG0fIt0shj0ee4fvx1shcjJHGrrQ"
+
+
+class ProviderSettings(BaseSettings):
+    """Every upstream URL can be overridden, which is also how tests point at loopback fakes."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    proxy: str | None = None
+    hf_token: SecretStr | None = None
+
+    arta_auth_url: str = (
+        f"https://www.googleapis.com/identitytoolkit/v3/relyingparty/signupNewUser?key={ARTA_KEY}"
+    )
+    arta_token_refresh_url: str = f"https://securetoken.googleapis.com/v1/token?key={ARTA_KEY}"
+    arta_api_url: str = "https://img-gen-prod.ai-arta.com/api/v1"
+    prodia_api_url: str = "https://api.prodia.com"
+    prodia_image_url: str = "https://images.prodia.xyz"
+    sd35_space_url: str = "https://stabilityai-stable-diffusion-3-5-large.hf.space"
+    dynaspark_api_url: str = "https://dynaspark.onrender.com"
+
+    connect_timeout: float = Field(default=10.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
+    job_timeout: float = Field(default=300.0, gt=0, description="Overall deadline for one job")
+    poll_interval: float = Field(default=2.0, ge=0, description="Seconds between status polls")
