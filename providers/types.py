@@ -28,11 +28,12 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class Progress:
-    """A status change: the stage, a short human label and the seconds since submission."""
+    """A status change: stage, short label, seconds since submission, the upstream's job id."""
 
     stage: Stage
     label: str
     elapsed: float | None = None
+    job_id: str | None = None
 
 
 @dataclass(frozen=True)

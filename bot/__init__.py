@@ -1,0 +1,1 @@
+"""The Telegram side: python-telegram-bot handlers that call the services around ``providers``."""

@@ -1,0 +1,38 @@
+"""Access control: ALLOWED_USER_IDS / ALLOWED_CHAT_IDS (empty means everyone)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
+
+from .commands import split_command
+from .runtime import runtime_of
+
+REFUSAL = "Sorry, this bot is private. Ask its operator to let you in."
+
+
+def allowed(update: Update, users: frozenset[int], chats: frozenset[int]) -> bool:
+    """Open when both lists are empty; otherwise the user or the chat must be listed."""
+    if not users and not chats:
+        return True
+    user, chat = update.effective_user, update.effective_chat
+    return (user is not None and user.id in users) or (chat is not None and chat.id in chats)
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stops updates from outsiders; commands addressed to the bot get a polite refusal."""
+    settings = runtime_of(context).settings
+    admins = settings.admin_user_ids
+    if allowed(update, settings.allowed_user_ids | admins, settings.allowed_chat_ids):
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer(REFUSAL, show_alert=True)
+    elif (message := update.effective_message) is not None:
+        text = message.text or message.caption or ""
+        if split_command(text, context.bot.username):
+            await message.reply_text(REFUSAL, do_quote=True)
+    raise ApplicationHandlerStop
+
+
+def handler() -> BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]:
+    return TypeHandler(Update, gate)

@@ -1,0 +1,123 @@
+"""Builds the Application (one place, used by ``python -m bot`` and the end-to-end tests)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import Update
+from telegram.error import TelegramError
+from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+
+from . import access
+from .commands import menu
+from .features import ask, cancel, imagine, model, start
+from .ratelimit import FloodControl
+from .runtime import AnyApp, Runtime, attach, runtime_of
+from .settings import BotSettings
+from .status import LiveStatus
+from .storage import JobStatus
+
+log = logging.getLogger(__name__)
+
+RESTART_NOTE = "the bot restarted; please send your command again"
+
+
+def build_application(settings: BotSettings) -> AnyApp:
+    """The configured Application: flood control, handlers, and start/stop hooks."""
+    root = settings.telegram_api_url.rstrip("/")
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(f"{root}/bot")
+        .base_file_url(f"{root}/file/bot")
+        .rate_limiter(FloodControl())
+        .concurrent_updates(True)
+        .media_write_timeout(60)
+        .post_init(lambda app: on_start(app, settings))
+        .post_stop(on_stop)
+        .post_shutdown(on_shutdown)
+        .build()
+    )
+    app.add_handler(access.handler(), group=-1)
+    for feature in (start, imagine, model, ask, cancel):
+        app.add_handlers(feature.handlers())
+    app.add_handler(CallbackQueryHandler(stale_button))
+    app.add_error_handler(on_error)
+    return app
+
+
+async def on_start(app: AnyApp, settings: BotSettings) -> None:
+    """Opens the runtime, tells clients the command menu, and closes jobs a crash left open."""
+    runtime = await Runtime.open(settings)
+    attach(app, runtime)
+    try:
+        await app.bot.set_my_commands(menu("en"))
+        await app.bot.set_my_commands(menu("ru"), language_code="ru")
+    except TelegramError as error:
+        log.warning("could not set the command menu: %s", error)
+    for job in await runtime.storage.unfinished_jobs():
+        await runtime.storage.update_job(job.id, status=JobStatus.FAILED, error="interrupted")
+        if job.status_message_id is not None:
+            with contextlib.suppress(TelegramError):
+                await app.bot.edit_message_text(
+                    f"⏹ Stopped: {RESTART_NOTE}.",
+                    chat_id=job.chat_id,
+                    message_id=job.status_message_id,
+                )
+    log.info("bot @%s started", app.bot.username)
+
+
+async def on_stop(app: AnyApp) -> None:
+    """Stops running jobs cleanly while the bot can still edit their status messages."""
+    runtime = app.bot_data.get("services")
+    if isinstance(runtime, Runtime):
+        await runtime.jobs.shutdown(RESTART_NOTE)
+
+
+async def on_shutdown(app: AnyApp) -> None:
+    runtime = app.bot_data.pop("services", None)
+    if isinstance(runtime, Runtime):
+        await runtime.close()
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any button the bot does not know (old or forged): a polite note, nothing changes."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(model.STALE, show_alert=True)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Logs the failure and, where there is a message, tells its author something went wrong."""
+    log.error("update failed", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        with contextlib.suppress(TelegramError):
+            await update.effective_message.reply_text(
+                "Something went wrong on my side. Please try again.", do_quote=True
+            )
+
+
+@asynccontextmanager
+async def running(app: AnyApp, *, poll_timeout: int = 10) -> AsyncIterator[AnyApp]:
+    """Runs ``app`` with long polling inside the block, with the same hooks as ``run_polling``."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    assert app.updater is not None
+    await app.updater.start_polling(timeout=poll_timeout, poll_interval=0)
+    await app.start()
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        if app.post_stop:
+            await app.post_stop(app)
+        await app.shutdown()
+        if app.post_shutdown:
+            await app.post_shutdown(app)
+
+
+__all__ = ["Application", "LiveStatus", "build_application", "running", "runtime_of"]

@@ -1,0 +1,1 @@
+"""One module per command: its handlers, filters and keyboards together."""

@@ -1,0 +1,44 @@
+"""/ask <question>: as a photo's caption, as a reply to a photo, or as text alone."""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+
+from ..commands import arguments, split_command
+from ..runtime import runtime_of
+from ..services import ask as service
+from ..services.common import Rejected
+
+
+async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answers the question about the photo (or without one), or says how to ask."""
+    message = update.effective_message
+    if message is None:
+        return
+    try:
+        question = arguments(message, context.bot.username)
+        await service.submit(runtime_of(context), context.bot, message, question)
+    except Rejected as error:
+        await message.reply_text(str(error), do_quote=True)
+
+
+class CaptionCommand(filters.MessageFilter):
+    """Media whose caption starts with /ask for this bot (CommandHandler only reads text)."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(name=f"CaptionCommand({command})")
+        self.command = command
+
+    def filter(self, message: Message) -> bool:
+        if not message.caption:
+            return False
+        parsed = split_command(message.caption, message.get_bot().username)
+        return parsed is not None and parsed[0] == self.command
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("ask", ask),
+        MessageHandler((filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("ask"), ask),
+    ]

@@ -1,0 +1,193 @@
+"""/model: the chat's image and vision models, a paged keyboard by provider, and /model <id>."""
+
+from __future__ import annotations
+
+from telegram import (
+    CallbackQuery,
+    Chat,
+    ChatMember,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from providers import ModelEntry, Provider, UnknownModel
+
+from ..commands import arguments
+from ..runtime import Runtime, runtime_of
+from ..services import models
+
+PER_PAGE = 10
+PER_ROW = 2
+PREFIX = "mdl"
+STALE = "This button is out of date. Send /model again."
+ADMINS_ONLY = "Only this group's admins can change its models."
+ANONYMOUS_ADMIN_ID = 1087968824  # @GroupAnonymousBot, who speaks for anonymous group admins
+
+
+def tabs(runtime: Runtime) -> list[type[Provider]]:
+    """Providers in keyboard order: image providers first, then vision."""
+    return sorted(runtime.registry.providers, key=lambda p: p.kind != "image")
+
+
+def summary(chosen: models.ChatModels) -> str:
+    return (
+        f"🎨 Image model: {chosen.image.id}\n"
+        f"🔎 Vision model: {chosen.vision.id}\n\n"
+        "Pick another below, or send /model <id> (for example /model sd-3.5)."
+    )
+
+
+def button_label(entry: ModelEntry, chosen: models.ChatModels) -> str:
+    name = entry.upstream if len(entry.upstream) <= 24 else entry.alias
+    return ("✅ " if entry in (chosen.image, chosen.vision) else "") + name
+
+
+def keyboard(
+    runtime: Runtime, chosen: models.ChatModels, tab: int, page: int
+) -> InlineKeyboardMarkup:
+    """Provider tabs, one page of that provider's models, and paging arrows."""
+    providers = tabs(runtime)
+    tab = min(max(tab, 0), len(providers) - 1)
+    provider = providers[tab]
+    entries = [e for e in runtime.registry.entries if e.provider is provider]
+    pages = max(1, -(-len(entries) // PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("• " if i == tab else "") + p.label, callback_data=f"{PREFIX}:t:{i}:0"
+            )
+            for i, p in enumerate(providers)
+        ]
+    ]
+    shown = entries[page * PER_PAGE : (page + 1) * PER_PAGE]
+    for start in range(0, len(shown), PER_ROW):
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    button_label(e, chosen), callback_data=f"{PREFIX}:s:{e.short_id}"
+                )
+                for e in shown[start : start + PER_ROW]
+            ]
+        )
+    if pages > 1:
+        rows.append(
+            [
+                InlineKeyboardButton("◀", callback_data=f"{PREFIX}:t:{tab}:{(page - 1) % pages}"),
+                InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=f"{PREFIX}:noop"),
+                InlineKeyboardButton("▶", callback_data=f"{PREFIX}:t:{tab}:{(page + 1) % pages}"),
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def tab_of(runtime: Runtime, entry: ModelEntry) -> tuple[int, int]:
+    """The tab and page on which ``entry`` appears."""
+    providers = tabs(runtime)
+    tab = providers.index(entry.provider)
+    entries = [e for e in runtime.registry.entries if e.provider is entry.provider]
+    return tab, entries.index(entry) // PER_PAGE
+
+
+async def may_change(
+    context: ContextTypes.DEFAULT_TYPE, chat: Chat, user: User | None, message: Message | None
+) -> bool:
+    """Whether this user may change the chat's models (groups can limit it to admins)."""
+    runtime = runtime_of(context)
+    if chat.type == Chat.PRIVATE or not runtime.settings.group_model_admins_only:
+        return True
+    if user is None:
+        return False
+    if user.id in runtime.settings.admin_user_ids:
+        return True
+    if user.id == ANONYMOUS_ADMIN_ID and message is not None and message.sender_chat is not None:
+        return message.sender_chat.id == chat.id
+    try:
+        member = await context.bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Without arguments: shows the models and the keyboard. With an id: sets that model."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    runtime = runtime_of(context)
+    wanted = arguments(message, context.bot.username).strip()
+    if wanted:
+        try:
+            entry = runtime.registry.resolve(wanted)
+        except UnknownModel as error:
+            await message.reply_text(f"{error} Send /model to see the choices.", do_quote=True)
+            return
+        if not await may_change(context, chat, update.effective_user, message):
+            await message.reply_text(ADMINS_ONLY, do_quote=True)
+            return
+        await models.choose(runtime, chat.id, entry)
+        kind = "Image" if entry.kind == "image" else "Vision"
+        await message.reply_text(f"{kind} model for this chat: {entry.id}", do_quote=True)
+        return
+    chosen = await models.chat_models(runtime, chat.id)
+    tab, page = tab_of(runtime, chosen.image)
+    await message.reply_text(
+        summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page), do_quote=True
+    )
+
+
+async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Switches tab or page, or stores the pressed model; stale or forged data changes nothing."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if query is None:
+        return
+    if chat is None or not isinstance(query.message, Message):
+        await query.answer(STALE)
+        return
+    runtime = runtime_of(context)
+    parts = (query.data or "").split(":")
+    if parts[:2] == [PREFIX, "noop"]:
+        await query.answer()
+        return
+    if len(parts) == 4 and parts[1] == "t" and parts[2].isdigit() and parts[3].isdigit():
+        chosen = await models.chat_models(runtime, chat.id)
+        await _redraw(query, runtime, chosen, int(parts[2]), int(parts[3]))
+        await query.answer()
+        return
+    entry = runtime.registry.by_short_id(parts[2]) if len(parts) == 3 and parts[1] == "s" else None
+    if entry is None:
+        await query.answer(STALE, show_alert=True)
+        return
+    if not await may_change(context, chat, query.from_user, None):
+        await query.answer(ADMINS_ONLY, show_alert=True)
+        return
+    await models.choose(runtime, chat.id, entry)
+    chosen = await models.chat_models(runtime, chat.id)
+    tab, page = tab_of(runtime, entry)
+    await _redraw(query, runtime, chosen, tab, page)
+    await query.answer(f"Now using {entry.id}")
+
+
+async def _redraw(
+    query: CallbackQuery, runtime: Runtime, chosen: models.ChatModels, tab: int, page: int
+) -> None:
+    try:
+        await query.edit_message_text(
+            summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page)
+        )
+    except BadRequest as error:
+        if "not modified" not in str(error).lower():
+            raise
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("model", model_command),
+        CallbackQueryHandler(model_button, pattern=f"^{PREFIX}:"),
+    ]

@@ -1,0 +1,37 @@
+"""/start and /help: what the bot does and how to use it."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+
+HELP = """\
+Hi! I draw pictures and answer questions about photos.
+
+🎨 /imagine <prompt> — draw it. Options:
+  --ar 16:9   aspect ratio
+  --n 4       number of images (model permitting)
+  --seed 42   repeatable results
+  --no text   what to leave out
+  --steps 30  --cfg 7  finer control
+  --model sd-3.5   use another model just this once
+Example: /imagine a lighthouse at dawn, watercolor --ar 3:2 --n 2
+
+🧠 /model — show this chat's models and pick others; /model arta/watercolor sets one directly.
+🔎 /ask <question> — as the caption of a photo, as a reply to a photo, or with text alone.
+⏹ /cancel — stop your running jobs in this chat.
+
+In groups, address me as /imagine@{username}."""
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Replies with the help text: commands, options and an example."""
+    if update.effective_message is None:
+        return
+    await update.effective_message.reply_text(
+        HELP.format(username=context.bot.username), do_quote=True
+    )
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [CommandHandler(["start", "help"], help_command)]

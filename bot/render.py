@@ -1,0 +1,53 @@
+"""Texts the user sees: status lines, captions, summaries. Pure functions, no Telegram calls."""
+
+from __future__ import annotations
+
+from providers import Stage
+
+CAPTION_LIMIT = 1024
+TEXT_LIMIT = 4096
+
+STAGE_ICONS = {Stage.SUBMITTED: "📨", Stage.QUEUED: "🕓", Stage.GENERATING: "🎨"}
+STAGE_WORDS = {
+    Stage.SUBMITTED: "sent to",
+    Stage.QUEUED: "waiting in line at",
+    Stage.GENERATING: "drawing with",
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending with "…" when cut."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def waiting_text(model_id: str, position: int) -> str:
+    """The status while the job waits for one of the bot's own slots."""
+    return f"⏳ {model_id}: you are #{position} in line, starting soon."
+
+
+def progress_text(model_id: str, stage: Stage, elapsed: float, label: str = "") -> str:
+    """The status while the provider works: stage, model and elapsed seconds."""
+    detail = f" ({shorten(label, 60)})" if label else ""
+    return f"{STAGE_ICONS[stage]} {STAGE_WORDS[stage]} {model_id}{detail} · {int(elapsed)} s"
+
+
+def delivering_text(model_id: str, count: int, elapsed: float) -> str:
+    noun = "image" if count == 1 else "images"
+    return f"📤 {model_id}: sending {count} {noun} · {int(elapsed)} s"
+
+
+def caption(prompt: str, model_id: str, seed: int | None) -> str:
+    """The caption of the first image: prompt (cut to fit), model and seed, within 1024 chars."""
+    tail = f"\n\n🎨 {model_id}" + (f" · seed {seed}" if seed is not None else "")
+    return shorten(prompt, CAPTION_LIMIT - len(tail)) + tail
+
+
+def failure_text(reason: str) -> str:
+    return f"⚠️ {reason}\nTry again in a moment, or pick another model with /model."
+
+
+def elapsed_summary(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"

@@ -1,0 +1,1 @@
+"""What the commands do, independent of how updates arrive."""

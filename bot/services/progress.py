@@ -1,0 +1,80 @@
+"""Shared job plumbing: the chat action heartbeat, elapsed-time ticker and the job log line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+
+from telegram import Bot
+from telegram.error import TelegramError
+
+log = logging.getLogger("bot.jobs")
+
+CHAT_ACTION_PERIOD = 4.5  # Telegram shows an action for about five seconds.
+
+
+@contextlib.asynccontextmanager
+async def chat_action(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
+    """Keeps ``action`` ("upload_photo", "typing") visible in the chat while the block runs."""
+
+    async def repeat() -> None:
+        while True:
+            with contextlib.suppress(TelegramError):
+                await bot.send_chat_action(chat_id, action)
+            await asyncio.sleep(CHAT_ACTION_PERIOD)
+
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+@contextlib.asynccontextmanager
+async def ticker(period: float, tick: Callable[[], None]) -> AsyncIterator[None]:
+    """Calls ``tick`` every ``period`` seconds while the block runs (to refresh elapsed time)."""
+
+    async def repeat() -> None:
+        while True:
+            await asyncio.sleep(period)
+            tick()
+
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+class Clock:
+    """Seconds since the job started running."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+
+    def reset(self) -> None:
+        self.start = time.monotonic()
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+
+def log_job(job_id: int, kind: str, chat_id: int, model: str, seconds: float, outcome: str) -> None:
+    """One structured line per finished job."""
+    log.info(
+        "job=%s kind=%s chat=%s model=%s duration=%.1fs outcome=%s",
+        job_id,
+        kind,
+        chat_id,
+        model,
+        seconds,
+        outcome,
+    )

@@ -1,0 +1,103 @@
+"""The bot's configuration: environment variables and ``.env``, validated at start-up."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import NoDecode
+
+from providers import ProviderSettings
+
+TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
+
+TOKEN_HELP = (
+    "TELEGRAM_BOT_TOKEN is {problem}. Create a bot with @BotFather in Telegram "
+    "(send /newbot), copy the token it gives you, and put it in the .env file next to "
+    "README.md as TELEGRAM_BOT_TOKEN=<token> (see .env.example), or export it in the environment."
+)
+
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+class BotSettings(ProviderSettings):
+    """Everything an operator can set; names match the table in README.md and .env.example."""
+
+    telegram_bot_token: SecretStr
+    telegram_api_url: str = "https://api.telegram.org"
+
+    default_image_model: str = "arta/flux"
+    default_vision_model: str = "dynaspark/gemini-1.5-flash"
+
+    allowed_user_ids: IdSet = frozenset()
+    allowed_chat_ids: IdSet = frozenset()
+    admin_user_ids: IdSet = frozenset()
+    group_model_admins_only: bool = True
+
+    max_jobs_per_user: int = Field(default=2, ge=1)
+    max_concurrent_jobs: int = Field(default=4, ge=1)
+    status_edit_interval: float = Field(default=1.0, ge=0)
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        if not TOKEN_PATTERN.fullmatch(value.get_secret_value().strip()):
+            raise ValueError("malformed")
+        return SecretStr(value.get_secret_value().strip())
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _id_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("must be a comma-separated list of numeric ids") from None
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> BotSettings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET is required with WEBHOOK_URL so that only Telegram can post updates"
+            )
+        return self
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The characters Telegram allows in X-Telegram-Bot-Api-Secret-Token.
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{1,256}", value.get_secret_value()
+        ):
+            raise ValueError("must be 1-256 characters of letters, digits, _ or -")
+        return value
+
+
+class SettingsError(Exception):
+    """Settings cannot be used; ``str(error)`` is one helpful line per problem."""
+
+
+def load_settings(**overrides: object) -> BotSettings:
+    """The settings from the environment and ``.env``; raises SettingsError with advice."""
+    try:
+        return BotSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "settings"
+            if field == "telegram_bot_token":
+                problem = "missing" if error["type"] == "missing" else "malformed"
+                lines.append(TOKEN_HELP.format(problem=problem))
+            else:
+                lines.append(f"{field.upper()}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None
