@@ -1,0 +1,104 @@
+"""The job runner: fair queueing with positions, per-user caps, cancel and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.jobs import Job, JobRunner, TooManyJobs
+
+
+async def test_queue_positions_and_order() -> None:
+    runner = JobRunner(slots=1, per_user=5)
+    release = asyncio.Event()
+    order: list[int] = []
+    positions: dict[int, list[int]] = {}
+
+    async def work(job: Job) -> None:
+        async with runner.slot(job):
+            order.append(job.id)
+            await release.wait()
+
+    jobs = []
+    for i in range(1, 4):
+        job = Job(chat_id=1, user_id=i, id=i)
+        job.on_position = lambda p, i=i: positions.setdefault(i, []).append(p)  # type: ignore[misc]
+        runner.admit(job)
+        jobs.append(runner.start(job, work))
+        await asyncio.sleep(0)
+    assert order == [1]
+    assert positions[2][-1] == 1 and positions[3][-1] == 2
+    release.set()
+    await asyncio.gather(*jobs)
+    assert order == [1, 2, 3]
+    assert positions[3] == [2, 1]
+
+
+async def test_per_user_cap_counts_until_finished() -> None:
+    runner = JobRunner(slots=4, per_user=2)
+    gate = asyncio.Event()
+
+    async def work(job: Job) -> None:
+        await gate.wait()
+
+    first, second = Job(chat_id=1, user_id=7, id=1), Job(chat_id=2, user_id=7, id=2)
+    for job in (first, second):
+        runner.admit(job)
+        runner.start(job, work)
+    with pytest.raises(TooManyJobs):
+        runner.admit(Job(chat_id=1, user_id=7, id=3))
+    runner.admit(Job(chat_id=1, user_id=8, id=4))  # someone else is not affected
+    gate.set()
+    assert first.task and second.task
+    await asyncio.gather(first.task, second.task)
+    runner.admit(Job(chat_id=1, user_id=7, id=5))
+
+
+async def test_cancel_reaches_only_that_users_jobs_in_that_chat() -> None:
+    runner = JobRunner(slots=1, per_user=3)
+    outcomes: dict[int, str] = {}
+    gate = asyncio.Event()
+
+    async def work(job: Job) -> None:
+        try:
+            async with runner.slot(job):
+                await gate.wait()
+            outcomes[job.id] = "done"
+        except asyncio.CancelledError:
+            outcomes[job.id] = f"cancelled: {job.cancel_reason}"
+
+    mine_running = Job(chat_id=1, user_id=7, id=1)
+    mine_waiting = Job(chat_id=1, user_id=7, id=2)
+    other_chat = Job(chat_id=2, user_id=7, id=3)
+    tasks = []
+    for job in (mine_running, mine_waiting, other_chat):
+        runner.admit(job)
+        tasks.append(runner.start(job, work))
+        await asyncio.sleep(0)
+    assert runner.cancel(1, 7, "by you") == 2
+    await asyncio.gather(tasks[0], tasks[1])
+    gate.set()
+    await tasks[2]
+    assert outcomes == {1: "cancelled: by you", 2: "cancelled: by you", 3: "done"}
+
+
+async def test_shutdown_waits_for_every_job_to_record_its_end() -> None:
+    runner = JobRunner(slots=2, per_user=5)
+    ended: list[str] = []
+
+    async def work(job: Job) -> None:
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.sleep(0)  # e.g. editing the status message
+            ended.append(job.cancel_reason or "")
+
+    for i in range(3):
+        job = Job(chat_id=1, user_id=i, id=i)
+        runner.admit(job)
+        runner.start(job, work)
+    await asyncio.sleep(0)
+    await runner.shutdown("restarting")
+    assert ended == ["restarting"] * 3
+    assert runner.count(0) == 0

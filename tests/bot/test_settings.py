@@ -1,0 +1,70 @@
+"""Settings: the operator's first contact with the bot."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.logs import RedactingFormatter
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtok"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_missing_token_explains_botfather(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    with pytest.raises(SettingsError, match="@BotFather") as caught:
+        load_settings(_env_file=None)
+    assert "missing" in str(caught.value) and ".env" in str(caught.value)
+
+
+def test_malformed_token_is_refused_without_echoing_it() -> None:
+    with pytest.raises(SettingsError, match="malformed") as caught:
+        load_settings(_env_file=None, telegram_bot_token="not-a-token-secret-value")
+    assert "not-a-token-secret-value" not in str(caught.value)
+
+
+def test_id_lists_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_USER_IDS", "1, 2 3")
+    monkeypatch.setenv("ADMIN_USER_IDS", "")
+    settings = load_settings(_env_file=None, telegram_bot_token=TOKEN)
+    assert settings.allowed_user_ids == {1, 2, 3}
+    assert settings.admin_user_ids == frozenset()
+    monkeypatch.setenv("ALLOWED_CHAT_IDS", "abc")
+    with pytest.raises(SettingsError, match="ALLOWED_CHAT_IDS"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN)
+
+
+def test_webhook_requires_a_secret() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_SECRET"):
+        load_settings(
+            _env_file=None, telegram_bot_token=TOKEN, webhook_url="https://bot.example.org/hook"
+        )
+
+
+def test_run_command_without_token_fails_fast_with_help(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+        timeout=60, check=False,
+    )
+    assert result.returncode != 0
+    assert "@BotFather" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr
+
+
+def test_token_is_redacted_from_log_lines_and_tracebacks() -> None:
+    formatter = RedactingFormatter("%(message)s")
+    try:
+        raise RuntimeError(f"POST https://api.telegram.org/bot{TOKEN}/getMe failed")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "calling %s", (f"bot{TOKEN}",), sys.exc_info()
+        )
+    text = formatter.format(record)
+    assert TOKEN not in text
+    assert text.count("<token>") == 2
