@@ -36,7 +36,9 @@ def validate_request(entry: ModelEntry, request: ImageRequest) -> None:
             raise InvalidOption(f"{entry.id} does not take a guidance scale.")
         low_cfg, high_cfg = options.cfg
         if not low_cfg <= request.cfg <= high_cfg:
-            raise InvalidOption(f"Guidance for {entry.id} must be between {low_cfg:g} and {high_cfg:g}.")
+            raise InvalidOption(
+                f"Guidance for {entry.id} must be between {low_cfg:g} and {high_cfg:g}."
+            )
     if request.negative_prompt and not options.negative_prompt:
         raise InvalidOption(f"{entry.id} does not take a negative prompt.")
     if request.seed is not None and not options.seed:

@@ -1,4 +1,4 @@
-"""The provider surface shared by all back-ends (the seeds' AsyncGeneratorProvider + ProviderModelMixin)."""
+"""The surface all back-ends share (the seeds' AsyncGeneratorProvider and ProviderModelMixin)."""
 
 from __future__ import annotations
 

@@ -50,8 +50,13 @@ def test_webhook_requires_a_secret() -> None:
 def test_run_command_without_token_fails_fast_with_help(tmp_path: Path) -> None:
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert result.returncode != 0
     assert "@BotFather" in result.stderr and "TELEGRAM_BOT_TOKEN" in result.stderr

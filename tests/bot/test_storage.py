@@ -26,12 +26,21 @@ async def test_preferences_survive_reopening(tmp_path: Path) -> None:
 async def test_job_lifecycle_and_redelivery(tmp_path: Path) -> None:
     storage = await Storage.open(tmp_path / "bot.sqlite3")
     job_id = await storage.create_job(
-        kind="imagine", chat_id=1, user_id=2, command_message_id=3, prompt="fox",
-        model="arta/flux", options={"n": 2},
+        kind="imagine",
+        chat_id=1,
+        user_id=2,
+        command_message_id=3,
+        prompt="fox",
+        model="arta/flux",
+        options={"n": 2},
     )
     assert job_id is not None
     again = await storage.create_job(
-        kind="imagine", chat_id=1, user_id=2, command_message_id=3, prompt="fox",
+        kind="imagine",
+        chat_id=1,
+        user_id=2,
+        command_message_id=3,
+        prompt="fox",
         model="arta/flux",
     )
     assert again is None  # the same command delivered twice makes one job
@@ -41,7 +50,10 @@ async def test_job_lifecycle_and_redelivery(tmp_path: Path) -> None:
     row = await storage.get_job(job_id)
     assert row is not None
     assert (row.status, row.error, row.options, row.status_message_id) == (
-        JobStatus.FAILED, "ARTA: down", {"n": 2}, 9,
+        JobStatus.FAILED,
+        "ARTA: down",
+        {"n": 2},
+        9,
     )
     assert await storage.unfinished_jobs() == []
     await storage.close()

@@ -1,0 +1,135 @@
+"""``python -m providers``: check every provider from an operator's own network, no Telegram."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from . import (
+    ImagePreview,
+    ImageRequest,
+    ImageResponse,
+    InvalidOption,
+    Kind,
+    Media,
+    Progress,
+    ProviderContext,
+    ProviderError,
+    ProviderSettings,
+    TextResponse,
+    UnknownModel,
+    ask_vision,
+    default_registry,
+    generate_images,
+)
+from .media import image_extension, sniff_image_type
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m providers", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+
+    models = commands.add_parser("models", help="list every model id")
+    models.add_argument("--kind", choices=[k.value for k in Kind])
+
+    imagine = commands.add_parser("imagine", help="generate images and save them")
+    imagine.add_argument("prompt")
+    imagine.add_argument("--model", default="arta/flux")
+    imagine.add_argument("--n", type=int, default=1)
+    imagine.add_argument("--ar", dest="aspect_ratio")
+    imagine.add_argument("--seed", type=int)
+    imagine.add_argument("--no", dest="negative_prompt")
+    imagine.add_argument("--steps", type=int)
+    imagine.add_argument("--cfg", type=float)
+    imagine.add_argument("-o", "--output", type=Path, default=Path("out"))
+
+    ask = commands.add_parser("ask", help="ask a vision model about an image")
+    ask.add_argument("question")
+    ask.add_argument("--image", type=Path)
+    ask.add_argument("--model", default="dynaspark/gemini-1.5-flash")
+    return root
+
+
+async def run(
+    argv: Sequence[str], settings: ProviderSettings | None = None, out: TextIO = sys.stdout
+) -> int:
+    """Runs one CLI command; returns the exit status (1: provider failure, 2: bad input)."""
+    args = parser().parse_args(argv)
+    registry = default_registry()
+    if args.command == "models":
+        kind = Kind(args.kind) if args.kind else None
+        for entry in registry.entries:
+            if kind is None or entry.kind == kind:
+                print(f"{entry.id:40} {entry.kind.value:7} {entry.upstream}", file=out)
+        return 0
+    context = ProviderContext.from_settings(settings)
+    try:
+        if args.command == "imagine":
+            return await _imagine(args, context, out)
+        return await _ask(args, context, out)
+    except (UnknownModel, InvalidOption) as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return 2
+    except ProviderError as error:
+        print(f"error: {error.user_message}", file=sys.stderr)
+        return 1
+    finally:
+        await context.close()
+
+
+async def _imagine(args: argparse.Namespace, context: ProviderContext, out: TextIO) -> int:
+    entry = default_registry().resolve(args.model, Kind.IMAGE)
+    request = ImageRequest(
+        prompt=args.prompt,
+        negative_prompt=args.negative_prompt,
+        n=args.n,
+        seed=args.seed,
+        aspect_ratio=args.aspect_ratio,
+        steps=args.steps,
+        cfg=args.cfg,
+    )
+    async for event in generate_images(entry, request, context):
+        if isinstance(event, Progress):
+            print(f"[{event.stage.value}] {event.label}", file=sys.stderr)
+        elif isinstance(event, ImagePreview):
+            print("[preview]", file=sys.stderr)
+        elif isinstance(event, ImageResponse):
+            args.output.mkdir(parents=True, exist_ok=True)
+            stem = re.sub(r"[^a-z0-9]+", "-", args.prompt.lower()).strip("-")[:40] or "image"
+            for index, image in enumerate(event.images, start=1):
+                data = (
+                    image
+                    if isinstance(image, bytes)
+                    else await context.http.read(image, provider=entry.provider.label)
+                )
+                path = args.output / f"{stem}-{index}{image_extension(sniff_image_type(data))}"
+                path.write_bytes(data)
+                print(path, file=out)
+            print(f"seed: {event.seed}", file=sys.stderr)
+    return 0
+
+
+async def _ask(args: argparse.Namespace, context: ProviderContext, out: TextIO) -> int:
+    entry = default_registry().resolve(args.model, Kind.VISION)
+    media = []
+    if args.image is not None:
+        data = args.image.read_bytes()
+        media.append(Media(data, args.image.name, sniff_image_type(data)))
+    async for event in ask_vision(entry, args.question, media, context):
+        if isinstance(event, TextResponse):
+            print(event.text, file=out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point."""
+    try:
+        return asyncio.run(run(sys.argv[1:] if argv is None else argv))
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
