@@ -6,11 +6,9 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from aioresponses import aioresponses
 from yarl import URL
 
@@ -24,6 +22,7 @@ from providers import (
     UnknownModel,
 )
 from providers.arta import ARTA
+from tests.helpers import MockResponse
 
 # Copied by hand from DESIGN.md ("Provider facts", ARTA), independent of providers/arta.py.
 DESIGN_STYLES = """
@@ -61,17 +60,8 @@ async def context(tmp_path: Path) -> AsyncIterator[ProviderContext]:
     await ctx.close()
 
 
-class PatchedResponse(ClientResponse):
-    """aioresponses 0.7.9 omits aiohttp 3.14's required ``stream_writer`` argument
-    (pnuckowski/aioresponses#289); these requests have no body left to stream."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
 def mock(mocked: aioresponses, method: str, url: Any, payload: Any) -> None:
-    mocked.add(url, method, payload=payload, response_class=PatchedResponse)
+    mocked.add(url, method, payload=payload, response_class=MockResponse)
 
 
 def calls(mocked: aioresponses, method: str, pattern: str) -> list[dict[str, Any]]:

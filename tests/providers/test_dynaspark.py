@@ -5,11 +5,9 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from aioresponses import aioresponses
 from PIL import Image
 
@@ -32,7 +30,7 @@ from providers.dynaspark import Dynaspark, conversation_prompt
 from providers.media import image_extension, image_filename, sniff_image_type
 from providers.types import Message
 from tests.fakes.dynaspark import FakeDynaspark, parse_multipart
-from tests.helpers import provider_context
+from tests.helpers import MockResponse, provider_context
 
 QUESTION: list[Message] = [{"role": "user", "content": "What is in this picture?"}]
 MODELS = ["gemini-1.5-flash", "gemini-1.5-flash-8b", "gemini-2.0-flash", "gemini-2.0-flash-lite"]
@@ -309,22 +307,13 @@ async def test_sequential_questions_share_one_connection(
 # --- request shape against the production URL (no network: aioresponses) -------------------
 
 
-class CompatResponse(ClientResponse):
-    """aioresponses 0.7.9 does not pass aiohttp 3.14's new ``stream_writer`` argument
-    (pnuckowski/aioresponses#289); a finished upload only needs its ``output_size``."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
 async def test_production_url_headers_and_proxy(tmp_path: Path) -> None:
     settings = ProviderSettings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     context = ProviderContext.from_settings(settings)
     url = "https://dynaspark.onrender.com/generate_response"
     try:
         with aioresponses() as mocked:
-            mocked.post(url, payload={"response": "ok"}, response_class=CompatResponse)
+            mocked.post(url, payload={"response": "ok"}, response_class=MockResponse)
             events = await ask(context, "gemini-1.5-flash-8b", proxy="http://proxy.local:3128")
             ((method, called), calls) = next(iter(mocked.requests.items()))
     finally:

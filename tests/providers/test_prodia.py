@@ -5,11 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from aiohttp import ClientResponse
 from aioresponses import aioresponses
 
 from providers import (
@@ -33,7 +31,7 @@ from providers.media import sniff_image_type
 from providers.prodia import CHECKPOINTS, Prodia, checkpoint_alias, derive_aliases
 from providers.types import Message
 from tests.fakes.prodia import FakeProdia, malformed_json, without_job
-from tests.helpers import provider_context
+from tests.helpers import MockResponse, provider_context
 
 PROMPT: list[Message] = [{"role": "user", "content": "a lighthouse at dusk"}]
 DEFAULT = "absolutereality_v181.safetensors [3d9d4d2b]"
@@ -407,15 +405,6 @@ async def test_sequential_jobs_share_one_connection(
 # --- request shapes against the production URLs (no network: aioresponses) ------------------
 
 
-class CompatResponse(ClientResponse):
-    """aioresponses 0.7.9 does not pass aiohttp 3.14's new ``stream_writer`` argument
-    (pnuckowski/aioresponses#289); a finished upload only needs its ``output_size``."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
 async def test_production_urls_and_proxy(tmp_path: Path) -> None:
     settings = ProviderSettings(_env_file=None, data_dir=tmp_path, poll_interval=0)  # type: ignore[call-arg]
     context = ProviderContext.from_settings(settings)
@@ -424,17 +413,17 @@ async def test_production_urls_and_proxy(tmp_path: Path) -> None:
             mocked.get(
                 re.compile(r"^https://api\.prodia\.com/generate\?"),
                 payload={"job": "j/1"},
-                response_class=CompatResponse,
+                response_class=MockResponse,
             )
             mocked.get(
                 "https://api.prodia.com/job/j%2F1",
                 payload={"status": "generating"},
-                response_class=CompatResponse,
+                response_class=MockResponse,
             )
             mocked.get(
                 "https://api.prodia.com/job/j%2F1",
                 payload={"status": "succeeded"},
-                response_class=CompatResponse,
+                response_class=MockResponse,
             )
             events = [
                 e
