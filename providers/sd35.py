@@ -220,6 +220,8 @@ class StabilityAI_SD35Large(ImageProvider):
         if url is None:
             raise ResponseError("sent a result without an image", provider=cls.label)
         seed = value[1] if isinstance(value, list) and len(value) > 1 else None
+        if isinstance(seed, float) and seed.is_integer():
+            seed = int(seed)
         return url, seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
     @classmethod
@@ -256,8 +258,9 @@ class StabilityAI_SD35Large(ImageProvider):
 
 
 def image_size(aspect_ratio: str, width: int | None, height: int | None) -> tuple[int, int]:
-    """Width and height inside the Space's sliders: about one megapixel in ``aspect_ratio``
-    (multiples of 64), unless ``width``/``height`` are given (clamped, multiples of 32).
+    """Width and height inside the Space's sliders (512-1440): about one megapixel in
+    ``aspect_ratio``, in multiples of 64, unless ``width``/``height`` are given (then
+    rounded to multiples of 32 and clamped).
 
     Raises InvalidOption for an aspect ratio that is not ``W:H`` with positive numbers.
     """
@@ -280,8 +283,10 @@ def _snap(value: float, step: int) -> int:
 def _file_url(value: Any, space: str) -> str | None:
     """The first output's URL in Gradio's data list: a FileData's ``url``, else its ``path``."""
     first = value[0] if isinstance(value, list) and value else value
-    if isinstance(first, str):
-        first = {"url": first} if first.startswith(("http://", "https://")) else {"path": first}
+    if isinstance(first, str) and first.startswith(("http://", "https://")):
+        first = {"url": first}
+    elif isinstance(first, str) and first.startswith("/"):
+        first = {"path": first}
     if not isinstance(first, dict):
         return None
     url, path = first.get("url"), first.get("path")

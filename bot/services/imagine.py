@@ -28,6 +28,7 @@ from .. import render
 from ..delivery import fetch, prepare_all, send_pictures
 from ..flags import ImagineArgs
 from ..jobs import Job
+from ..preview import LivePreview
 from ..runtime import Runtime
 from ..status import LiveStatus
 from ..storage import JobStatus
@@ -117,6 +118,9 @@ async def _run(
     status: LiveStatus,
 ) -> None:
     clock = Clock()
+    preview = LivePreview(
+        bot, job.chat_id, command.message_id, runtime.providers.http, entry.provider.label
+    )
     job.on_position = lambda position: status.show(render.waiting_text(entry.id, position))
     outcome = JobStatus.FAILED
     error_text: str | None = None
@@ -125,7 +129,7 @@ async def _run(
             clock.reset()
             await runtime.storage.update_job(job.id, status=JobStatus.RUNNING)
             async with chat_action(bot, job.chat_id, "upload_photo"):
-                result = await _follow(runtime, job, entry, request, status, clock)
+                result = await _follow(runtime, job, entry, request, status, preview, clock)
                 status.show(render.delivering_text(entry.id, len(result.images), clock.elapsed))
                 blobs = await fetch(result.images, runtime.providers.http, entry.provider.label)
                 pictures = await prepare_all(blobs)
@@ -146,6 +150,7 @@ async def _run(
         log.warning("job %s: delivery failed: %s", job.id, error)
         await status.finish(render.failure_text("I could not send the images to this chat."))
     finally:
+        await preview.remove()
         await runtime.storage.update_job(job.id, status=outcome, error=error_text)
         log_job(job.id, "imagine", job.chat_id, entry.id, clock.elapsed, outcome)
 
@@ -156,6 +161,7 @@ async def _follow(
     entry: ModelEntry,
     request: ImageRequest,
     status: LiveStatus,
+    preview: LivePreview,
     clock: Clock,
 ) -> ImageResponse:
     """Consumes the provider's events, keeping the status current; returns the final images."""
@@ -173,8 +179,10 @@ async def _follow(
                     await runtime.storage.update_job(job.id, upstream_job_id=event.job_id)
                 refresh()
             elif isinstance(event, ImagePreview):
-                stage, label = Stage.GENERATING, "preview ready"
+                stage, label = Stage.GENERATING, "preview below"
                 refresh()
+                if event.images:
+                    preview.show(event.images[0])
             elif isinstance(event, ImageResponse):
                 if not event.images:
                     raise ProviderError("returned no images", provider=entry.provider.label)

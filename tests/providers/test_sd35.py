@@ -8,7 +8,6 @@ import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
@@ -37,7 +36,7 @@ from providers import (
 from providers.sd35 import StabilityAI_SD35Large, image_size
 from providers.types import Message
 from tests.fakes.sd35 import FakeSD35
-from tests.helpers import provider_context
+from tests.helpers import MockResponse, provider_context
 
 SD = StabilityAI_SD35Large
 PROMPT: list[Message] = [{"role": "user", "content": "a cat wearing a hat"}]
@@ -121,7 +120,14 @@ def test_image_kwargs_maps_the_request_and_leaves_out_unset_values() -> None:
 )
 def test_aspect_ratio_sizes_fit_the_sliders(ratio: str, size: tuple[int, int]) -> None:
     assert image_size(ratio, None, None) == size
-    assert ratio in SD.options.aspect_ratios or ratio == "10:1"
+
+
+def test_every_advertised_aspect_ratio_is_kept_within_the_sliders() -> None:
+    for ratio in SD.options.aspect_ratios:
+        width, height = image_size(ratio, None, None)
+        assert min(width, height) >= 512 and max(width, height) <= 1440
+        wanted = int(ratio.split(":")[0]) / int(ratio.split(":")[1])
+        assert abs(width / height / wanted - 1) < 0.1, ratio
 
 
 def test_explicit_sizes_override_and_are_clamped() -> None:
@@ -134,6 +140,32 @@ def test_explicit_sizes_override_and_are_clamped() -> None:
 def test_malformed_aspect_ratio_is_an_invalid_option(ratio: str) -> None:
     with pytest.raises(InvalidOption):
         image_size(ratio, None, None)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            [{"path": "/tmp/a.webp", "url": "https://x.test/a.webp"}, 7],
+            ("https://x.test/a.webp", 7),
+        ),
+        (
+            [{"path": "/tmp/a.webp", "url": None}, 7.0],
+            ("https://s.test/gradio_api/file=/tmp/a.webp", 7),
+        ),
+        (["/tmp/a.webp", "7"], ("https://s.test/gradio_api/file=/tmp/a.webp", None)),
+        (["https://x.test/a.webp"], ("https://x.test/a.webp", None)),
+        ({"url": "https://x.test/a.webp"}, ("https://x.test/a.webp", None)),
+    ],
+)
+def test_result_shapes(data: Any, expected: tuple[str, int | None]) -> None:
+    assert SD._result(json.dumps(data), "https://s.test") == expected
+
+
+@pytest.mark.parametrize("data", ['"oops"', "[null, 1]", "[]", '[{"path": ""}]', "[true]"])
+def test_result_without_an_image(data: str) -> None:
+    with pytest.raises(ResponseError, match="without an image"):
+        SD._result(data, "https://s.test")
 
 
 # --- jobs over the loopback Space -----------------------------------------------------------
@@ -469,15 +501,6 @@ async def test_fake_sends_only_heartbeats_to_a_second_get(fake: FakeSD35) -> Non
 SPACE = "https://space.test"
 
 
-class CompatResponse(aiohttp.ClientResponse):
-    """aioresponses 0.7.9 does not pass aiohttp 3.14's new ``stream_writer`` argument
-    (pnuckowski/aioresponses#289); a finished upload only needs its ``output_size``."""
-
-    def __init__(self, method: str, url: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("stream_writer", SimpleNamespace(output_size=0))
-        super().__init__(method, url, **kwargs)
-
-
 async def test_request_shape(tmp_path: Path) -> None:
     event_id = "ab" * 16
     stream = "event: complete\ndata: " + json.dumps([{"path": "/tmp/x.webp"}, 99]) + "\n\n"
@@ -486,13 +509,13 @@ async def test_request_shape(tmp_path: Path) -> None:
             mocked.post(
                 f"{SPACE}/gradio_api/call/infer",
                 payload={"event_id": event_id},
-                response_class=CompatResponse,
+                response_class=MockResponse,
             )
             mocked.get(
                 f"{SPACE}/gradio_api/call/infer/{event_id}",
                 body=stream,
                 content_type="text/event-stream",
-                response_class=CompatResponse,
+                response_class=MockResponse,
             )
             events = await run(
                 ctx,

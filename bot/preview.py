@@ -1,0 +1,81 @@
+"""The provider's preview pictures as one photo message, replaced as newer previews arrive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from telegram import Bot, InputMediaPhoto, Message, ReplyParameters
+from telegram.error import TelegramError
+
+from providers import ProviderError
+from providers.http import HttpClient
+
+from .delivery import prepare
+
+log = logging.getLogger(__name__)
+
+PREVIEW_INTERVAL = 3.0
+
+
+class LivePreview:
+    """Latest-wins like the status message: :meth:`show` never blocks, a task does the sending."""
+
+    def __init__(
+        self, bot: Bot, chat_id: int, reply_to: int, http: HttpClient, provider: str
+    ) -> None:
+        self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._http, self._provider = http, provider
+        self._wanted: str | bytes | None = None
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._message: Message | None = None
+
+    def show(self, image: str | bytes) -> None:
+        self._wanted = image
+        self._changed.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="preview")
+
+    async def _run(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            if self._wanted is not None:
+                with contextlib.suppress(ProviderError, TelegramError):
+                    await self._send(self._wanted)
+            await asyncio.sleep(PREVIEW_INTERVAL)
+
+    async def _send(self, image: str | bytes) -> None:
+        data = (
+            image
+            if isinstance(image, bytes)
+            else await self._http.read(image, provider=self._provider)
+        )
+        picture = await asyncio.to_thread(prepare, data, 0)
+        if not picture.as_photo:
+            return
+        if self._message is None:
+            self._message = await self._bot.send_photo(
+                self._chat_id,
+                picture.data,
+                caption="👀 Preview",
+                filename=picture.filename,
+                reply_parameters=ReplyParameters(self._reply_to, allow_sending_without_reply=True),
+            )
+        else:
+            media = InputMediaPhoto(picture.data, caption="👀 Preview", filename=picture.filename)
+            await self._bot.edit_message_media(
+                media, chat_id=self._chat_id, message_id=self._message.message_id
+            )
+
+    async def remove(self) -> None:
+        """Stops and deletes the preview photo (the final images replace it)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._message is not None:
+            with contextlib.suppress(TelegramError):
+                await self._bot.delete_message(self._chat_id, self._message.message_id)
