@@ -392,7 +392,8 @@ class ARTA(ImageProvider):
             if status != last_status:
                 last_status = status
                 stage, label = _WAITING[status]
-                yield Progress(stage, label, asyncio.get_running_loop().time() - started)
+                elapsed = asyncio.get_running_loop().time() - started
+                yield Progress(stage, label, elapsed, job_id=str(record_id))
             await asyncio.sleep(context.settings.poll_interval)
 
     @classmethod
