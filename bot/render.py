@@ -28,9 +28,9 @@ def waiting_text(model_id: str, position: int) -> str:
     return f"⏳ {model_id}: you are #{position} in line, starting soon."
 
 
-def progress_text(model_id: str, stage: Stage, elapsed: float, label: str = "") -> str:
-    """The status while the provider works: stage, model and elapsed seconds."""
-    detail = f" ({shorten(label, 60)})" if label else ""
+def progress_text(model_id: str, stage: Stage, elapsed: float, note: str = "") -> str:
+    """The status while the provider works: stage, model, an optional note, elapsed seconds."""
+    detail = f" ({shorten(note, 60)})" if note else ""
     return f"{STAGE_ICONS[stage]} {STAGE_WORDS[stage]} {model_id}{detail} · {int(elapsed)} s"
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from providers import ProviderSettings
+from providers import Kind, ProviderSettings, UnknownModel, default_registry
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 
@@ -45,6 +45,14 @@ class BotSettings(ProviderSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        levels = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+        if value.upper() not in levels:
+            raise ValueError(f"must be one of {', '.join(levels)}")
+        return value.upper()
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -90,7 +98,7 @@ class SettingsError(Exception):
 def load_settings(**overrides: object) -> BotSettings:
     """The settings from the environment and ``.env``; raises SettingsError with advice."""
     try:
-        return BotSettings(**overrides)  # type: ignore[arg-type]
+        settings = BotSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         lines = []
         for error in exc.errors():
@@ -101,3 +109,10 @@ def load_settings(**overrides: object) -> BotSettings:
             else:
                 lines.append(f"{field.upper()}: {error['msg']}")
         raise SettingsError("\n".join(lines)) from None
+    registry = default_registry()
+    for name, kind in (("default_image_model", Kind.IMAGE), ("default_vision_model", Kind.VISION)):
+        try:
+            registry.resolve(getattr(settings, name), kind)
+        except UnknownModel as error:
+            raise SettingsError(f"{name.upper()}: {error}") from None
+    return settings

@@ -13,7 +13,7 @@ ARTA_KEY = "AIzaSyB3-71wG0fIt0shj0ee4fvx1shcjJHGrrQ"
 class ProviderSettings(BaseSettings):
     """Every upstream URL can be overridden, which is also how tests point at loopback fakes."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", env_ignore_empty=True)
 
     data_dir: Path = Path("./data")
     proxy: str | None = None

@@ -165,21 +165,21 @@ async def _follow(
     clock: Clock,
 ) -> ImageResponse:
     """Consumes the provider's events, keeping the status current; returns the final images."""
-    stage, label = Stage.SUBMITTED, ""
+    stage, note = Stage.SUBMITTED, ""
 
     def refresh() -> None:
-        status.show(render.progress_text(entry.id, stage, clock.elapsed, label))
+        status.show(render.progress_text(entry.id, stage, clock.elapsed, note))
 
     refresh()
     async with ticker(TICK_SECONDS, refresh):
         async for event in generate_images(entry, request, runtime.providers):
             if isinstance(event, Progress):
-                stage, label = event.stage, event.label
+                stage = event.stage
                 if event.job_id:
                     await runtime.storage.update_job(job.id, upstream_job_id=event.job_id)
                 refresh()
             elif isinstance(event, ImagePreview):
-                stage, label = Stage.GENERATING, "preview below"
+                stage, note = Stage.GENERATING, "preview below"
                 refresh()
                 if event.images:
                     preview.show(event.images[0])

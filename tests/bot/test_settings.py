@@ -73,3 +73,21 @@ def test_token_is_redacted_from_log_lines_and_tracebacks() -> None:
     text = formatter.format(record)
     assert TOKEN not in text
     assert text.count("<token>") == 2
+
+
+def test_empty_token_line_counts_as_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    monkeypatch.setenv("PROXY", "")
+    with pytest.raises(SettingsError, match="TELEGRAM_BOT_TOKEN is missing"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    assert load_settings(_env_file=None).proxy is None
+
+
+def test_unknown_default_models_and_log_levels_are_caught_at_start() -> None:
+    with pytest.raises(SettingsError, match="DEFAULT_IMAGE_MODEL: Unknown model 'arta/flx'"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN, default_image_model="arta/flx")
+    with pytest.raises(SettingsError, match="DEFAULT_VISION_MODEL"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN, default_vision_model="arta/flux")
+    with pytest.raises(SettingsError, match="LOG_LEVEL"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN, log_level="loud")
