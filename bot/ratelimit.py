@@ -1,54 +1,87 @@
-"""Flood control for every Bot API call: Telegram's overall and group limits, per-chat pacing."""
+"""Flood control for every Bot API call, so that normal use never meets a 429."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from telegram.ext import AIORateLimiter
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
-# Methods that put or change a message in a chat; actions, answers and reads are not paced.
-PACED_PREFIXES = ("send", "edit", "copy", "forward")
-UNPACED = {"sendChatAction"}
+# Calls that put or change a message in a chat count towards Telegram's limits; chat actions,
+# deletions, callback answers and reads do not.
+COUNTED_PREFIXES = ("send", "edit", "copy", "forward")
+NOT_COUNTED = {"sendChatAction"}
 
 
-class FloodControl(AIORateLimiter):
-    """AIORateLimiter (overall and per-group limits, retries after 429) plus ~1/s per private chat.
+def leaky(per_window: float, window: float) -> AsyncLimiter:
+    """A limiter that never lets more than ``per_window`` calls into ANY ``window`` seconds.
 
-    python-telegram-bot's limiter leaves private chats to the overall limit; Telegram wants about
-    one message a second there, so message-producing calls to a private chat share one limiter.
+    aiolimiter is a leaky bucket: capacity C, refill C per period. A full bucket plus one
+    period of refill would admit 2C in a window, so C is half the limit.
+    """
+    half = per_window / 2
+    return AsyncLimiter(half, window / 2)
+
+
+class FloodControl(BaseRateLimiter[int]):
+    """Telegram's published limits: ~30 messages/s overall, 20/min per group, ~1/s per chat.
+
+    python-telegram-bot's AIORateLimiter counts chat actions against a group's 20 a minute and
+    leaves private chats to the overall limit; this one counts only message-producing calls and
+    paces every chat. A 429 is retried after its ``retry_after`` (``max_retries`` times).
     """
 
     def __init__(
         self,
         *,
-        overall_per_second: float = 25,
-        group_per_minute: float = 18,
+        overall_per_second: float = 30,
+        group_per_minute: float = 20,
         private_per_second: float = 1,
         max_retries: int = 3,
     ) -> None:
-        super().__init__(
-            overall_max_rate=overall_per_second,
-            overall_time_period=1,
-            group_max_rate=group_per_minute,
-            group_time_period=60,
-            max_retries=max_retries,
-        )
+        self._overall = leaky(overall_per_second, 1)
+        self._group_rate = group_per_minute
         self._private_rate = private_per_second
-        self._private: dict[int, AsyncLimiter] = {}
+        self._chats: dict[int, AsyncLimiter] = {}
+        self._max_retries = max_retries
 
-    def _private_limiter(self, chat_id: int) -> AsyncLimiter:
-        if len(self._private) > 1024:
-            idle = [k for k, v in self._private.items() if v.has_capacity(v.max_rate)]
-            for key in idle:
-                del self._private[key]
-        limiter = self._private.get(chat_id)
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        if len(self._chats) > 4096:
+            for key in [k for k, v in self._chats.items() if v.has_capacity(v.max_rate)]:
+                del self._chats[key]
+        limiter = self._chats.get(chat_id)
         if limiter is None:
-            limiter = self._private[chat_id] = AsyncLimiter(1, 1 / self._private_rate)
+            if chat_id < 0:
+                limiter = leaky(self._group_rate, 60)
+            else:
+                limiter = AsyncLimiter(1, 1 / self._private_rate)
+            self._chats[chat_id] = limiter
         return limiter
+
+    def _limiters(self, endpoint: str, data: dict[str, Any]) -> list[AsyncLimiter]:
+        if not endpoint.startswith(COUNTED_PREFIXES) or endpoint in NOT_COUNTED:
+            return []
+        chat_id = data.get("chat_id")
+        with contextlib.suppress(TypeError, ValueError):
+            chat_id = int(chat_id)  # type: ignore[arg-type]
+        chat = [self._chat_limiter(chat_id)] if isinstance(chat_id, int) else []
+        return [*chat, self._overall]
 
     async def process_request(
         self,
@@ -59,13 +92,22 @@ class FloodControl(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> JSONResult:
-        chat_id = data.get("chat_id")
-        paced = endpoint.startswith(PACED_PREFIXES) and endpoint not in UNPACED
-        if paced and isinstance(chat_id, int) and chat_id > 0:
-            async with self._private_limiter(chat_id):
-                return await super().process_request(
-                    callback, args, kwargs, endpoint, data, rate_limit_args
-                )
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+        retries = self._max_retries if rate_limit_args is None else rate_limit_args
+        for attempt in range(retries + 1):
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    for limiter in self._limiters(endpoint, data):
+                        await stack.enter_async_context(limiter)
+                    return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                if attempt == retries:
+                    raise
+                delay = _seconds(error) + 0.1
+                log.info("%s hit a flood limit; retrying in %.1f s", endpoint, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _seconds(error: RetryAfter) -> float:
+    value: int | dt.timedelta = error._retry_after  # a timedelta; the public property warns
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
