@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import Bot, Message, ReplyParameters
@@ -10,15 +9,13 @@ from telegram.error import TelegramError
 
 from providers import Kind, Media, ModelEntry, ProviderError, TextResponse, ask_vision
 
-from .. import render
 from ..jobs import Job
 from ..markdown import render_markdown
 from ..runtime import Runtime
 from ..status import LiveStatus
-from ..storage import JobStatus
 from . import models
-from .common import Rejected, admit
-from .progress import Clock, chat_action, log_job
+from .common import Rejected, admit, supervise
+from .progress import Clock, chat_action
 
 log = logging.getLogger(__name__)
 
@@ -101,33 +98,23 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) ->
         raise
     status = LiveStatus(bot, status_message, runtime.settings.status_edit_interval)
 
-    async def run(job: Job) -> None:
-        clock = Clock()
-        outcome, error_text = JobStatus.FAILED, None
-        try:
-            async with runtime.jobs.slot(job):
-                clock.reset()
-                await runtime.storage.update_job(job.id, status=JobStatus.RUNNING)
-                async with chat_action(bot, chat_id, "typing"):
-                    answer = await _answer(runtime, entry, question, media)
-                    await _reply(bot, command, answer)
-            outcome = JobStatus.DONE
-            if not await status.remove():
-                await status.finish("✅ Answered.")
-        except asyncio.CancelledError:
-            outcome, error_text = JobStatus.CANCELLED, job.cancel_reason or "cancelled"
-            await status.finish(f"⏹ Stopped: {error_text}.")
-        except ProviderError as error:
-            error_text = error.user_message
-            await status.finish(render.failure_text(error_text))
-        except TelegramError as error:
-            error_text = f"Telegram refused the answer: {error}"
-            await status.finish(render.failure_text("I could not send the answer to this chat."))
-        finally:
-            await runtime.storage.update_job(job.id, status=outcome, error=error_text)
-            log_job(job.id, "ask", chat_id, entry.id, clock.elapsed, outcome)
+    async def work(clock: Clock) -> None:
+        async with chat_action(bot, chat_id, "typing"):
+            answer = await _answer(runtime, entry, question, media)
+            await _reply(bot, command, answer)
 
-    runtime.jobs.start(job, run)
+    runtime.jobs.start(
+        job,
+        lambda job: supervise(
+            runtime,
+            job,
+            status,
+            kind="ask",
+            model_id=entry.id,
+            work=work,
+            undeliverable="I could not send the answer to this chat.",
+        ),
+    )
 
 
 async def _answer(runtime: Runtime, entry: ModelEntry, question: str, media: list[Media]) -> str:

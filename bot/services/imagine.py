@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 
 from telegram import Bot, Message
-from telegram.error import TelegramError
 
 from providers import (
     ImagePreview,
@@ -33,8 +31,8 @@ from ..runtime import Runtime
 from ..status import LiveStatus
 from ..storage import JobStatus
 from . import models
-from .common import Rejected, admit
-from .progress import Clock, chat_action, log_job, ticker
+from .common import Rejected, admit, supervise
+from .progress import Clock, chat_action, ticker
 
 log = logging.getLogger(__name__)
 
@@ -117,42 +115,31 @@ async def _run(
     request: ImageRequest,
     status: LiveStatus,
 ) -> None:
-    clock = Clock()
-    preview = LivePreview(
-        bot, job.chat_id, command.message_id, runtime.providers.http, entry.provider.label
-    )
+    label = entry.provider.label
     job.on_position = lambda position: status.show(render.waiting_text(entry.id, position))
-    outcome = JobStatus.FAILED
-    error_text: str | None = None
-    try:
-        async with runtime.jobs.slot(job):
-            clock.reset()
-            await runtime.storage.update_job(job.id, status=JobStatus.RUNNING)
+
+    async def work(clock: Clock) -> None:
+        preview = LivePreview(bot, job.chat_id, command.message_id, runtime.providers.http, label)
+        try:
             async with chat_action(bot, job.chat_id, "upload_photo"):
                 result = await _follow(runtime, job, entry, request, status, preview, clock)
                 status.show(render.delivering_text(entry.id, len(result.images), clock.elapsed))
-                blobs = await fetch(result.images, runtime.providers.http, entry.provider.label)
+                blobs = await fetch(result.images, runtime.providers.http, label)
                 pictures = await prepare_all(blobs)
                 caption = render.caption(request.prompt, entry.id, result.seed)
                 await send_pictures(bot, job.chat_id, command.message_id, pictures, caption)
-        outcome = JobStatus.DONE
-        if not await status.remove():
-            await status.finish(f"✅ Done in {render.elapsed_summary(clock.elapsed)}.")
-    except asyncio.CancelledError:
-        outcome = JobStatus.CANCELLED
-        error_text = job.cancel_reason or "cancelled"
-        await status.finish(f"⏹ Stopped: {error_text}.")
-    except ProviderError as error:
-        error_text = error.user_message
-        await status.finish(render.failure_text(error_text))
-    except TelegramError as error:
-        error_text = f"Telegram refused the images: {error}"
-        log.warning("job %s: delivery failed: %s", job.id, error)
-        await status.finish(render.failure_text("I could not send the images to this chat."))
-    finally:
-        await preview.remove()
-        await runtime.storage.update_job(job.id, status=outcome, error=error_text)
-        log_job(job.id, "imagine", job.chat_id, entry.id, clock.elapsed, outcome)
+        finally:
+            await preview.remove()
+
+    await supervise(
+        runtime,
+        job,
+        status,
+        kind="imagine",
+        model_id=entry.id,
+        work=work,
+        undeliverable="I could not send the images to this chat.",
+    )
 
 
 async def _follow(
