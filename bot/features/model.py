@@ -156,9 +156,9 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer()
         return
     if len(parts) == 4 and parts[1] == "t" and parts[2].isdigit() and parts[3].isdigit():
+        await query.answer()
         chosen = await models.chat_models(runtime, chat.id)
         await _redraw(query, runtime, chosen, int(parts[2]), int(parts[3]))
-        await query.answer()
         return
     entry = runtime.registry.by_short_id(parts[2]) if len(parts) == 3 and parts[1] == "s" else None
     if entry is None:
@@ -168,10 +168,10 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer(ADMINS_ONLY, show_alert=True)
         return
     await models.choose(runtime, chat.id, entry)
+    await query.answer(f"Now using {entry.id}")
     chosen = await models.chat_models(runtime, chat.id)
     tab, page = tab_of(runtime, entry)
     await _redraw(query, runtime, chosen, tab, page)
-    await query.answer(f"Now using {entry.id}")
 
 
 async def _redraw(

@@ -75,14 +75,17 @@ class World:
         """The status message the bot posted for ``command``."""
         return await self.reply_to(chat_id, command, lambda m: m.kind == "text")
 
-    async def photos_for(self, chat_id: int, command: dict[str, Any], count: int) -> list[StoredMessage]:
+    async def photos_for(
+        self, chat_id: int, command: dict[str, Any], count: int
+    ) -> list[StoredMessage]:
         message_id = command["message_id"]
 
         def find() -> list[StoredMessage]:
             photos = [
                 m
                 for m in self.tg.bot_messages(chat_id, include_deleted=False)
-                if m.reply_to == message_id and m.kind in ("photo", "document")
+                if m.reply_to == message_id
+                and m.kind in ("photo", "document")
                 and m.caption != "👀 Preview"
             ]
             return photos if len(photos) >= count else []
@@ -99,7 +102,13 @@ def runtime(app: AnyApp) -> Runtime:
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     async with AsyncExitStack() as stack:
-        fakes = [BotApiEmulator(), FakeArta(queue_polls=1, progress_polls=1), FakeProdia(), FakeSD35(), FakeDynaspark()]
+        fakes = [
+            BotApiEmulator(),
+            FakeArta(queue_polls=1, progress_polls=1),
+            FakeProdia(),
+            FakeSD35(),
+            FakeDynaspark(),
+        ]
         for fake in fakes:
             await stack.enter_async_context(fake)  # type: ignore[arg-type]
         tg, arta, prodia, sd35, dynaspark = fakes
