@@ -63,7 +63,7 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         if job.status_message_id is not None:
             with contextlib.suppress(TelegramError):
                 await app.bot.edit_message_text(
-                    f"⏹ Stopped: {RESTART_NOTE}.",
+                    f"⚠️ Interrupted: {RESTART_NOTE}.",
                     chat_id=job.chat_id,
                     message_id=job.status_message_id,
                 )

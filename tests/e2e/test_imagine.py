@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from bot.storage import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
@@ -56,7 +58,7 @@ async def test_status_follows_the_queue_then_the_drawing(world: World) -> None:
         waiting = next(i for i, t in enumerate(texts) if "waiting in line" in t)
         drawing = next(i for i, t in enumerate(texts) if "drawing with" in t)
         assert waiting < drawing
-        assert all(a != b for a, b in zip(texts, texts[1:], strict=False))  # never the same twice
+        assert all(a != b for a, b in itertools.pairwise(texts))  # never the same twice
         assert not any(c.error and "not modified" in c.error for c in tg.calls("editMessageText"))
 
 
