@@ -26,11 +26,10 @@ NOT_COUNTED = {"sendChatAction"}
 def leaky(per_window: float, window: float) -> AsyncLimiter:
     """A limiter that never lets more than ``per_window`` calls into ANY ``window`` seconds.
 
-    aiolimiter is a leaky bucket: capacity C, refill C per period. A full bucket plus one
-    period of refill would admit 2C in a window, so C is half the limit.
+    aiolimiter is a leaky bucket that holds C and drains C per period: a full bucket plus one
+    period of draining admits 2C in one window, so C is half the limit and the period the window.
     """
-    half = per_window / 2
-    return AsyncLimiter(half, window / 2)
+    return AsyncLimiter(per_window / 2, window)
 
 
 class FloodControl(BaseRateLimiter[int]):
@@ -73,6 +72,16 @@ class FloodControl(BaseRateLimiter[int]):
                 limiter = AsyncLimiter(1, 1 / self._private_rate)
             self._chats[chat_id] = limiter
         return limiter
+
+    def spare(self, chat_id: int) -> bool:
+        """Whether an optional message (a status edit) fits now without delaying a required one.
+
+        Half of a group's budget and of the overall budget is kept for results and replies.
+        """
+        chat = self._chat_limiter(chat_id)
+        return chat.has_capacity(max(1.0, chat.max_rate / 2)) and self._overall.has_capacity(
+            self._overall.max_rate / 2
+        )
 
     def _limiters(self, endpoint: str, data: dict[str, Any]) -> list[AsyncLimiter]:
         if not endpoint.startswith(COUNTED_PREFIXES) or endpoint in NOT_COUNTED:

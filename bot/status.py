@@ -9,7 +9,11 @@ import logging
 from telegram import Bot, Message
 from telegram.error import BadRequest, TelegramError
 
+from .ratelimit import FloodControl
+
 log = logging.getLogger(__name__)
+
+BUDGET_RETRY = 0.5
 
 
 def is_not_modified(error: TelegramError) -> bool:
@@ -24,8 +28,9 @@ def is_gone(error: TelegramError) -> bool:
 class LiveStatus:
     """Shows the newest text on one message, at most once per ``interval`` seconds.
 
-    :meth:`show` never blocks: it only records the text, and a background task edits
-    the message when the pacing allows, skipping texts that were superseded meanwhile.
+    :meth:`show` never blocks: it only records the text, and a background task edits the
+    message when the pacing and the chat's flood budget allow (results and replies come first),
+    skipping texts that were superseded meanwhile.
     If the user deleted the message, updates stop silently; the job carries on.
     """
 
@@ -53,9 +58,16 @@ class LiveStatus:
     async def _run(self) -> None:
         while not self.gone:
             await self._changed.wait()
+            # The budget refills with time, not on an event, so it is checked again after a pause.
+            while not self._flood_budget_spare():  # noqa: ASYNC110
+                await asyncio.sleep(BUDGET_RETRY)
             self._changed.clear()
             await self._edit(self._wanted)
             await asyncio.sleep(self._interval)
+
+    def _flood_budget_spare(self) -> bool:
+        limiter = getattr(self._bot, "rate_limiter", None)
+        return not isinstance(limiter, FloodControl) or limiter.spare(self._message.chat_id)
 
     async def _edit(self, text: str) -> None:
         if text == self._shown or self.gone:
