@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from . import access
 from .commands import menu
 from .features import ask, cancel, imagine, model, start
 from .ratelimit import FloodControl
-from .runtime import AnyApp, Runtime, attach, runtime_of
+from .runtime import AnyApp, Runtime, attach
 from .settings import BotSettings
-from .status import LiveStatus
 from .storage import JobStatus
 
 log = logging.getLogger(__name__)
@@ -100,13 +100,19 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 @asynccontextmanager
-async def running(app: AnyApp, *, poll_timeout: int = 10) -> AsyncIterator[AnyApp]:
-    """Runs ``app`` with long polling inside the block, with the same hooks as ``run_polling``."""
+async def running(
+    app: AnyApp, *, poll_timeout: int = 10, webhook: Mapping[str, Any] | None = None
+) -> AsyncIterator[AnyApp]:
+    """Runs ``app`` inside the block with the same hooks as ``run_polling``/``run_webhook``:
+    long polling, or the webhook server when ``webhook`` holds ``start_webhook`` arguments."""
     await app.initialize()
     if app.post_init:
         await app.post_init(app)
     assert app.updater is not None
-    await app.updater.start_polling(timeout=poll_timeout, poll_interval=0)
+    if webhook is None:
+        await app.updater.start_polling(timeout=poll_timeout, poll_interval=0)
+    else:
+        await app.updater.start_webhook(**webhook)
     await app.start()
     try:
         yield app
@@ -118,6 +124,3 @@ async def running(app: AnyApp, *, poll_timeout: int = 10) -> AsyncIterator[AnyAp
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
-
-
-__all__ = ["Application", "LiveStatus", "build_application", "running", "runtime_of"]
