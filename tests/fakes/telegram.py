@@ -63,6 +63,7 @@ from typing import Any, Self, TypeVar
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import aiohttp
+import telegram
 from aiohttp import web
 from PIL import Image
 
@@ -263,9 +264,10 @@ class Call:
     @property
     def chat_id(self) -> int | str | None:
         value = self.params.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            return int(value)  # type: ignore[arg-type]
-        return value  # type: ignore[no-any-return]
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return int(value)
+        return value if isinstance(value, int | str) else None
 
     def summary(self, start: float = 0.0) -> str:
         shown = {k: _shorten(v) for k, v in self.params.items()}
@@ -498,8 +500,8 @@ def _parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], di
             continue
         part = email.message.Message()
         for line in raw_headers.decode("utf-8", "replace").split("\r\n"):
-            name, _, value = line.partition(":")
-            part[name.strip()] = value.strip()
+            key, _, value = line.partition(":")
+            part[key.strip()] = value.strip()
         name = part.get_param("name", header="content-disposition")
         filename = part.get_filename()
         if not isinstance(name, str):
@@ -763,8 +765,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
                 i += 1
                 continue
             if c in "\r\n":
-                out.add(c)
-                i += 1
+                newline = "\r\n" if text.startswith("\r\n", i) else c
+                out.add(newline)
+                i += len(newline)
                 if quote is not None and not (i < n and text[i] == ">"):
                     close_quote()
                 continue
@@ -956,14 +959,13 @@ def parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
                 j += 1
             if j >= n or text[j] != ">":
                 raise _ParseError(f"Unclosed end tag at byte offset {at(begin)}")
-            tag, attrs, offset = stack[-1]
-            if name and name != tag:
+            open_tag, open_attrs, offset = stack.pop()
+            if name and name != open_tag:
                 raise _ParseError(
-                    f'Unmatched end tag at byte offset {at(begin)}, expected "</{tag}>", '
+                    f'Unmatched end tag at byte offset {at(begin)}, expected "</{open_tag}>", '
                     f'found "</{name}>"'
                 )
-            stack.pop()
-            _close_html_tag(tag, attrs, offset, out, entities)
+            _close_html_tag(open_tag, open_attrs, offset, out, entities)
             i = j + 1
             continue
         j = i + 1
@@ -1376,6 +1378,8 @@ _Handler = Callable[[Params], Any]
 
 
 def _shorten(value: Any, limit: int = 60) -> str:
+    if value is None:
+        return ""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -1514,10 +1518,8 @@ class BotApiEmulator(FakeServer):
     def base_file_url(self) -> str:
         return f"{self.url}/file/bot"
 
-    def make_bot(self, **kwargs: Any) -> Any:
+    def make_bot(self, **kwargs: Any) -> telegram.Bot:
         """A ``telegram.Bot`` pointed at the emulator (use ``async with``)."""
-        import telegram
-
         return telegram.Bot(
             self.token, base_url=self.base_url, base_file_url=self.base_file_url, **kwargs
         )
@@ -1691,7 +1693,9 @@ class BotApiEmulator(FakeServer):
             raise ApiError(REPLY_NOT_FOUND)
         return target.message_id
 
-    def _format(self, params: Params, name: str, entities_name: str, **kw: Any) -> Any:
+    def _format(
+        self, params: Params, name: str, entities_name: str, **kw: Any
+    ) -> tuple[str | None, list[dict[str, Any]]]:
         return format_text(
             params.string(name), params.string("parse_mode"), params.get(entities_name), **kw
         )
@@ -1704,7 +1708,7 @@ class BotApiEmulator(FakeServer):
             limit=CAPTION_LIMIT,
             too_long=CAPTION_TOO_LONG,
             empty=None,
-        )  # type: ignore[no-any-return]
+        )
 
     def _new_message(self, chat: _Chat, sender: dict[str, Any], **content: Any) -> StoredMessage:
         message = StoredMessage(
@@ -2717,9 +2721,19 @@ class BotApiEmulator(FakeServer):
     # Test-side API: waiting (wakes on every handled call or injected event; never polls)
     # ========================================================================================
 
-    async def wait_for(self, predicate: Callable[[], T], timeout: float = 10.0) -> T:  # noqa: ASYNC109
-        """Returns the predicate's first truthy value, re-checked after each call the emulator
-        handles; raises AssertionError with the recent calls if ``timeout`` passes first."""
+    async def wait_for(
+        self,
+        predicate: Callable[[], T | None],
+        timeout: float = 10.0,  # noqa: ASYNC109 (a deadline with a report is the point)
+    ) -> T:
+        """Returns the predicate's first truthy value; raises AssertionError with a dump of the
+        recent calls and messages if ``timeout`` passes first.
+
+        The predicate is re-checked each time the emulator finishes a call or a test injects
+        something, never on a timer. State outside the emulator (the bot's database, say) is
+        therefore only seen at the bot's next call; a polling bot makes one at least every
+        getUpdates timeout.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
