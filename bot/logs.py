@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TextIO
 
 TOKEN_RE = re.compile(r"\d{3,20}:[A-Za-z0-9_-]{20,64}")
 
@@ -15,9 +16,10 @@ class RedactingFormatter(logging.Formatter):
         return TOKEN_RE.sub("<token>", super().format(record))
 
 
-def setup(level: str) -> None:
-    """Configures the root logger; httpx (which logs request URLs, token included) stays quiet."""
-    handler = logging.StreamHandler()
+def setup(level: str, stream: TextIO | None = None) -> None:
+    """Configures the root logger (to stderr by default); httpx, which logs request URLs with
+    the token in them, stays quiet."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]

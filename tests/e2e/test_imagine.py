@@ -148,3 +148,24 @@ async def test_webp_results_are_converted_and_huge_ones_sent_as_documents(world:
         huge = tg.send_text(USER, "/imagine a wide fox --model absolutereality_v181")
         [document] = await world.photos_for(USER, huge, 1)
         assert document.kind == "document" and document.document == world.prodia.image
+
+
+async def test_previews_are_shown_then_replaced_by_the_result(world: World) -> None:
+    tg, sd35 = world.tg, world.sd35
+    sd35.previews = 2
+    async with world.bot():
+        command = tg.send_text(USER, "/imagine a fox --model sd-3.5")
+        preview = await world.reply_to(USER, command, lambda m: m.caption == "👀 Preview")
+        assert preview.photo is not None and preview.photo.startswith(b"\x89PNG")  # WebP converted
+        [photo] = await world.photos_for(USER, command, 1)
+        await tg.wait_for(lambda: preview.deleted)
+        assert photo.caption and "sd35/sd-3.5" in photo.caption
+
+
+async def test_images_are_uploaded_not_passed_as_provider_urls(world: World) -> None:
+    async with world.bot():
+        command = world.tg.send_text(USER, "/imagine a fox")
+        await world.photos_for(USER, command, 1)
+    [call] = world.tg.calls("sendPhoto")
+    assert "photo" in call.files  # Telegram never has to reach the provider
+    assert world.arta.url not in str(call.params)
