@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 from telegram import Bot
 from telegram.error import TelegramError
@@ -17,40 +18,44 @@ CHAT_ACTION_PERIOD = 4.5  # Telegram shows an action for about five seconds.
 
 
 @contextlib.asynccontextmanager
-async def chat_action(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
+async def repeating(
+    period: float, action: Callable[[], Awaitable[None]], *, first_now: bool
+) -> AsyncIterator[None]:
+    """Runs ``action`` every ``period`` seconds while the block runs (at once if ``first_now``)."""
+
+    async def repeat() -> None:
+        if not first_now:
+            await asyncio.sleep(period)
+        while True:
+            await action()
+            await asyncio.sleep(period)
+
+    task = asyncio.create_task(repeat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def chat_action(bot: Bot, chat_id: int, action: str) -> AbstractAsyncContextManager[None]:
     """Keeps ``action`` ("upload_photo", "typing") visible in the chat while the block runs."""
 
-    async def repeat() -> None:
-        while True:
-            with contextlib.suppress(TelegramError):
-                await bot.send_chat_action(chat_id, action)
-            await asyncio.sleep(CHAT_ACTION_PERIOD)
+    async def send() -> None:
+        with contextlib.suppress(TelegramError):
+            await bot.send_chat_action(chat_id, action)
 
-    task = asyncio.create_task(repeat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return repeating(CHAT_ACTION_PERIOD, send, first_now=True)
 
 
-@contextlib.asynccontextmanager
-async def ticker(period: float, tick: Callable[[], None]) -> AsyncIterator[None]:
+def ticker(period: float, tick: Callable[[], None]) -> AbstractAsyncContextManager[None]:
     """Calls ``tick`` every ``period`` seconds while the block runs (to refresh elapsed time)."""
 
-    async def repeat() -> None:
-        while True:
-            await asyncio.sleep(period)
-            tick()
+    async def call() -> None:
+        tick()
 
-    task = asyncio.create_task(repeat())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    return repeating(period, call, first_now=False)
 
 
 class Clock:
