@@ -9,12 +9,10 @@ from telegram.error import TelegramError
 
 from providers import Kind, Media, ModelEntry, ProviderError, TextResponse, ask_vision
 
-from ..jobs import Job
 from ..markdown import render_markdown
 from ..runtime import Runtime
-from ..status import LiveStatus
 from . import models
-from .common import Rejected, admit, supervise
+from .common import Rejected, open_job, supervise
 from .progress import Clock, chat_action
 
 log = logging.getLogger(__name__)
@@ -65,7 +63,6 @@ async def download_image(bot: Bot, source: Message) -> Media:
 async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) -> None:
     """Accepts an /ask: replies with a status message and answers in the background."""
     chat_id = command.chat_id
-    user_id = command.from_user.id if command.from_user else chat_id
     source = photo_source(command)
     question = question.strip() or (DEFAULT_QUESTION if source else "")
     if not question:
@@ -74,29 +71,20 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) ->
             "with /ask <question>, or ask with text alone: /ask <question>."
         )
     entry = await models.current(runtime, chat_id, Kind.VISION)
-    job = Job(chat_id=chat_id, user_id=user_id)
-    admit(runtime, job)
-    try:
-        media = [await download_image(bot, source)] if source else []
-        job_id = await runtime.storage.create_job(
-            kind="ask",
-            chat_id=chat_id,
-            user_id=user_id,
-            command_message_id=command.message_id,
-            prompt=question,
-            model=entry.id,
-            options={"image": bool(media)},
-        )
-        if job_id is None:
-            runtime.jobs.discard(job)
-            return
-        job.id = job_id
-        waiting = "🔎 Looking at the photo…" if media else "💭 Thinking…"
-        status_message = await command.reply_text(waiting, do_quote=True)
-    except BaseException:
-        runtime.jobs.discard(job)
-        raise
-    status = LiveStatus(bot, status_message, runtime.settings.status_edit_interval)
+    media = [await download_image(bot, source)] if source else []
+    opened = await open_job(
+        runtime,
+        bot,
+        command,
+        kind="ask",
+        prompt=question,
+        model_id=entry.id,
+        options={"image": bool(media)},
+        waiting="🔎 Looking at the photo…" if media else "💭 Thinking…",
+    )
+    if opened is None:
+        return
+    job, status = opened
 
     async def work(clock: Clock) -> None:
         async with chat_action(bot, chat_id, "typing"):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
+from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from providers import ProviderError
@@ -24,8 +26,24 @@ class Rejected(Exception):
     """The request cannot be accepted; ``str(error)`` is the reply for the user."""
 
 
-def admit(runtime: Runtime, job: Job) -> None:
-    """Counts the job against the user's cap, or Rejected saying how many they may run."""
+async def open_job(
+    runtime: Runtime,
+    bot: Bot,
+    command: Message,
+    *,
+    kind: str,
+    prompt: str,
+    model_id: str,
+    options: Mapping[str, Any],
+    waiting: str,
+) -> tuple[Job, LiveStatus] | None:
+    """Admits the job under the user's cap, records it and replies with its status message.
+
+    Rejected when the user already runs as many jobs as allowed; ``None`` when Telegram
+    delivered this command again after a restart (it was handled then).
+    """
+    user_id = command.from_user.id if command.from_user else command.chat_id
+    job = Job(chat_id=command.chat_id, user_id=user_id)
     try:
         runtime.jobs.admit(job)
     except TooManyJobs:
@@ -34,6 +52,28 @@ def admit(runtime: Runtime, job: Job) -> None:
             f"You already have {limit} job{'s' if limit > 1 else ''} running. "
             "Wait for one to finish, or send /cancel."
         ) from None
+    try:
+        job_id = await runtime.storage.create_job(
+            kind=kind,
+            chat_id=command.chat_id,
+            user_id=user_id,
+            command_message_id=command.message_id,
+            prompt=prompt,
+            model=model_id,
+            options=options,
+        )
+        if job_id is None:
+            runtime.jobs.discard(job)
+            return None
+        job.id = job_id
+        message = await command.reply_text(waiting, do_quote=True)
+    except BaseException:
+        runtime.jobs.discard(job)
+        if job.id:
+            await runtime.storage.update_job(job.id, status=JobStatus.FAILED, error="not started")
+        raise
+    await runtime.storage.update_job(job.id, status_message_id=message.message_id)
+    return job, LiveStatus(bot, message, runtime.settings.status_edit_interval)
 
 
 async def supervise(

@@ -29,9 +29,8 @@ from ..jobs import Job
 from ..preview import LivePreview
 from ..runtime import Runtime
 from ..status import LiveStatus
-from ..storage import JobStatus
 from . import models
-from .common import Rejected, admit, supervise
+from .common import Rejected, open_job, supervise
 from .progress import Clock, chat_action, ticker
 
 log = logging.getLogger(__name__)
@@ -51,18 +50,15 @@ async def build_request(
         )
     except UnknownModel as error:
         raise Rejected(f"{error} Send /model to see the choices.") from None
-    prefs = await runtime.storage.get_prefs(chat_id)
     request = ImageRequest(
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
-        n=args.n or prefs.image_count or 1,
+        n=args.n or 1,
         seed=args.seed,
-        aspect_ratio=args.aspect_ratio or prefs.aspect_ratio,
+        aspect_ratio=args.aspect_ratio,
         steps=args.steps,
         cfg=args.cfg,
     )
-    if args.n is None and entry.options and request.n > entry.options.max_images:
-        request = dataclasses.replace(request, n=entry.options.max_images)
     try:
         validate_request(entry, request)
     except InvalidOption as error:
@@ -75,35 +71,20 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, args: ImagineArgs
 
     Raises Rejected (nothing stored, nothing started) when the request cannot be served.
     """
-    chat_id = command.chat_id
-    user_id = command.from_user.id if command.from_user else chat_id
-    entry, request = await build_request(runtime, chat_id, args)
-    job = Job(chat_id=chat_id, user_id=user_id)
-    admit(runtime, job)
-    try:
-        job_id = await runtime.storage.create_job(
-            kind="imagine",
-            chat_id=chat_id,
-            user_id=user_id,
-            command_message_id=command.message_id,
-            prompt=request.prompt,
-            model=entry.id,
-            options=dataclasses.asdict(request),
-        )
-        if job_id is None:
-            # Telegram delivered this command again after a restart; it was handled then.
-            runtime.jobs.discard(job)
-            return
-        job.id = job_id
-        status_message = await command.reply_text(f"⏳ {entry.id}: starting…", do_quote=True)
-    except BaseException:
-        runtime.jobs.discard(job)
-        if job.id:
-            await runtime.storage.update_job(job.id, status=JobStatus.FAILED, error="not started")
-        raise
-    await runtime.storage.update_job(job_id, status_message_id=status_message.message_id)
-    status = LiveStatus(bot, status_message, runtime.settings.status_edit_interval)
-    runtime.jobs.start(job, lambda j: _run(runtime, bot, command, j, entry, request, status))
+    entry, request = await build_request(runtime, command.chat_id, args)
+    opened = await open_job(
+        runtime,
+        bot,
+        command,
+        kind="imagine",
+        prompt=request.prompt,
+        model_id=entry.id,
+        options=dataclasses.asdict(request),
+        waiting=f"⏳ {entry.id}: starting…",
+    )
+    if opened is not None:
+        job, status = opened
+        runtime.jobs.start(job, lambda j: _run(runtime, bot, command, j, entry, request, status))
 
 
 async def _run(
