@@ -131,3 +131,20 @@ async def test_stopping_the_bot_ends_jobs_visibly_and_a_crash_is_cleaned_up(worl
         )
         job = await runtime(app).storage.get_job(1)
         assert job is not None and job.status == JobStatus.FAILED and job.error == "interrupted"
+
+
+async def test_private_chat_messages_that_are_not_commands_get_a_pointer(world: World) -> None:
+    tg = world.tg
+    async with world.bot():
+        cases = [
+            (tg.send_text(USER, "draw me a cat"), "/imagine <prompt>"),
+            (tg.send_text(USER, "/frobnicate"), "don't know that command"),
+            (tg.send_photo(USER, png_bytes(0)), "reply to it with /ask"),
+        ]
+        for message, expected in cases:
+            reply = await world.reply_to(USER, message, lambda m: True)
+            assert expected in (reply.text or "")
+        in_group = tg.send_text(GROUP, "just chatting", user_id=5, chat_type="supergroup")
+        marker = tg.send_text(GROUP, "/help", user_id=5)
+        await world.reply_to(GROUP, marker, lambda m: True)
+        assert not [m for m in tg.bot_messages(GROUP) if m.reply_to == in_group["message_id"]]

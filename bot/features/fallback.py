@@ -1,0 +1,33 @@
+"""Private chats: anything that is not one of our commands gets a pointer to what works."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
+
+PHOTO_HINT = (
+    "To ask about this picture, reply to it with /ask <question>, "
+    "or send it with the caption /ask <question>."
+)
+TEXT_HINT = "Send /imagine <prompt> to draw something, or /help to see everything I can do."
+UNKNOWN = "I don't know that command. Send /help to see what I can do."
+
+
+async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Replies with the command that does what the user probably wants."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.photo or message.document:
+        text = PHOTO_HINT
+    elif message.text and message.text.startswith("/"):
+        text = UNKNOWN
+    else:
+        text = TEXT_HINT
+    await message.reply_text(text, do_quote=True)
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    """Register after every command: handlers earlier in the group take precedence."""
+    private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
+    return [MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.IMAGE), hint)]
