@@ -30,7 +30,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif (message := update.effective_message) is not None:
         text = message.text or message.caption or ""
         if split_command(text, context.bot.username):
-            await message.reply_text(REFUSAL, do_quote=True)
+            await message.reply_text(REFUSAL)
     raise ApplicationHandlerStop
 
 

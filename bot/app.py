@@ -10,7 +10,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
+from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults
 
 from . import access
 from .commands import menu
@@ -34,6 +34,8 @@ def build_application(settings: BotSettings) -> AnyApp:
         .base_url(f"{root}/bot")
         .base_file_url(f"{root}/file/bot")
         .rate_limiter(FloodControl())
+        # Replies quote the command in private chats too, and still arrive if it was deleted.
+        .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
         .concurrent_updates(True)
         .media_write_timeout(60)
         .post_init(lambda app: on_start(app, settings))
@@ -95,7 +97,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_message is not None:
         with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(
-                "Something went wrong on my side. Please try again.", do_quote=True
+                "Something went wrong on my side. Please try again."
             )
 
 

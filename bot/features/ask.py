@@ -20,7 +20,7 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         question = arguments(message, context.bot.username)
         await service.submit(runtime_of(context), context.bot, message, question)
     except Rejected as error:
-        await message.reply_text(str(error), do_quote=True)
+        await message.reply_text(str(error))
 
 
 class CaptionCommand(filters.MessageFilter):

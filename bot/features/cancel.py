@@ -19,7 +19,7 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if count
         else "You have nothing running in this chat."
     )
-    await message.reply_text(text, do_quote=True)
+    await message.reply_text(text)
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -24,7 +24,7 @@ async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = UNKNOWN
     else:
         text = TEXT_HINT
-    await message.reply_text(text, do_quote=True)
+    await message.reply_text(text)
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -21,7 +21,7 @@ async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = parse_imagine(arguments(message, context.bot.username))
         await service.submit(runtime_of(context), context.bot, message, args)
     except (FlagError, Rejected) as error:
-        await message.reply_text(str(error), do_quote=True)
+        await message.reply_text(str(error))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

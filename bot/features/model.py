@@ -125,20 +125,18 @@ async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         try:
             entry = runtime.registry.resolve(wanted)
         except UnknownModel as error:
-            await message.reply_text(f"{error} Send /model to see the choices.", do_quote=True)
+            await message.reply_text(f"{error} Send /model to see the choices.")
             return
         if not await may_change(context, chat, update.effective_user, message):
-            await message.reply_text(ADMINS_ONLY, do_quote=True)
+            await message.reply_text(ADMINS_ONLY)
             return
         await models.choose(runtime, chat.id, entry)
         kind = "Image" if entry.kind == "image" else "Vision"
-        await message.reply_text(f"{kind} model for this chat: {entry.id}", do_quote=True)
+        await message.reply_text(f"{kind} model for this chat: {entry.id}")
         return
     chosen = await models.chat_models(runtime, chat.id)
     tab, page = tab_of(runtime, chosen.image)
-    await message.reply_text(
-        summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page), do_quote=True
-    )
+    await message.reply_text(summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page))
 
 
 async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

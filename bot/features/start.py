@@ -28,9 +28,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Replies with the help text: commands, options and an example."""
     if update.effective_message is None:
         return
-    await update.effective_message.reply_text(
-        HELP.format(username=context.bot.username), do_quote=True
-    )
+    await update.effective_message.reply_text(HELP.format(username=context.bot.username))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -66,7 +66,7 @@ async def open_job(
             runtime.jobs.discard(job)
             return None
         job.id = job_id
-        message = await command.reply_text(waiting, do_quote=True)
+        message = await command.reply_text(waiting)
     except BaseException:
         runtime.jobs.discard(job)
         if job.id:

@@ -169,3 +169,15 @@ async def test_images_are_uploaded_not_passed_as_provider_urls(world: World) -> 
     [call] = world.tg.calls("sendPhoto")
     assert "photo" in call.files  # Telegram never has to reach the provider
     assert world.arta.url not in str(call.params)
+
+
+async def test_results_arrive_even_if_the_command_was_deleted(world: World) -> None:
+    tg, arta = world.tg, world.arta
+    arta.queue_polls = 10**6
+    async with world.bot():
+        command = tg.send_text(USER, "/imagine a shy fox")
+        await world.status_of(USER, command)
+        tg.user_deletes(USER, command["message_id"])
+        arta.queue_polls = arta.progress_polls = 0
+        [photo] = await tg.wait_for(lambda: [m for m in tg.bot_messages(USER) if m.kind == "photo"])
+        assert photo.photo == png_bytes(0) and photo.caption and "a shy fox" in photo.caption
