@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 from telegram import Bot, InputMediaDocument, InputMediaPhoto, Message, ReplyParameters
-from telegram.error import BadRequest, RetryAfter
+from telegram.error import BadRequest
 
-from providers import ProviderError
 from providers.http import HttpClient
 
 log = logging.getLogger(__name__)
@@ -99,8 +98,6 @@ async def send_pictures(
         try:
             sent += await _send_batch(bot, chat_id, reply, batch, text, as_photo=True)
         except BadRequest as error:
-            if isinstance(error, RetryAfter):
-                raise
             log.info("photos refused (%s); sending them as documents", error)
             documents += batch
     for group in albums(len(documents)):
@@ -150,6 +147,3 @@ async def _send_batch(
                 InputMediaDocument(picture.data, caption=item_caption, filename=picture.filename)
             )
     return list(await bot.send_media_group(chat_id, media, reply_parameters=reply))
-
-
-__all__ = ["Picture", "ProviderError", "albums", "fetch", "prepare", "prepare_all", "send_pictures"]
