@@ -16,7 +16,7 @@ from . import access
 from .commands import menu
 from .features import ask, cancel, fallback, imagine, model, start
 from .ratelimit import FloodControl
-from .runtime import AnyApp, Runtime, attach
+from .runtime import AnyApp, Runtime, attach, attached, detach
 from .settings import BotSettings
 from .storage import JobStatus
 
@@ -74,14 +74,14 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
 
 async def on_stop(app: AnyApp) -> None:
     """Stops running jobs cleanly while the bot can still edit their status messages."""
-    runtime = app.bot_data.get("services")
-    if isinstance(runtime, Runtime):
+    runtime = attached(app)
+    if runtime is not None:
         await runtime.jobs.shutdown(RESTART_NOTE)
 
 
 async def on_shutdown(app: AnyApp) -> None:
-    runtime = app.bot_data.pop("services", None)
-    if isinstance(runtime, Runtime):
+    runtime = detach(app)
+    if runtime is not None:
         await runtime.close()
 
 

@@ -52,3 +52,15 @@ def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
 
 def attach(app: AnyApp, runtime: Runtime) -> None:
     app.bot_data[SERVICES_KEY] = runtime
+
+
+def attached(app: AnyApp) -> Runtime | None:
+    """The Runtime of a started application (None before start-up)."""
+    runtime = app.bot_data.get(SERVICES_KEY)
+    return runtime if isinstance(runtime, Runtime) else None
+
+
+def detach(app: AnyApp) -> Runtime | None:
+    runtime = attached(app)
+    app.bot_data.pop(SERVICES_KEY, None)
+    return runtime

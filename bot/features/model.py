@@ -20,6 +20,7 @@ from providers import ModelEntry, Provider, UnknownModel
 from ..commands import arguments
 from ..runtime import Runtime, runtime_of
 from ..services import models
+from ..status import is_not_modified
 
 PER_PAGE = 10
 PER_ROW = 2
@@ -180,7 +181,7 @@ async def _redraw(
             summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page)
         )
     except BadRequest as error:
-        if "not modified" not in str(error).lower():
+        if not is_not_modified(error):
             raise
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import build_application, running
-from bot.runtime import AnyApp, Runtime
+from bot.runtime import AnyApp, Runtime, attached
 from bot.settings import BotSettings, load_settings
 from tests.fakes.arta import FakeArta
 from tests.fakes.dynaspark import FakeDynaspark
@@ -94,8 +94,8 @@ class World:
 
 
 def runtime(app: AnyApp) -> Runtime:
-    value = app.bot_data["services"]
-    assert isinstance(value, Runtime)
+    value = attached(app)
+    assert value is not None
     return value
 
 

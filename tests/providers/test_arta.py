@@ -38,10 +38,8 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeArta]:
-    server = FakeArta()
-    await server.start()
-    yield server
-    await server.stop()
+    async with FakeArta() as server:
+        yield server
 
 
 @pytest.fixture

@@ -44,12 +44,8 @@ def encode(fmt: str, size: tuple[int, int] = (3, 2)) -> bytes:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeDynaspark]:
-    server = FakeDynaspark()
-    await server.start()
-    try:
+    async with FakeDynaspark() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

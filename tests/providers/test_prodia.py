@@ -39,12 +39,8 @@ DEFAULT = "absolutereality_v181.safetensors [3d9d4d2b]"
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeProdia]:
-    server = FakeProdia()
-    await server.start()
-    try:
+    async with FakeProdia() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture

@@ -46,12 +46,8 @@ GOOD_DATA: list[Any] = ["p", "", 0, True, 1024, 1024, 4.5, 50]
 
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSD35]:
-    server = FakeSD35()
-    await server.start()
-    try:
+    async with FakeSD35() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 @pytest.fixture
