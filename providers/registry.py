@@ -71,12 +71,6 @@ class Registry:
     def by_short_id(self, short_id: str) -> ModelEntry | None:
         return self._by_short.get(short_id)
 
-    def of_kind(self, kind: Kind) -> list[ModelEntry]:
-        return [e for e in self.entries if e.kind == kind]
-
-    def grouped(self, kind: Kind) -> dict[str, list[ModelEntry]]:
-        """Entries of one kind by provider label, in registry order."""
-        groups: dict[str, list[ModelEntry]] = {}
-        for entry in self.of_kind(kind):
-            groups.setdefault(entry.provider.label, []).append(entry)
-        return groups
+    def of_provider(self, provider: type[Provider]) -> list[ModelEntry]:
+        """The provider's entries in catalog order."""
+        return [e for e in self.entries if e.provider is provider]

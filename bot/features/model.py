@@ -55,7 +55,7 @@ def keyboard(
     providers = tabs(runtime)
     tab = min(max(tab, 0), len(providers) - 1)
     provider = providers[tab]
-    entries = [e for e in runtime.registry.entries if e.provider is provider]
+    entries = runtime.registry.of_provider(provider)
     pages = max(1, -(-len(entries) // PER_PAGE))
     page = min(max(page, 0), pages - 1)
     rows = [
@@ -91,7 +91,7 @@ def tab_of(runtime: Runtime, entry: ModelEntry) -> tuple[int, int]:
     """The tab and page on which ``entry`` appears."""
     providers = tabs(runtime)
     tab = providers.index(entry.provider)
-    entries = [e for e in runtime.registry.entries if e.provider is entry.provider]
+    entries = runtime.registry.of_provider(entry.provider)
     return tab, entries.index(entry) // PER_PAGE
 
 
