@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from .api import ask_vision, generate_images, validate_request
-from .base import ImageProvider, Kind, Provider, ProviderContext, VisionProvider
+from .base import ImageSeed, Kind, ModelSpec, Provider, ProviderContext, Seed, VisionSeed
 from .errors import (
     AuthError,
     InvalidOption,
@@ -28,6 +28,7 @@ from .types import (
     Media,
     Progress,
     Stage,
+    TextDelta,
     TextResponse,
 )
 
@@ -49,13 +50,14 @@ __all__ = [
     "EventStream",
     "ImageOptions",
     "ImagePreview",
-    "ImageProvider",
     "ImageRequest",
     "ImageResponse",
+    "ImageSeed",
     "InvalidOption",
     "Kind",
     "Media",
     "ModelEntry",
+    "ModelSpec",
     "Progress",
     "Provider",
     "ProviderContext",
@@ -66,10 +68,12 @@ __all__ = [
     "RateLimited",
     "Registry",
     "ResponseError",
+    "Seed",
     "Stage",
+    "TextDelta",
     "TextResponse",
     "UnknownModel",
-    "VisionProvider",
+    "VisionSeed",
     "ask_vision",
     "default_registry",
     "generate_images",

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from .base import ImageProvider, ProviderContext
+from .base import ImageSeed, ProviderContext
 from .errors import AuthError, ProviderError, ResponseError, UnknownModel
 from .http import require
 from .settings import ARTA_KEY
@@ -137,12 +137,13 @@ def _expires_in(data: dict[str, Any]) -> float:
         return 0.0
 
 
-class ARTA(ImageProvider):
+class ARTA(ImageSeed):
     """ARTA's 47 styles. Auth data is cached in ``{data_dir}/auth_ARTA.json``."""
 
     name = "arta"
     label = "ARTA"
     url = "https://ai-arta.com"
+    # The seed's production endpoints, for reference; requests go to the settings' URLs.
     auth_url: ClassVar[str] = (
         f"https://www.googleapis.com/identitytoolkit/v3/relyingparty/signupNewUser?key={ARTA_KEY}"
     )

@@ -1,4 +1,11 @@
-"""The surface all back-ends share (the seeds' AsyncGeneratorProvider and ProviderModelMixin)."""
+"""The one surface every back-end offers, and the seeds' class-attribute style built on it.
+
+A :class:`Provider` is a configured back-end instance: its ``name`` prefixes its model ids,
+:meth:`Provider.offers` lists its models with what each accepts, and two typed entry points
+run a job. The four seed providers (ARTA, Prodia, SD 3.5, Dynaspark) keep the seeds' async
+generator ``create_async_generator(model, messages, **kwargs)`` as their documented interface;
+:class:`Seed` turns such a class into a Provider.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from .errors import UnknownModel
+from .errors import InvalidOption, UnknownModel
 from .http import HttpClient
 from .settings import ProviderSettings
-from .types import EventStream, ImageOptions, ImageRequest, Media, Messages
+from .types import EventStream, ImageOptions, ImageRequest, Media, Message, Messages
 
 
 class Kind(StrEnum):
@@ -37,18 +44,60 @@ class ProviderContext:
         await self.http.close()
 
 
-class Provider:
-    """A back-end. Subclasses declare the seed's class attributes and one async generator.
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model a provider offers: its alias (the id after ``<provider>/``), the upstream's
+    own name for it, its kind, and for image models what a request may ask of it."""
 
-    ``model_aliases`` maps our short alias to the upstream's own model name;
-    ``models`` lists the upstream names.
+    alias: str
+    upstream: str
+    kind: Kind
+    options: ImageOptions | None = None
+
+
+class Provider:
+    """A back-end: the models it offers and the two typed entry points that run a job."""
+
+    name: str
+    """Lower-case id prefix: model ids are ``<name>/<alias>``."""
+    label: str
+    """How users see the provider named ("ARTA", "fal")."""
+
+    def offers(self) -> Sequence[ModelSpec]:
+        """Every model, in the order menus show them."""
+        raise NotImplementedError
+
+    def default_upstream(self, kind: Kind) -> str | None:
+        """The upstream name of the model of ``kind`` a fallback picks: the first offered."""
+        return next((spec.upstream for spec in self.offers() if spec.kind == kind), None)
+
+    def generate(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """Events of one image job: progress, previews, then one ImageResponse.
+
+        ``request`` has been checked against the model's options. Closing the stream early
+        (a cancel) also cancels the job upstream where the upstream allows it.
+        """
+        raise InvalidOption(f"{self.label} does not draw images.")
+
+    def ask(
+        self, upstream: str, question: str, media: Sequence[Media], context: ProviderContext
+    ) -> EventStream:
+        """Events of one question: perhaps progress and TextDelta pieces, then a TextResponse."""
+        raise InvalidOption(f"{self.label} does not answer questions about images.")
+
+
+class Seed(Provider):
+    """A seed provider: class attributes as in the seeds, one ``create_async_generator``.
+
+    ``model_aliases`` maps our short alias to the upstream's own model name; ``models``
+    lists the upstream names. Instances carry no state: ``Seed`` subclasses are used as
+    ``ARTA()``, or handed to the Registry as classes.
     """
 
-    name: ClassVar[str]
-    label: ClassVar[str]
     kind: ClassVar[Kind]
     url: ClassVar[str]
-    working: ClassVar[bool] = True
     default_model: ClassVar[str]
     model_aliases: ClassVar[dict[str, str]] = {}
     models: ClassVar[list[str]] = []
@@ -75,6 +124,9 @@ class Provider:
                 return target
         raise UnknownModel(model, [])
 
+    def default_upstream(self, kind: Kind) -> str | None:
+        return self.default_model if kind == self.kind else None
+
     @classmethod
     def catalog(cls) -> list[tuple[str, str]]:
         """(alias, upstream name) pairs the registry publishes as ``<name>/<alias>``."""
@@ -90,28 +142,46 @@ class Provider:
         raise NotImplementedError
 
 
-class ImageProvider(Provider):
-    """A text-to-image back-end; ``options`` says what the user may tune."""
+class ImageSeed(Seed):
+    """A seed text-to-image provider; ``options`` says what a request may ask of every model."""
 
     kind = Kind.IMAGE
     default_image_model: ClassVar[str]
     image_models: ClassVar[list[str]] = []
     options: ClassVar[ImageOptions] = ImageOptions()
 
+    def offers(self) -> list[ModelSpec]:
+        return [ModelSpec(a, u, Kind.IMAGE, self.options) for a, u in self.catalog()]
+
+    def generate(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """The seed generator, called with the parameters :meth:`image_kwargs` maps to."""
+        messages: list[Message] = [{"role": "user", "content": request.prompt}]
+        kwargs = self.image_kwargs(request)
+        if "prompt" in kwargs:
+            messages = []  # the seed takes the prompt as a parameter: send it once
+        return self.create_async_generator(upstream, messages, context=context, **kwargs)
+
     @classmethod
     def image_kwargs(cls, request: ImageRequest) -> dict[str, Any]:
-        """Maps a provider-neutral request onto this provider's generator parameters."""
+        """Maps a provider-neutral request onto this seed's generator parameters."""
         raise NotImplementedError
 
 
-class VisionProvider(Provider):
-    """A back-end that answers questions about an image."""
+class VisionSeed(Seed):
+    """A seed provider that answers questions about an image."""
 
     kind = Kind.VISION
     default_vision_model: ClassVar[str]
     vision_models: ClassVar[list[str]] = []
 
-    @classmethod
-    def vision_kwargs(cls, media: Sequence[Media]) -> dict[str, Any]:
-        """The generator parameters that carry the images."""
-        return {"media": list(media)}
+    def offers(self) -> list[ModelSpec]:
+        return [ModelSpec(a, u, Kind.VISION) for a, u in self.catalog()]
+
+    def ask(
+        self, upstream: str, question: str, media: Sequence[Media], context: ProviderContext
+    ) -> EventStream:
+        """The seed generator with the question as the one user message and the images."""
+        messages: list[Message] = [{"role": "user", "content": question}]
+        return self.create_async_generator(upstream, messages, context=context, media=list(media))

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from .base import ProviderContext, VisionProvider
+from .base import ProviderContext, VisionSeed
 from .errors import InvalidOption, ResponseError
 from .media import sniff_image_type
 from .types import EventStream, Media, Messages, TextResponse
@@ -25,7 +25,7 @@ def conversation_prompt(messages: Messages) -> str:
     return "\n".join([*lines, "Assistant:"]) if lines else ""
 
 
-class Dynaspark(VisionProvider):
+class Dynaspark(VisionSeed):
     """Dynaspark's free Gemini front-end: one POST, one answer.
 
     The generator yields exactly one ``TextResponse``. The upstream takes at most one

@@ -9,7 +9,7 @@ from contextlib import aclosing
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from .base import ImageProvider, ProviderContext
+from .base import ImageSeed, ProviderContext
 from .errors import InvalidOption, ProviderTimeout, ProviderUnavailable, RateLimited, ResponseError
 from .http import require
 from .types import (
@@ -120,7 +120,7 @@ def derive_aliases(checkpoints: tuple[str, ...]) -> dict[str, str]:
     return aliases
 
 
-class Prodia(ImageProvider):
+class Prodia(ImageSeed):
     """Prodia's free generator: one image per job, polled until it succeeds or fails.
 
     The generator yields ``Progress`` (submitted, then each change of the job's status)
@@ -131,9 +131,9 @@ class Prodia(ImageProvider):
     name = "prodia"
     label = "Prodia"
     url = "https://app.prodia.com"
+    working = True
     # The production endpoint, for reference; requests go to settings.prodia_api_url.
     api_endpoint: ClassVar[str] = "https://api.prodia.com/generate"
-    working = True
 
     default_model = "absolutereality_v181.safetensors [3d9d4d2b]"
     default_image_model = default_model

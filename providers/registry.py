@@ -7,19 +7,21 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .base import ImageProvider, Kind, Provider
+from .base import Kind, ModelSpec, Provider, Seed
 from .errors import UnknownModel
 from .types import ImageOptions
 
 
 @dataclass(frozen=True)
 class ModelEntry:
-    """One selectable model."""
+    """One selectable model of one provider."""
 
     id: str
-    provider: type[Provider]
+    provider: Provider
     upstream: str
     kind: Kind
+    options: ImageOptions | None = None
+    """What an image model accepts; None for vision models."""
 
     @property
     def alias(self) -> str:
@@ -30,28 +32,23 @@ class ModelEntry:
         """Eight hex digits, stable across restarts: fits in Telegram's 64-byte callback data."""
         return hashlib.sha1(self.id.encode()).hexdigest()[:8]
 
-    @property
-    def options(self) -> ImageOptions | None:
-        """What the model accepts, for image models."""
-        provider = self.provider
-        return provider.options if issubclass(provider, ImageProvider) else None
-
 
 class Registry:
-    """Lookup by full id, by unique bare alias, or by short id; case-insensitive."""
+    """Lookup by full id, by unique bare alias, or by short id; case-insensitive.
 
-    def __init__(self, providers: Iterable[type[Provider]]) -> None:
-        self.providers = list(providers)
+    Providers are instances, or seed classes (instantiated here).
+    """
+
+    def __init__(self, providers: Iterable[Provider | type[Seed]]) -> None:
+        self.providers: list[Provider] = [p() if isinstance(p, type) else p for p in providers]
         self.entries: list[ModelEntry] = [
-            ModelEntry(f"{p.name}/{alias}", p, upstream, p.kind)
-            for p in self.providers
-            for alias, upstream in p.catalog()
+            entry(p, spec) for p in self.providers for spec in p.offers()
         ]
         self._by_id = {e.id: e for e in self.entries}
         self._by_short = {e.short_id: e for e in self.entries}
         self._by_alias: dict[str, list[ModelEntry]] = {}
-        for entry in self.entries:
-            self._by_alias.setdefault(entry.alias, []).append(entry)
+        for item in self.entries:
+            self._by_alias.setdefault(item.alias, []).append(item)
 
     def resolve(self, name: str, kind: Kind | None = None) -> ModelEntry:
         """The entry for ``name``; raises UnknownModel (with close matches) otherwise."""
@@ -71,6 +68,21 @@ class Registry:
     def by_short_id(self, short_id: str) -> ModelEntry | None:
         return self._by_short.get(short_id)
 
-    def of_provider(self, provider: type[Provider]) -> list[ModelEntry]:
-        """The provider's entries in catalog order."""
-        return [e for e in self.entries if e.provider is provider]
+    def of_provider(self, provider: Provider, kind: Kind | None = None) -> list[ModelEntry]:
+        """The provider's entries (of ``kind``, if given) in the order it offers them."""
+        return [
+            e for e in self.entries if e.provider is provider and (kind is None or e.kind == kind)
+        ]
+
+    def default_of(self, provider: Provider, kind: Kind) -> ModelEntry | None:
+        """The provider's default model of ``kind``, or None when it has none."""
+        upstream = provider.default_upstream(kind)
+        found = [e for e in self.of_provider(provider, kind) if e.upstream == upstream]
+        return found[0] if found else None
+
+
+def entry(provider: Provider, spec: ModelSpec) -> ModelEntry:
+    """The registry entry for one offered model."""
+    return ModelEntry(
+        f"{provider.name}/{spec.alias}", provider, spec.upstream, spec.kind, spec.options
+    )

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from .base import ImageProvider, ProviderContext
+from .base import ImageSeed, ProviderContext
 from .errors import (
     InvalidOption,
     ProviderTimeout,
@@ -48,7 +48,7 @@ _DRAIN_SECONDS = 1.0
 """How long to wait for the end of a stream after ``complete``, so its connection is reused."""
 
 
-class StabilityAI_SD35Large(ImageProvider):
+class StabilityAI_SD35Large(ImageSeed):
     """Text-to-image with Stable Diffusion 3.5 Large, one picture per job, free but GPU-quota bound.
 
     An ``HF_TOKEN`` (or ``api_key``) is sent as a Bearer token: the Space then counts the

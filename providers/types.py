@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypedDict
+
+from .errors import InvalidOption
 
 
 class Message(TypedDict):
@@ -56,10 +58,17 @@ class ImageResponse:
 
 @dataclass(frozen=True)
 class TextResponse:
-    """A vision model's answer."""
+    """A vision model's whole answer (after any TextDelta events, it repeats their sum)."""
 
     text: str
     model: str = ""
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """The next piece of an answer that is being streamed; a TextResponse ends the stream."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,7 @@ class Media:
     content_type: str | None = None
 
 
-Event = Progress | ImagePreview | ImageResponse | TextResponse
+Event = Progress | ImagePreview | ImageResponse | TextDelta | TextResponse
 EventStream = AsyncGenerator[Event, None]
 
 
@@ -98,7 +107,36 @@ class ImageOptions:
     aspect_ratios: tuple[str, ...] = ("1:1",)
     negative_prompt: bool = True
     seed: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
+
+    def check(self, model_id: str, request: ImageRequest) -> None:
+        """Raises InvalidOption with a sentence a user can act on when a value does not fit."""
+        if not request.prompt.strip():
+            raise InvalidOption("The prompt is empty.")
+        if not 1 <= request.n <= self.max_images:
+            if self.max_images == 1:
+                raise InvalidOption(f"{model_id} makes one image at a time.")
+            raise InvalidOption(f"{model_id} makes 1 to {self.max_images} images at a time.")
+        if request.aspect_ratio is not None and request.aspect_ratio not in self.aspect_ratios:
+            allowed = ", ".join(self.aspect_ratios)
+            raise InvalidOption(f"{model_id} supports the aspect ratios {allowed}.")
+        if request.steps is not None:
+            if self.steps is None:
+                raise InvalidOption(f"{model_id} does not take a number of steps.")
+            low, high = self.steps
+            if not low <= request.steps <= high:
+                raise InvalidOption(f"Steps for {model_id} must be between {low} and {high}.")
+        if request.cfg is not None:
+            if self.cfg is None:
+                raise InvalidOption(f"{model_id} does not take a guidance scale.")
+            low_cfg, high_cfg = self.cfg
+            if not low_cfg <= request.cfg <= high_cfg:
+                raise InvalidOption(
+                    f"Guidance for {model_id} must be between {low_cfg:g} and {high_cfg:g}."
+                )
+        if request.negative_prompt and not self.negative_prompt:
+            raise InvalidOption(f"{model_id} does not take a negative prompt.")
+        if request.seed is not None and not self.seed:
+            raise InvalidOption(f"{model_id} does not take a seed.")
 
 
 def format_prompt(messages: Messages, prompt: str | None = None) -> str:

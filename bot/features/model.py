@@ -15,7 +15,7 @@ from telegram import (
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from providers import ModelEntry, Provider, UnknownModel
+from providers import Kind, ModelEntry, Provider, UnknownModel
 
 from ..commands import arguments
 from ..runtime import Runtime, runtime_of
@@ -30,9 +30,10 @@ ADMINS_ONLY = "Only this group's admins can change its models."
 ANONYMOUS_ADMIN_ID = 1087968824  # @GroupAnonymousBot, who speaks for anonymous group admins
 
 
-def tabs(runtime: Runtime) -> list[type[Provider]]:
-    """Providers in keyboard order: image providers first, then vision."""
-    return sorted(runtime.registry.providers, key=lambda p: p.kind != "image")
+def tabs(runtime: Runtime) -> list[Provider]:
+    """Providers in keyboard order: those that draw first, then those that only answer."""
+    registry = runtime.registry
+    return sorted(registry.providers, key=lambda p: not registry.of_provider(p, Kind.IMAGE))
 
 
 def summary(chosen: models.ChatModels) -> str:
