@@ -7,7 +7,8 @@ from typing import Any, cast
 
 from telegram.ext import Application, ContextTypes
 
-from providers import ProviderContext, Registry, default_registry
+from providers import ProviderContext, Registry
+from providers.config import build_registry
 
 from .jobs import JobRunner
 from .settings import BotSettings
@@ -32,7 +33,7 @@ class Runtime:
         return cls(
             settings=settings,
             storage=storage,
-            registry=default_registry(),
+            registry=build_registry(settings),
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
         )

@@ -8,7 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from providers import Kind, ProviderSettings, UnknownModel, default_registry
+from providers import Kind, ProviderSettings, UnknownModel
+from providers.config import ConfigError, build_registry
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 
@@ -109,7 +110,10 @@ def load_settings(**overrides: object) -> BotSettings:
             else:
                 lines.append(f"{field.upper()}: {error['msg']}")
         raise SettingsError("\n".join(lines)) from None
-    registry = default_registry()
+    try:
+        registry = build_registry(settings)
+    except ConfigError as error:
+        raise SettingsError(str(error)) from None
     for name, kind in (("default_image_model", Kind.IMAGE), ("default_vision_model", Kind.VISION)):
         try:
             registry.resolve(getattr(settings, name), kind)

@@ -21,12 +21,13 @@ from . import (
     ProviderContext,
     ProviderError,
     ProviderSettings,
+    Registry,
     TextResponse,
     UnknownModel,
     ask_vision,
-    default_registry,
     generate_images,
 )
+from .config import ConfigError, build_registry
 from .media import image_extension, sniff_image_type
 
 
@@ -60,7 +61,12 @@ async def run(
 ) -> int:
     """Runs one CLI command; returns the exit status (1: provider failure, 2: bad input)."""
     args = parser().parse_args(argv)
-    registry = default_registry()
+    settings = settings or ProviderSettings()
+    try:
+        registry = build_registry(settings)
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.command == "models":
         kind = Kind(args.kind) if args.kind else None
         for entry in registry.entries:
@@ -70,8 +76,8 @@ async def run(
     context = ProviderContext.from_settings(settings)
     try:
         if args.command == "imagine":
-            return await _imagine(args, context, out)
-        return await _ask(args, context, out)
+            return await _imagine(registry, args, context, out)
+        return await _ask(registry, args, context, out)
     except (UnknownModel, InvalidOption) as error:
         print(f"error: {error.user_message}", file=sys.stderr)
         return 2
@@ -82,8 +88,10 @@ async def run(
         await context.close()
 
 
-async def _imagine(args: argparse.Namespace, context: ProviderContext, out: TextIO) -> int:
-    entry = default_registry().resolve(args.model, Kind.IMAGE)
+async def _imagine(
+    registry: Registry, args: argparse.Namespace, context: ProviderContext, out: TextIO
+) -> int:
+    entry = registry.resolve(args.model, Kind.IMAGE)
     request = ImageRequest(
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
@@ -114,8 +122,10 @@ async def _imagine(args: argparse.Namespace, context: ProviderContext, out: Text
     return 0
 
 
-async def _ask(args: argparse.Namespace, context: ProviderContext, out: TextIO) -> int:
-    entry = default_registry().resolve(args.model, Kind.VISION)
+async def _ask(
+    registry: Registry, args: argparse.Namespace, context: ProviderContext, out: TextIO
+) -> int:
+    entry = registry.resolve(args.model, Kind.VISION)
     media = []
     if args.image is not None:
         data = args.image.read_bytes()

@@ -29,6 +29,26 @@ class ProviderSettings(BaseSettings):
     sd35_space_url: str = "https://stabilityai-stable-diffusion-3-5-large.hf.space"
     dynaspark_api_url: str = "https://dynaspark.onrender.com"
 
+    # Live providers (see providers/config.py): a key enables each shortcut.
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str = "https://api.openai.com/v1"
+    openai_image_models: str = "gpt-image-1"
+    openai_vision_models: str = "gpt-4o-mini"
+    pollinations_api_key: SecretStr | None = None
+    pollinations_api_url: str = "https://gen.pollinations.ai"
+    pollinations_image_models: str = "flux,turbo"
+    pollinations_vision_models: str = "openai"
+    fal_key: SecretStr | None = None
+    fal_queue_url: str = "https://queue.fal.run"
+    fal_image_models: str = "flux-schnell=fal-ai/flux/schnell,flux-dev=fal-ai/flux/dev"
+    replicate_api_token: SecretStr | None = None
+    replicate_api_url: str = "https://api.replicate.com/v1"
+    replicate_image_models: str = "black-forest-labs/flux-schnell"
+    providers_file: Path | None = None
+    """Extra providers in TOML; unset means ``providers.toml`` in the working directory, if any."""
+    allow_private_urls: bool = False
+    """Let result URLs point at loopback, private and link-local addresses."""
+
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
     job_timeout: float = Field(default=300.0, gt=0, description="Overall deadline for one job")
