@@ -19,6 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from .base import ImageSeed, ProviderContext
 from .errors import AuthError, ProviderError, ResponseError, UnknownModel
 from .http import require
+from .polling import POLL_RETRIES, TransientFaults
 from .settings import ARTA_KEY
 from .types import (
     EventStream,
@@ -192,6 +193,14 @@ class ARTA(ImageSeed):
             close = [f"{cls.name}/{alias}" for alias in cls.model_aliases if key and key in alias]
             raise UnknownModel(model, close[:3]) from None
 
+    def generate(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """The seed generator, waiting out a few transient errors while it polls."""
+        return self.create_async_generator(
+            upstream, [], context=context, poll_retries=POLL_RETRIES, **self.image_kwargs(request)
+        )
+
     # --- authentication -------------------------------------------------------------------
 
     @classmethod
@@ -323,12 +332,15 @@ class ARTA(ImageSeed):
         num_inference_steps: int = 30,
         aspect_ratio: str = "1:1",
         seed: int | None = None,
+        poll_retries: int = 0,
         **kwargs: Any,
     ) -> EventStream:
         """Progress when the upstream status changes, then one ImageResponse with every URL.
 
         Raises UnknownModel for an unknown style, ResponseError when the upstream reports a
-        failure or answers with something unreadable, and the HTTP layer's errors otherwise.
+        failure or answers with something unreadable, and the HTTP layer's errors otherwise;
+        up to ``poll_retries`` transient errors in a row while polling are waited out (the
+        seed gives up at the first).
         """
         style = cls.get_model(model)
         text = format_prompt(messages, prompt)
@@ -380,8 +392,15 @@ class ARTA(ImageSeed):
             )
 
         last_status = ""
+        faults = TransientFaults(poll_retries)
         while True:
-            answer = await authorized(poll)
+            try:
+                answer = await authorized(poll)
+            except ProviderError as error:
+                faults.absorb(error)
+                await asyncio.sleep(context.settings.poll_interval)
+                continue
+            faults.reset()
             status = str(require(answer, "status", cls.label))
             if status == "DONE":
                 yield ImageResponse(

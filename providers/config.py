@@ -187,6 +187,13 @@ def read_providers_file(path: Path) -> list[ProviderConfig]:
     return configs
 
 
+_PATTERN_HELP = {
+    "name": "must be 1-32 lower-case letters, digits, '-', '_' or '.'",
+    "base_url": "must be an http:// or https:// URL",
+    "api_key_env": "must be the name of an environment variable, not the key itself",
+}
+
+
 def _first_problem(error: ValidationError) -> str:
     first = error.errors()[0]
     field = ".".join(str(part) for part in first["loc"]) or "entry"
@@ -197,6 +204,8 @@ def _first_problem(error: ValidationError) -> str:
         return f"'{field}' is required"
     if first["type"] == "extra_forbidden":
         return f"unknown key '{field}'"
+    if first["type"] == "string_pattern_mismatch" and field in _PATTERN_HELP:
+        return f"{field} {_PATTERN_HELP[field]}"
     return f"{field}: {first['msg']}"
 
 

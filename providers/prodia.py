@@ -10,8 +10,9 @@ from typing import Any, ClassVar
 from urllib.parse import quote
 
 from .base import ImageSeed, ProviderContext
-from .errors import InvalidOption, ProviderTimeout, ProviderUnavailable, RateLimited, ResponseError
+from .errors import InvalidOption, ProviderError, ProviderTimeout, ResponseError
 from .http import require
+from .polling import TransientFaults
 from .types import (
     EventStream,
     ImageOptions,
@@ -298,7 +299,7 @@ class Prodia(ImageSeed):
             started = loop.time()
         url = f"{context.settings.prodia_api_url.rstrip('/')}/job/{quote(job_id, safe='')}"
         last_status: str | None = None
-        failures = 0
+        faults = TransientFaults(_POLL_RETRIES)
         for attempt in range(max_attempts):
             if attempt:
                 await asyncio.sleep(delay)
@@ -306,12 +307,12 @@ class Prodia(ImageSeed):
                 data = await context.http.json(
                     "GET", url, provider=cls.label, headers=cls._headers(), **_proxy_kwargs(proxy)
                 )
-            except (ProviderUnavailable, ProviderTimeout, RateLimited):
-                failures += 1
-                if failures > _POLL_RETRIES or attempt == max_attempts - 1:
+            except ProviderError as error:
+                faults.absorb(error)
+                if attempt == max_attempts - 1:
                     raise
                 continue
-            failures = 0
+            faults.reset()
             status = require(data, "status", cls.label)
             if status == "succeeded":
                 return

@@ -91,3 +91,28 @@ def test_unknown_default_models_and_log_levels_are_caught_at_start() -> None:
         load_settings(_env_file=None, telegram_bot_token=TOKEN, default_vision_model="arta/flux")
     with pytest.raises(SettingsError, match="LOG_LEVEL"):
         load_settings(_env_file=None, telegram_bot_token=TOKEN, log_level="loud")
+
+
+def test_a_broken_providers_file_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    broken = tmp_path / "providers.toml"
+    broken.write_text("[[provider]]\nname = 'mine'\ntype = 'dalle'\nimage_models = ['a']\n")
+    env = {"PATH": "/usr/bin:/bin", "TELEGRAM_BOT_TOKEN": TOKEN, "PROVIDERS_FILE": str(broken)}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"{broken}: entry 'mine': unknown type 'dalle' "
+        "(use openai, pollinations, fal, replicate or gradio)"
+    )
+    assert TOKEN not in result.stderr
+
+
+def test_a_provider_without_its_key_cannot_be_the_default(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="DEFAULT_IMAGE_MODEL: Unknown model 'fal/flux-dev'"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN, default_image_model="fal/flux-dev")

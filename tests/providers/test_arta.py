@@ -493,3 +493,28 @@ async def test_tokens_never_reach_the_logs(
     secrets = [*fake.id_tokens, *fake.refresh_tokens]
     assert caplog.records
     assert all(token not in caplog.text for token in secrets)
+
+
+@pytest.mark.parametrize("fault", ["500", "429"])
+async def test_the_bot_path_waits_out_a_few_transient_poll_errors(
+    fake: FakeArta, context: ProviderContext, fault: str
+) -> None:
+    entry = Registry([ARTA]).resolve("arta/flux")
+    fake.queue_polls = 1
+    fake.fail("status", fault, times=3)  # type: ignore[arg-type]
+
+    events = [e async for e in generate_images(entry, ImageRequest("a fox"), context)]
+
+    assert isinstance(events[-1], ImageResponse)
+    assert len(fake.job_list) == 1  # polled on, never submitted again
+
+
+async def test_the_bot_path_gives_up_after_too_many_poll_errors_in_a_row(
+    fake: FakeArta, context: ProviderContext
+) -> None:
+    entry = Registry([ARTA]).resolve("arta/flux")
+    fake.fail("status", "500", times=4)
+
+    with pytest.raises(ProviderUnavailable):
+        async for _ in generate_images(entry, ImageRequest("a fox"), context):
+            pass
