@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from providers import Stage
+from providers import Stage, Switched
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
@@ -39,10 +39,27 @@ def delivering_text(model_id: str, count: int, elapsed: float) -> str:
     return f"📤 {model_id}: sending {count} {noun} · {int(elapsed)} s"
 
 
-def caption(prompt: str, model_id: str, seed: int | None) -> str:
-    """The caption of the first image: prompt (cut to fit), model and seed, within 1024 chars."""
+def caption(prompt: str, model_id: str, seed: int | None, instead_of: str = "") -> str:
+    """The caption of the first image: prompt (cut to fit), the model that drew it (and the one
+    it stood in for) and the seed, within 1024 chars."""
     tail = f"\n\n🎨 {model_id}" + (f" · seed {seed}" if seed is not None else "")
+    if instead_of and instead_of != model_id:
+        tail += f" · instead of {instead_of}"
     return shorten(prompt, CAPTION_LIMIT - len(tail)) + tail
+
+
+def switched_text(event: Switched, verb: str = "drawing") -> str:
+    """What the status says once a job moved on to a fallback model."""
+    adjusted = f" ({'; '.join(event.adjustments)})" if event.adjustments else ""
+    return f"↪️ {event.reason}; {verb} with {event.to_model} instead{adjusted}."
+
+
+def growing_answer(partial: str) -> str:
+    """A streamed answer so far, as plain text within one message (its latest part if long)."""
+    text = partial.strip()
+    if len(text) > TEXT_LIMIT - 100:
+        text = "…" + text[-(TEXT_LIMIT - 101) :]
+    return f"💬 {text} ▍"
 
 
 def failure_text(reason: str) -> str:

@@ -7,8 +7,10 @@ from typing import Any, cast
 
 from telegram.ext import Application, ContextTypes
 
-from providers import ProviderContext, Registry
+from providers import Kind, ModelEntry, ProviderContext, Registry
 from providers.config import build_registry
+from providers.fallback import candidates, parse_fallbacks
+from providers.health import HealthBook
 
 from .jobs import JobRunner
 from .settings import BotSettings
@@ -19,11 +21,12 @@ SERVICES_KEY = "services"
 
 @dataclass
 class Runtime:
-    """Settings, database, model registry, provider connection pool and the job runner."""
+    """Settings, database, model registry, provider health, connection pool and the job runner."""
 
     settings: BotSettings
     storage: Storage
     registry: Registry
+    health: HealthBook
     providers: ProviderContext
     jobs: JobRunner
 
@@ -34,8 +37,20 @@ class Runtime:
             settings=settings,
             storage=storage,
             registry=build_registry(settings),
+            health=await HealthBook.open(storage),
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
+        )
+
+    def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:
+        """``chosen`` and the models a job moves on to when its provider fails."""
+        setting = (
+            self.settings.fallback_image_models
+            if chosen.kind == Kind.IMAGE
+            else self.settings.fallback_vision_models
+        )
+        return candidates(
+            self.registry, chosen, parse_fallbacks(setting, self.registry, chosen.kind)
         )
 
     async def close(self) -> None:

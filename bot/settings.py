@@ -10,6 +10,7 @@ from pydantic_settings import NoDecode
 
 from providers import Kind, ProviderSettings, UnknownModel
 from providers.config import ConfigError, build_registry
+from providers.fallback import parse_fallbacks
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 
@@ -119,4 +120,12 @@ def load_settings(**overrides: object) -> BotSettings:
             registry.resolve(getattr(settings, name), kind)
         except UnknownModel as error:
             raise SettingsError(f"{name.upper()}: {error}") from None
+    for name, kind in (
+        ("fallback_image_models", Kind.IMAGE),
+        ("fallback_vision_models", Kind.VISION),
+    ):
+        try:
+            parse_fallbacks(getattr(settings, name), registry, kind)
+        except UnknownModel as error:
+            raise SettingsError(f"{name.upper()}: {error} Use model ids, auto or none.") from None
     return settings

@@ -12,6 +12,8 @@ from typing import Any
 
 import aiosqlite
 
+from providers.health import Health
+
 # Each entry upgrades the schema by one version; never edit a released entry, append a new one.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -42,6 +44,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE UNIQUE INDEX jobs_command ON jobs (chat_id, command_message_id, kind);
     CREATE INDEX jobs_status ON jobs (status);
+    """,
+    """
+    CREATE TABLE provider_health (
+        provider          TEXT PRIMARY KEY,
+        failures_in_a_row INTEGER NOT NULL,
+        last_success      REAL,
+        last_failure      REAL,
+        last_error        TEXT,
+        down_until        REAL,
+        cool_down         REAL NOT NULL,
+        recent            TEXT NOT NULL
+    );
     """,
 )
 
@@ -141,6 +155,47 @@ class Storage:
             f"INSERT INTO chat_prefs (chat_id, {columns}, updated_at) VALUES (?, {marks}, ?)"
             f" ON CONFLICT(chat_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
             (chat_id, *values.values(), time.time()),
+        )
+        await self._db.commit()
+
+    # Provider health (providers.health.HealthStore)
+
+    async def load_health(self) -> list[Health]:
+        """Every provider's saved health record."""
+        async with self._db.execute(
+            "SELECT provider, failures_in_a_row, last_success, last_failure, last_error,"
+            " down_until, cool_down, recent FROM provider_health"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            Health(
+                provider=row[0],
+                failures_in_a_row=row[1],
+                last_success=row[2],
+                last_failure=row[3],
+                last_error=row[4],
+                down_until=row[5],
+                cool_down=row[6],
+                recent=tuple((bool(ok), float(seconds)) for ok, seconds in json.loads(row[7])),
+            )
+            for row in rows
+        ]
+
+    async def save_health(self, health: Health) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO provider_health (provider, failures_in_a_row, last_success,"
+            " last_failure, last_error, down_until, cool_down, recent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                health.provider,
+                health.failures_in_a_row,
+                health.last_success,
+                health.last_failure,
+                health.last_error,
+                health.down_until,
+                health.cool_down,
+                json.dumps(health.recent),
+            ),
         )
         await self._db.commit()
 

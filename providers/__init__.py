@@ -28,6 +28,7 @@ from .types import (
     Media,
     Progress,
     Stage,
+    Switched,
     TextDelta,
     TextResponse,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "ResponseError",
     "Seed",
     "Stage",
+    "Switched",
     "TextDelta",
     "TextResponse",
     "UnknownModel",

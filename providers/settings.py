@@ -44,6 +44,9 @@ class ProviderSettings(BaseSettings):
     replicate_api_token: SecretStr | None = None
     replicate_api_url: str = "https://api.replicate.com/v1"
     replicate_image_models: str = "black-forest-labs/flux-schnell"
+    fallback_image_models: str = "auto"
+    """Models tried in order when the chosen image model's provider fails: ids, auto or none."""
+    fallback_vision_models: str = "auto"
     providers_file: Path | None = None
     """Extra providers in TOML; unset means ``providers.toml`` in the working directory, if any."""
     allow_private_urls: bool = False

@@ -72,6 +72,20 @@ class TextDelta:
 
 
 @dataclass(frozen=True)
+class Switched:
+    """The job moved on to another model because the previous one's provider failed or is down.
+
+    ``reason`` is a user-safe sentence ("ARTA cannot be reached right now"); ``adjustments``
+    says how the request was adapted to the new model ("16:9 instead of 21:9").
+    """
+
+    from_model: str
+    to_model: str
+    reason: str
+    adjustments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Media:
     """An image handed to a vision model."""
 
@@ -80,7 +94,7 @@ class Media:
     content_type: str | None = None
 
 
-Event = Progress | ImagePreview | ImageResponse | TextDelta | TextResponse
+Event = Progress | ImagePreview | ImageResponse | TextDelta | TextResponse | Switched
 EventStream = AsyncGenerator[Event, None]
 
 

@@ -7,10 +7,13 @@ import logging
 from telegram import Bot, Message, ReplyParameters
 from telegram.error import TelegramError
 
-from providers import Kind, Media, ModelEntry, ProviderError, TextResponse, ask_vision
+from providers import Kind, Media, ModelEntry, ProviderError, Switched, TextDelta, TextResponse
+from providers.fallback import ask_with_fallback
 
+from .. import render
 from ..markdown import render_markdown
 from ..runtime import Runtime
+from ..status import LiveStatus
 from . import models
 from .common import Rejected, open_job, supervise
 from .progress import Clock, chat_action
@@ -88,7 +91,7 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) ->
 
     async def work(clock: Clock) -> None:
         async with chat_action(bot, chat_id, "typing"):
-            answer = await _answer(runtime, entry, question, media)
+            answer = await _answer(runtime, entry, question, media, status)
             await _reply(bot, command, answer)
 
     runtime.jobs.start(
@@ -105,11 +108,26 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) ->
     )
 
 
-async def _answer(runtime: Runtime, entry: ModelEntry, question: str, media: list[Media]) -> str:
-    async for event in ask_vision(entry, question, media, runtime.providers):
-        if isinstance(event, TextResponse) and event.text.strip():
+async def _answer(
+    runtime: Runtime, entry: ModelEntry, question: str, media: list[Media], status: LiveStatus
+) -> str:
+    """The model's answer; while it streams, the status message shows it growing (paced), and
+    says so when the question moves on to a fallback model."""
+    notice, partial, answering = "", "", entry
+    events = ask_with_fallback(
+        runtime.candidates(entry), question, media, runtime.providers, runtime.health
+    )
+    async for event in events:
+        if isinstance(event, Switched):
+            answering = runtime.registry.resolve(event.to_model)
+            notice, partial = render.switched_text(event, "asking") + "\n", ""
+            status.show(notice + "💭 Thinking…")
+        elif isinstance(event, TextDelta):
+            partial += event.text
+            status.show(notice + render.growing_answer(partial))
+        elif isinstance(event, TextResponse) and event.text.strip():
             return event.text
-    raise ProviderError("gave an empty answer", provider=entry.provider.label)
+    raise ProviderError("gave an empty answer", provider=answering.provider.label)
 
 
 async def _reply(bot: Bot, command: Message, answer: str) -> None:

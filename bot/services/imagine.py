@@ -17,10 +17,11 @@ from providers import (
     Progress,
     ProviderError,
     Stage,
+    Switched,
     UnknownModel,
-    generate_images,
     validate_request,
 )
+from providers.fallback import generate_with_fallback
 
 from .. import render
 from ..delivery import fetch, prepare_all, send_pictures
@@ -103,11 +104,11 @@ async def _run(
         preview = LivePreview(bot, job.chat_id, command.message_id, runtime.providers.http, label)
         try:
             async with chat_action(bot, job.chat_id, "upload_photo"):
-                result = await _follow(runtime, job, entry, request, status, preview, clock)
-                status.show(render.delivering_text(entry.id, len(result.images), clock.elapsed))
-                blobs = await fetch(result.images, runtime.providers.http, label)
+                result, drawn = await _follow(runtime, job, entry, request, status, preview, clock)
+                status.show(render.delivering_text(drawn.id, len(result.images), clock.elapsed))
+                blobs = await fetch(result.images, runtime.providers.http, drawn.provider.label)
                 pictures = await prepare_all(blobs)
-                caption = render.caption(request.prompt, entry.id, result.seed)
+                caption = render.caption(request.prompt, drawn.id, result.seed, instead_of=entry.id)
                 await send_pictures(bot, job.chat_id, command.message_id, pictures, caption)
         finally:
             await preview.remove()
@@ -131,17 +132,25 @@ async def _follow(
     status: LiveStatus,
     preview: LivePreview,
     clock: Clock,
-) -> ImageResponse:
-    """Consumes the provider's events, keeping the status current; returns the final images."""
-    stage, note = Stage.SUBMITTED, ""
+) -> tuple[ImageResponse, ModelEntry]:
+    """Consumes the provider's events, keeping the status current; returns the final images and
+    the model that drew them (a fallback when the chosen model's provider failed)."""
+    stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
 
     def refresh() -> None:
-        status.show(render.progress_text(entry.id, stage, clock.elapsed, note))
+        status.show(notice + render.progress_text(drawing.id, stage, clock.elapsed, note))
 
     refresh()
+    events = generate_with_fallback(
+        runtime.candidates(entry), request, runtime.providers, runtime.health
+    )
     async with ticker(TICK_SECONDS, refresh):
-        async for event in generate_images(entry, request, runtime.providers):
-            if isinstance(event, Progress):
+        async for event in events:
+            if isinstance(event, Switched):
+                drawing = runtime.registry.resolve(event.to_model)
+                stage, note, notice = Stage.SUBMITTED, "", render.switched_text(event) + "\n"
+                refresh()
+            elif isinstance(event, Progress):
                 stage = event.stage
                 if event.job_id:
                     await runtime.storage.update_job(job.id, upstream_job_id=event.job_id)
@@ -153,6 +162,6 @@ async def _follow(
                     preview.show(event.images[0])
             elif isinstance(event, ImageResponse):
                 if not event.images:
-                    raise ProviderError("returned no images", provider=entry.provider.label)
-                return event
-    raise ProviderError("finished without images", provider=entry.provider.label)
+                    raise ProviderError("returned no images", provider=drawing.provider.label)
+                return event, drawing
+    raise ProviderError("finished without images", provider=drawing.provider.label)

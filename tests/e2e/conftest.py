@@ -44,6 +44,9 @@ class World:
             "prodia_image_url": self.prodia.url,
             "sd35_space_url": self.sd35.url,
             "dynaspark_api_url": self.dynaspark.url,
+            # A failure shows plainly unless a test turns fallback on (test_fallback.py).
+            "fallback_image_models": "none",
+            "fallback_vision_models": "none",
         }
         values.update(overrides)
         return load_settings(_env_file=None, **values)
