@@ -14,7 +14,7 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes,
 
 from . import access
 from .commands import menu
-from .features import ask, cancel, fallback, imagine, model, start
+from .features import ask, cancel, hints, imagine, model, providers, start
 from .ratelimit import FloodControl
 from .runtime import AnyApp, Runtime, attach, attached, detach
 from .settings import BotSettings
@@ -44,7 +44,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         .build()
     )
     app.add_handler(access.handler(), group=-1)
-    for feature in (start, imagine, model, ask, cancel, fallback):
+    for feature in (start, imagine, model, ask, cancel, providers, hints):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)

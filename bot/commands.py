@@ -12,6 +12,7 @@ MENU: dict[str, list[tuple[str, str]]] = {
         ("model", "Show or change this chat's models"),
         ("ask", "Ask about a photo: /ask <question>"),
         ("cancel", "Stop your running jobs"),
+        ("providers", "Which providers work right now"),
         ("help", "How to use the bot"),
     ],
     "ru": [
@@ -19,6 +20,7 @@ MENU: dict[str, list[tuple[str, str]]] = {
         ("model", "Показать или сменить модели чата"),
         ("ask", "Вопрос о фото: /ask <вопрос>"),
         ("cancel", "Остановить ваши задачи"),
+        ("providers", "Какие провайдеры сейчас работают"),
         ("help", "Как пользоваться ботом"),
     ],
 }

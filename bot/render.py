@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from providers import Stage, Switched
+from providers.health import Health, State
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
@@ -68,3 +69,51 @@ def failure_text(reason: str) -> str:
 
 def elapsed_summary(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+STATE_ICONS = {State.UP: "✅", State.FAILING: "⚠️", State.DOWN: "❌"}
+
+
+def ago(seconds: float) -> str:
+    """A short "how long ago": 40 s, 5 min, 3 h, 2 d."""
+    if seconds < 90:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 36 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
+
+
+def provider_line(
+    label: str, health: Health, chat_models: list[str], now: float, *, show_error: bool
+) -> str:
+    """One provider in /providers: state, last success, success rate, typical duration, the
+    chat's models it serves and (for operators) its last error."""
+    parts = [f"{STATE_ICONS[health.state]} {label}"]
+    if health.down_until is not None:
+        wait = health.down_until - now
+        parts.append(f"down, retried in {ago(wait)}" if wait > 0 else "down, being retried")
+    if health.last_success is not None:
+        parts.append(f"worked {ago(now - health.last_success)} ago")
+    elif health.recent:
+        parts.append("has not worked yet")
+    else:
+        parts.append("not used yet")
+    if health.success_rate is not None:
+        parts.append(f"{health.success_rate:.0%} of {len(health.recent)} recent jobs")
+    if health.typical_duration is not None:
+        parts.append(f"usually {health.typical_duration:.0f} s")
+    line = " · ".join(parts)
+    if chat_models:
+        line += "\n    ← this chat: " + ", ".join(chat_models)
+    if show_error and health.last_error:
+        line += "\n    last error: " + shorten(health.last_error, 200)
+    return line
+
+
+def providers_text(lines: list[str]) -> str:
+    """The whole /providers answer."""
+    head = "Providers (✅ up · ⚠️ failing · ❌ down)\n\n"
+    foot = "\n\nA job whose provider fails moves on to another one; /model picks yours."
+    return shorten(head + "\n".join(lines) + foot, TEXT_LIMIT)

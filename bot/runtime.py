@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
 from telegram.ext import Application, ContextTypes
 
-from providers import Kind, ModelEntry, ProviderContext, Registry
+from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
 from providers.config import build_registry
 from providers.fallback import candidates, parse_fallbacks
 from providers.health import HealthBook
@@ -15,6 +16,8 @@ from providers.health import HealthBook
 from .jobs import JobRunner
 from .settings import BotSettings
 from .storage import Storage
+
+log = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
 
@@ -27,17 +30,22 @@ class Runtime:
     storage: Storage
     registry: Registry
     health: HealthBook
+    defaults: dict[Kind, ModelEntry]
+    """The model of each kind for chats that never chose one."""
     providers: ProviderContext
     jobs: JobRunner
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
         storage = await Storage.open(settings.data_dir / "bot.sqlite3")
+        registry = build_registry(settings)
+        health = await HealthBook.open(storage)
         return cls(
             settings=settings,
             storage=storage,
-            registry=build_registry(settings),
-            health=await HealthBook.open(storage),
+            registry=registry,
+            health=health,
+            defaults={kind: default_model(settings, registry, health, kind) for kind in Kind},
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
         )
@@ -56,6 +64,46 @@ class Runtime:
     async def close(self) -> None:
         await self.providers.close()
         await self.storage.close()
+
+
+def default_model(
+    settings: BotSettings, registry: Registry, health: HealthBook, kind: Kind
+) -> ModelEntry:
+    """The operator's DEFAULT_*_MODEL, or, when its provider is not configured, the first model
+    of that kind of a provider that is not down; either case that needs the operator's attention
+    is logged in one line."""
+    variable = f"default_{kind.value}_model"
+    name: str = getattr(settings, variable)
+    try:
+        entry = registry.resolve(name, kind)
+    except UnknownModel:
+        entry = None
+    usable = [
+        found
+        for provider in registry.providers
+        if not health.is_down(provider.name)
+        and (found := registry.default_of(provider, kind)) is not None
+    ]
+    if entry is None:
+        stand_in = usable[0] if usable else registry.entries_of(kind)[0]
+        log.warning(
+            "%s %s is not offered (%s); using %s instead",
+            variable.upper(),
+            name,
+            registry.why_not_offered(name),
+            stand_in.id,
+        )
+        return stand_in
+    if health.is_down(entry.provider.name):
+        instead = next((e.id for e in usable if e.provider is not entry.provider), "nothing")
+        log.warning(
+            "%s %s: %s is down; jobs move on to %s until it is back",
+            variable.upper(),
+            entry.id,
+            entry.provider.label,
+            instead,
+        )
+    return entry
 
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]

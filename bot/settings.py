@@ -119,7 +119,8 @@ def load_settings(**overrides: object) -> BotSettings:
         try:
             registry.resolve(getattr(settings, name), kind)
         except UnknownModel as error:
-            raise SettingsError(f"{name.upper()}: {error}") from None
+            if registry.why_not_offered(getattr(settings, name)) is None:
+                raise SettingsError(f"{name.upper()}: {error}") from None
     for name, kind in (
         ("fallback_image_models", Kind.IMAGE),
         ("fallback_vision_models", Kind.VISION),

@@ -38,6 +38,14 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 
 DEFAULT_PROVIDERS_FILE = Path("providers.toml")
 
+SHORTCUT_KEYS = {
+    "openai": "OPENAI_API_KEY",
+    "pollinations": "POLLINATIONS_API_KEY",
+    "fal": "FAL_KEY",
+    "replicate": "REPLICATE_API_TOKEN",
+}
+"""The variable that enables each shortcut provider."""
+
 ModelList = dict[str, str] | list[str]
 
 
@@ -86,6 +94,14 @@ class Configured:
 
     config: ProviderConfig
     api_key: SecretStr | None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """The keyed providers to run, and why each known but missing one is not offered."""
+
+    providers: list[Configured]
+    not_offered: dict[str, str]
 
 
 ProviderFactory = Callable[[ProviderConfig, SecretStr | None], Provider]
@@ -238,12 +254,17 @@ def _environment(settings: ProviderSettings) -> Mapping[str, str | None]:
 
 def configured(
     settings: ProviderSettings, environ: Mapping[str, str | None] | None = None
-) -> list[Configured]:
+) -> Configuration:
     """Every keyed provider to run: the shortcuts, then the file's entries (an entry named like a
     shortcut takes its place). Entries whose key variable is unset are left out, with a log line.
     """
     environ = _environment(settings) if environ is None else environ
     chosen = {c.config.name: c for c in shortcuts(settings)}
+    not_offered = {
+        name: f"{variable} is not set"
+        for name, variable in SHORTCUT_KEYS.items()
+        if name not in chosen
+    }
     path = settings.providers_file
     if path is None and DEFAULT_PROVIDERS_FILE.is_file():
         path = DEFAULT_PROVIDERS_FILE
@@ -255,9 +276,11 @@ def configured(
                     "provider %s is not offered: %s is not set", config.name, config.api_key_env
                 )
                 chosen.pop(config.name, None)
+                not_offered[config.name] = f"{config.api_key_env} is not set"
                 continue
             chosen[config.name] = Configured(config, key)
-    return list(chosen.values())
+            not_offered.pop(config.name, None)
+    return Configuration(list(chosen.values()), not_offered)
 
 
 def _key_for(
@@ -303,6 +326,8 @@ def build_registry(
 
     Raises ConfigError (one line) for a broken providers file or a clash of provider names.
     """
-    keyed = build_providers(configured(settings, environ))
+    configuration = configured(settings, environ)
+    keyed = build_providers(configuration.providers)
     names = {provider.name for provider in keyed}
-    return Registry([*keyed, *(seed for seed in seed_providers() if seed.name not in names)])
+    seeds = [seed for seed in seed_providers() if seed.name not in names]
+    return Registry([*keyed, *seeds], not_offered=configuration.not_offered)

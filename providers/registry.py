@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .base import Kind, ModelSpec, Provider, Seed
@@ -36,10 +36,16 @@ class ModelEntry:
 class Registry:
     """Lookup by full id, by unique bare alias, or by short id; case-insensitive.
 
-    Providers are instances, or seed classes (instantiated here).
+    Providers are instances, or seed classes (instantiated here). ``not_offered`` names the
+    providers the configuration knows but cannot run, with the reason ("FAL_KEY is not set").
     """
 
-    def __init__(self, providers: Iterable[Provider | type[Seed]]) -> None:
+    def __init__(
+        self,
+        providers: Iterable[Provider | type[Seed]],
+        not_offered: Mapping[str, str] | None = None,
+    ) -> None:
+        self.not_offered = dict(not_offered or {})
         self.providers: list[Provider] = [p() if isinstance(p, type) else p for p in providers]
         self.entries: list[ModelEntry] = [
             entry(p, spec) for p in self.providers for spec in p.offers()
@@ -65,6 +71,10 @@ class Registry:
         close += [i for i in pool if key and key in i and i not in close][: 3 - len(close)]
         raise UnknownModel(name, close)
 
+    def why_not_offered(self, model_id: str) -> str | None:
+        """Why ``model_id``'s provider is not offered ("OPENAI_API_KEY is not set"), if known."""
+        return self.not_offered.get(model_id.strip().lower().partition("/")[0])
+
     def by_short_id(self, short_id: str) -> ModelEntry | None:
         return self._by_short.get(short_id)
 
@@ -73,6 +83,9 @@ class Registry:
         return [
             e for e in self.entries if e.provider is provider and (kind is None or e.kind == kind)
         ]
+
+    def entries_of(self, kind: Kind) -> list[ModelEntry]:
+        return [e for e in self.entries if e.kind == kind]
 
     def default_of(self, provider: Provider, kind: Kind) -> ModelEntry | None:
         """The provider's default model of ``kind``, or None when it has none."""

@@ -16,6 +16,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from providers import Kind, ModelEntry, Provider, UnknownModel
+from providers.health import State
 
 from ..commands import arguments
 from ..runtime import Runtime, runtime_of
@@ -24,6 +25,7 @@ from ..status import is_not_modified
 
 PER_PAGE = 10
 PER_ROW = 2
+TABS_PER_ROW = 4
 PREFIX = "mdl"
 STALE = "This button is out of date. Send /model again."
 ADMINS_ONLY = "Only this group's admins can change its models."
@@ -36,12 +38,25 @@ def tabs(runtime: Runtime) -> list[Provider]:
     return sorted(registry.providers, key=lambda p: not registry.of_provider(p, Kind.IMAGE))
 
 
-def summary(chosen: models.ChatModels) -> str:
+def summary(runtime: Runtime, chosen: models.ChatModels) -> str:
+    """The chat's two models (noting a provider that is down) and how to change them."""
+
+    def line(icon: str, kind: str, entry: ModelEntry) -> str:
+        down = runtime.health.of(entry.provider.name).state is State.DOWN
+        note = f" (❌ {entry.provider.label} is down: jobs use a fallback)" if down else ""
+        return f"{icon} {kind} model: {entry.id}{note}\n"
+
     return (
-        f"🎨 Image model: {chosen.image.id}\n"
-        f"🔎 Vision model: {chosen.vision.id}\n\n"
-        "Pick another below, or send /model <id> (for example /model sd-3.5)."
+        line("🎨", "Image", chosen.image)
+        + line("🔎", "Vision", chosen.vision)
+        + "\nPick another below, or send /model <id> (for example /model sd-3.5)."
     )
+
+
+def tab_label(runtime: Runtime, provider: Provider, selected: bool) -> str:
+    """A provider's tab: "• " when shown, "❌ " while it is down."""
+    down = "❌ " if runtime.health.of(provider.name).state is State.DOWN else ""
+    return ("• " if selected else "") + down + provider.label
 
 
 def button_label(entry: ModelEntry, chosen: models.ChatModels) -> str:
@@ -59,14 +74,11 @@ def keyboard(
     entries = runtime.registry.of_provider(provider)
     pages = max(1, -(-len(entries) // PER_PAGE))
     page = min(max(page, 0), pages - 1)
-    rows = [
-        [
-            InlineKeyboardButton(
-                ("• " if i == tab else "") + p.label, callback_data=f"{PREFIX}:t:{i}:0"
-            )
-            for i, p in enumerate(providers)
-        ]
+    tab_buttons = [
+        InlineKeyboardButton(tab_label(runtime, p, i == tab), callback_data=f"{PREFIX}:t:{i}:0")
+        for i, p in enumerate(providers)
     ]
+    rows = [tab_buttons[i : i + TABS_PER_ROW] for i in range(0, len(tab_buttons), TABS_PER_ROW)]
     shown = entries[page * PER_PAGE : (page + 1) * PER_PAGE]
     for start in range(0, len(shown), PER_ROW):
         rows.append(
@@ -138,7 +150,9 @@ async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     chosen = await models.chat_models(runtime, chat.id)
     tab, page = tab_of(runtime, chosen.image)
-    await message.reply_text(summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page))
+    await message.reply_text(
+        summary(runtime, chosen), reply_markup=keyboard(runtime, chosen, tab, page)
+    )
 
 
 async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -179,7 +193,7 @@ async def _redraw(
 ) -> None:
     try:
         await query.edit_message_text(
-            summary(chosen), reply_markup=keyboard(runtime, chosen, tab, page)
+            summary(runtime, chosen), reply_markup=keyboard(runtime, chosen, tab, page)
         )
     except BadRequest as error:
         if not is_not_modified(error):

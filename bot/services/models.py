@@ -29,9 +29,7 @@ async def current(runtime: Runtime, chat_id: int, kind: Kind) -> ModelEntry:
 
 
 def default(runtime: Runtime, kind: Kind) -> ModelEntry:
-    settings = runtime.settings
-    name = settings.default_image_model if kind == Kind.IMAGE else settings.default_vision_model
-    return runtime.registry.resolve(name, kind)
+    return runtime.defaults[kind]
 
 
 async def chat_models(runtime: Runtime, chat_id: int) -> ChatModels:

@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.logs import RedactingFormatter
+from bot.runtime import Runtime
 from bot.settings import SettingsError, load_settings
+from providers import Kind
 
 TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtok"
 ROOT = Path(__file__).resolve().parents[2]
@@ -113,6 +115,27 @@ def test_a_broken_providers_file_stops_the_start_with_one_line(tmp_path: Path) -
     assert TOKEN not in result.stderr
 
 
-def test_a_provider_without_its_key_cannot_be_the_default(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="DEFAULT_IMAGE_MODEL: Unknown model 'fal/flux-dev'"):
-        load_settings(_env_file=None, telegram_bot_token=TOKEN, default_image_model="fal/flux-dev")
+async def test_a_default_whose_provider_has_no_key_is_replaced_with_one_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with pytest.raises(SettingsError, match="DEFAULT_IMAGE_MODEL: Unknown model 'nosuch/x'"):
+        load_settings(_env_file=None, telegram_bot_token=TOKEN, default_image_model="nosuch/x")
+    settings = load_settings(
+        _env_file=None,
+        telegram_bot_token=TOKEN,
+        data_dir=tmp_path,
+        default_image_model="fal/flux-dev",
+        default_vision_model="openai/gpt-4o-mini",
+    )
+    with caplog.at_level(logging.WARNING):
+        runtime = await Runtime.open(settings)
+    try:
+        assert runtime.defaults[Kind.IMAGE].id == "arta/flux"
+        assert runtime.defaults[Kind.VISION].id == "dynaspark/gemini-1.5-flash"
+    finally:
+        await runtime.close()
+    assert (
+        "DEFAULT_IMAGE_MODEL fal/flux-dev is not offered (FAL_KEY is not set);"
+        " using arta/flux instead" in caplog.messages
+    )
+    assert any("OPENAI_API_KEY is not set" in m for m in caplog.messages)

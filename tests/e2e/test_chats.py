@@ -108,7 +108,9 @@ async def test_menu_in_english_and_russian(world: World) -> None:
     async with world.bot():
         english = dict(world.tg.my_commands())
         russian = dict(world.tg.my_commands(language_code="ru"))
-    assert set(english) == set(russian) == {"imagine", "model", "ask", "cancel", "help"}
+    assert (
+        set(english) == set(russian) == {"imagine", "model", "ask", "cancel", "providers", "help"}
+    )
     assert russian["imagine"].startswith("Нарисовать")
 
 

@@ -117,7 +117,7 @@ def test_the_file_adds_providers_with_keys_from_the_environment(tmp_path: Path) 
     path = toml(tmp_path, TOGETHER)
     found = configured(
         settings(tmp_path, providers_file=path), environ={"TOGETHER_API_KEY": "secret"}
-    )
+    ).providers
     together, space = found
     assert together.config.url == "https://api.together.xyz/v1"
     assert together.config.models(Kind.IMAGE) == [
@@ -130,7 +130,9 @@ def test_the_file_adds_providers_with_keys_from_the_environment(tmp_path: Path) 
 
 def test_hf_token_applies_to_a_space_that_names_no_key(tmp_path: Path) -> None:
     path = toml(tmp_path, TOGETHER)
-    found = configured(settings(tmp_path, providers_file=path, hf_token="hf-x"), environ={})
+    found = configured(
+        settings(tmp_path, providers_file=path, hf_token="hf-x"), environ={}
+    ).providers
     (space,) = found
     assert space.api_key is not None and space.api_key.get_secret_value() == "hf-x"
 
@@ -141,7 +143,9 @@ def test_an_entry_whose_key_is_missing_is_not_offered(
     path = toml(tmp_path, TOGETHER)
     with caplog.at_level(logging.INFO):
         found = configured(settings(tmp_path, providers_file=path), environ={})
-    assert [c.config.name for c in found] == ["flux-space"]
+    assert [c.config.name for c in found.providers] == ["flux-space"]
+    assert found.not_offered["together"] == "TOGETHER_API_KEY is not set"
+    assert found.not_offered["fal"] == "FAL_KEY is not set"
     assert "together is not offered: TOGETHER_API_KEY is not set" in caplog.text
 
 
@@ -161,16 +165,17 @@ def test_an_entry_named_like_a_shortcut_replaces_it(tmp_path: Path) -> None:
         settings(tmp_path, providers_file=path, openai_api_key="k"),
         environ={"GEMINI_API_KEY": "g"},
     )
-    (only,) = found
+    (only,) = found.providers
     assert only.config.url.startswith("https://generativelanguage.googleapis.com")
     assert only.config.models(Kind.VISION) == [("gemini-2.5-flash", "gemini-2.5-flash")]
 
 
 def test_the_default_file_may_be_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert configured(settings(tmp_path), environ={}) == []
+    assert configured(settings(tmp_path), environ={}).providers == []
     toml(tmp_path, TOGETHER)
-    assert [c.config.name for c in configured(settings(tmp_path), environ={})] == ["flux-space"]
+    found = configured(settings(tmp_path), environ={}).providers
+    assert [c.config.name for c in found] == ["flux-space"]
 
 
 def test_a_file_named_explicitly_must_exist(tmp_path: Path) -> None:
