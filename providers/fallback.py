@@ -9,6 +9,7 @@ twice; a user's mistake never moves the job on.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +20,15 @@ from .base import Kind, ProviderContext
 from .errors import ProviderError
 from .health import HealthBook, counts_against_provider
 from .registry import ModelEntry, Registry
-from .types import EventStream, ImageOptions, ImageRequest, Media, Switched
+from .types import (
+    EventStream,
+    ImageOptions,
+    ImageRequest,
+    ImageResponse,
+    Media,
+    Switched,
+    TextResponse,
+)
 
 AUTO, NONE = "auto", "none"
 
@@ -108,8 +117,14 @@ async def _first_that_works(
             stream, notes = start(entry, chosen)
             if tried:
                 yield Switched(tried[-1][0].id, entry.id, tried[-1][1], notes)
-            async for event in stream:
-                yield event
+            async with contextlib.aclosing(stream):
+                async for event in stream:
+                    if isinstance(event, ImageResponse | TextResponse):
+                        # The consumer may stop reading at the result: count it first.
+                        await health.succeeded(name, time.monotonic() - began)
+                        yield event
+                        return
+                    yield event
         except ProviderError as error:
             if not counts_against_provider(error):
                 health.released(name)
@@ -123,8 +138,7 @@ async def _first_that_works(
         except BaseException:
             health.released(name)
             raise
-        await health.succeeded(name, time.monotonic() - began)
-        return
+        tried.append((entry, f"{entry.provider.label} finished without a result"))
     if len(tried) == 1 and last_error is not None:
         raise last_error
     raise AllFailed(tried)

@@ -13,7 +13,8 @@ Knobs:
   ``refresh``, ``generate``, ``status``) answer with ``fault``: ``401``, ``500``, ``429``
   (with Retry-After ``retry_after``), ``malformed`` (not JSON) or ``missing`` (JSON without the
   field the client needs: idToken, id_token, record_id; on ``status`` the polled job's DONE
-  answer comes without image URLs);
+  answer comes without image URLs) or ``hang`` (``generate`` only: no answer at all);
+  ``heal()`` drops the pending faults;
 - refresh tokens rotate: each one works once, as the client must keep the newest;
 - counters ``signups``, ``refreshes`` (requests received) and the ``jobs`` created, each with
   the form and Authorization header it was submitted with.
@@ -21,6 +22,7 @@ Knobs:
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import secrets
@@ -37,7 +39,7 @@ from PIL import Image
 from .server import FakeServer
 
 Endpoint = Literal["signup", "refresh", "generate", "status"]
-Fault = Literal["401", "500", "429", "malformed", "missing"]
+Fault = Literal["401", "500", "429", "malformed", "missing", "hang"]
 
 FORM_FIELDS = (
     "prompt",
@@ -145,6 +147,10 @@ class FakeArta(FakeServer):
         """The next ``times`` requests to ``endpoint`` answer with ``fault``."""
         self._faults.setdefault(endpoint, []).extend([fault] * times)
 
+    def heal(self) -> None:
+        """Forgets every pending fault: the upstream works again."""
+        self._faults.clear()
+
     def fail_next_job(self, status: str = "FAILED") -> None:
         """The next submitted job ends with ``status`` after its queue polls."""
         self._next_final_status = status
@@ -250,6 +256,8 @@ class FakeArta(FakeServer):
 
     async def _text2image(self, request: web.Request) -> web.Response:
         fault = self._fault("generate")
+        if fault == "hang":
+            await asyncio.Event().wait()  # never answers; the client has to give up
         if (response := self._transport_fault(fault)) is not None:
             return response
         if not self._authorized(request):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import struct
 import uuid
@@ -62,7 +63,8 @@ class FakeProdia(FakeServer):
     Knobs for misbehaviour: ``never_finish`` (jobs stay ``generating``),
     ``generate_status`` / ``job_statuses`` (error statuses to answer, the latter
     consumed one per poll), ``generate_body`` (a raw body for /generate, e.g. malformed
-    JSON or an object without ``job``), ``retry_after`` (sent with 429s).
+    JSON or an object without ``job``), ``retry_after`` (sent with 429s). ``hold`` (an
+    ``asyncio.Event``) keeps /generate from answering until it is set.
     """
 
     def __init__(self) -> None:
@@ -77,6 +79,7 @@ class FakeProdia(FakeServer):
         self.job_statuses: list[int] = []
         self.retry_after: str | None = None
         self.image = png_bytes()
+        self.hold: asyncio.Event | None = None
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -90,6 +93,8 @@ class FakeProdia(FakeServer):
         return web.json_response({"error": "simulated"}, status=status, headers=headers)
 
     async def _generate(self, request: web.Request) -> web.Response:
+        if self.hold is not None:
+            await self.hold.wait()
         if self.generate_status is not None:
             return self._error(self.generate_status)
         if self.generate_body is not None:
