@@ -59,6 +59,8 @@ class FakeReplicate(FakeServer):
     ``Prefer: wait=N`` the creating request answers the finished prediction when
     ``finish_while_waiting`` is set (a fast model), else the one still starting.
     ``single_output`` answers one URL instead of a list (as FLUX 1.1 pro does).
+    ``processing_when_waited`` shows a prediction finished while waiting as ``processing``
+    (with its output), which the replicate SDK says the blocking API sometimes does.
 
     Misbehaviour: ``create_status`` (answer creations with that status as problem JSON),
     ``create_body`` (a raw body), ``poll_errors`` (statuses for the next polls, one each).
@@ -72,6 +74,7 @@ class FakeReplicate(FakeServer):
         self.processing_polls = 1
         self.finish_while_waiting = False
         self.single_output = False
+        self.processing_when_waited = False
         self.fail_next: str | None = None
         self.create_status: int | None = None
         self.create_body: bytes | None = None
@@ -186,9 +189,13 @@ class FakeReplicate(FakeServer):
         self.fail_next = None
         self.predictions[prediction.id] = prediction
         wait = re.fullmatch(r"wait(?:=(\d+))?", (prefer or "").strip())
+        answer = self._json(prediction)
         if wait and self.finish_while_waiting:  # the model finished while the request was held
             prediction.status = "failed" if prediction.error else "succeeded"
-        return web.json_response(self._json(prediction), status=201)
+            answer = self._json(prediction)
+            if self.processing_when_waited:
+                answer["status"] = "processing"
+        return web.json_response(answer, status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
         if self.poll_errors:

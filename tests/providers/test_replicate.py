@@ -123,6 +123,15 @@ async def test_prefer_wait_brings_a_finished_prediction_and_no_poll(
     assert not [r for r in fake.requests if r.method == "GET" and "/predictions/" in r.path]
 
 
+async def test_a_waited_prediction_still_marked_processing_is_polled_once(
+    fake: FakeReplicate, registry: Registry, context: ProviderContext
+) -> None:
+    fake.finish_while_waiting = fake.processing_when_waited = True
+    events = await run(registry, context)
+    assert isinstance(events[-1], ImageResponse)
+    assert len([r for r in fake.requests if r.method == "GET"]) == 1
+
+
 async def test_one_url_as_output_and_the_seed_from_the_logs(
     fake: FakeReplicate, registry: Registry, context: ProviderContext
 ) -> None:
