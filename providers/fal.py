@@ -79,8 +79,10 @@ def image_size(aspect_ratio: str) -> str | dict[str, int]:
 
 def app_input(request: ImageRequest) -> dict[str, Any]:
     """The input JSON for a request already checked against the app's options: only the
-    values the user gave (and ``num_images``), so the app's defaults apply to the rest."""
-    body: dict[str, Any] = {"prompt": request.prompt, "num_images": request.n}
+    values the user gave, so the app's own defaults apply to the rest."""
+    body: dict[str, Any] = {"prompt": request.prompt}
+    if request.n > 1:
+        body["num_images"] = request.n
     if request.aspect_ratio:
         body["image_size"] = image_size(request.aspect_ratio)
     if request.negative_prompt:

@@ -60,13 +60,13 @@ def options_for(model: str) -> ImageOptions:
     return MODELS.get(model.split(":", 1)[0], ANY_MODEL)
 
 
-def model_input(request: ImageRequest, options: ImageOptions) -> dict[str, Any]:
-    """The ``input`` object for a request already checked against ``options``: only the values
-    the user gave (and ``num_outputs`` where the model makes several), so defaults apply."""
+def model_input(request: ImageRequest) -> dict[str, Any]:
+    """The ``input`` object for a request already checked against the model's options: only
+    the values the user gave, so the model's own defaults apply to the rest."""
     body: dict[str, Any] = {"prompt": request.prompt}
     if request.aspect_ratio:
         body["aspect_ratio"] = request.aspect_ratio
-    if options.max_images > 1:
+    if request.n > 1:
         body["num_outputs"] = request.n
     if request.seed is not None:
         body["seed"] = request.seed
@@ -145,7 +145,7 @@ class Replicate(Provider):
         self, model: str, request: ImageRequest, context: ProviderContext
     ) -> dict[str, Any]:
         """The new prediction, perhaps already finished thanks to ``Prefer: wait``."""
-        body: dict[str, Any] = {"input": model_input(request, options_for(model))}
+        body: dict[str, Any] = {"input": model_input(request)}
         name, _, version = model.partition(":")
         if version:
             url, body["version"] = f"{self.base}/predictions", version

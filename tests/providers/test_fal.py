@@ -110,7 +110,7 @@ async def test_defaults_are_left_to_the_app_and_the_seed_comes_from_fal(
     fake.queue_ahead = -1  # no queue at all
     events = await run(registry, context)
     assert labels(events) == ["Sent to fal", "fal is drawing"]
-    assert fake.submissions[0][1] == {"prompt": "a fox in the snow", "num_images": 1}
+    assert fake.submissions[0][1] == {"prompt": "a fox in the snow"}
     result = events[-1]
     assert isinstance(result, ImageResponse) and result.seed == 424242
 
@@ -154,7 +154,7 @@ async def test_an_app_we_do_not_know_gets_only_what_every_app_takes(
     assert isinstance(events[-1], ImageResponse)
     assert fake.submissions[0] == (
         "fal-ai/recraft-v3",
-        {"prompt": "a fox in the snow", "num_images": 1, "image_size": "square_hd", "seed": 3},
+        {"prompt": "a fox in the snow", "image_size": "square_hd", "seed": 3},
     )
 
 
