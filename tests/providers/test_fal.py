@@ -20,6 +20,7 @@ from providers import (
     Kind,
     Progress,
     ProviderContext,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     Registry,
@@ -325,3 +326,14 @@ def test_the_key_stays_out_of_reprs(registry: Registry) -> None:
         "fal/flux-schnell",
         "fal/flux-dev",
     ]
+
+
+async def test_a_job_past_its_deadline_is_cancelled_at_fal(fake: FakeFal, tmp_path: Path) -> None:
+    fake.queue_ahead = 10**6
+    async with provider_context(
+        tmp_path, fal_key=KEY, fal_queue_url=fake.url, job_timeout=0.3
+    ) as context:
+        registry = build_registry(context.settings, environ={})
+        with pytest.raises(ProviderTimeout, match="did not finish within 0.3 seconds"):
+            await run(registry, context)
+    assert fake.cancels == list(fake.requests_by_id)
