@@ -334,6 +334,6 @@ async def test_a_job_past_its_deadline_is_cancelled_at_fal(fake: FakeFal, tmp_pa
         tmp_path, fal_key=KEY, fal_queue_url=fake.url, job_timeout=0.3
     ) as context:
         registry = build_registry(context.settings, environ={})
-        with pytest.raises(ProviderTimeout, match="did not finish within 0.3 seconds"):
+        with pytest.raises(ProviderTimeout, match=r"did not finish within 0\.3 seconds"):
             await run(registry, context)
     assert fake.cancels == list(fake.requests_by_id)
