@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -68,7 +69,10 @@ async def test_imagine_draws_with_replicate(world: World, queues: Queues) -> Non
         assert body["input"]["seed"] == 5 and prefer and prefer.startswith("wait=")
 
 
-async def test_cancel_during_a_fal_job_cancels_it_at_fal(world: World, queues: Queues) -> None:
+async def test_cancel_during_a_fal_job_cancels_it_at_fal(
+    world: World, queues: Queues, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     tg, fal = world.tg, queues.fal
     fal.queue_ahead, fal.progress_polls = 0, 10**6  # drawing until cancelled
     async with world.bot(**queues.overrides()) as app:
@@ -87,6 +91,7 @@ async def test_cancel_during_a_fal_job_cancels_it_at_fal(world: World, queues: Q
         assert not [
             m for m in tg.bot_messages(USER) if m.reply_to == command["message_id"] and m.photo
         ]
+    assert caplog.text and FAL_KEY not in caplog.text
 
 
 async def test_cancel_during_a_replicate_job_cancels_the_prediction(
