@@ -109,7 +109,13 @@ ProviderFactory = Callable[[ProviderConfig, SecretStr | None], Provider]
 
 def provider_types() -> dict[str, ProviderFactory]:
     """Each protocol type's provider class, imported on first use."""
-    return {}
+    from .fal import Fal
+    from .replicate import Replicate
+
+    return {
+        "fal": Fal,
+        "replicate": Replicate,
+    }
 
 
 def parse_model_item(item: str) -> tuple[str, str]:

@@ -110,11 +110,25 @@ async def raise_for_status(response: aiohttp.ClientResponse, provider: str) -> N
             provider=provider,
             retry_after=retry_after,
         )
+    if status == 402 or (status == 403 and await _mentions_billing(response)):
+        raise RateLimited("says the account is out of credit or over its quota", provider=provider)
     if status in (401, 403):
         raise AuthError("refused our credentials", provider=provider)
     if status >= 500:
         raise ProviderUnavailable(f"is having trouble (HTTP {status})", provider=provider)
     raise ResponseError(f"rejected the request (HTTP {status})", provider=provider)
+
+
+_BILLING_WORDS = ("balance", "credit", "quota", "top up", "billing", "payment")
+
+
+async def _mentions_billing(response: aiohttp.ClientResponse) -> bool:
+    """Whether an error body speaks of money (fal answers 403 "Exhausted balance")."""
+    try:
+        text = (await response.text(errors="replace"))[:2000].lower()
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+    return any(word in text for word in _BILLING_WORDS)
 
 
 def _retry_after(value: str | None) -> float | None:

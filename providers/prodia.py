@@ -96,7 +96,6 @@ CHECKPOINTS: tuple[str, ...] = (
 _WEIGHT_SUFFIXES = (".safetensors", ".ckpt")
 
 # Transient failures tolerated in a row while polling a job that is already submitted.
-_POLL_RETRIES = 2
 
 
 def checkpoint_alias(checkpoint: str) -> str:
@@ -289,7 +288,7 @@ class Prodia(ImageSeed):
 
         Ends normally once the job succeeded. Raises ResponseError if it failed,
         ProviderTimeout after ``max_attempts`` polls without a result. Up to
-        ``_POLL_RETRIES`` transient errors in a row (5xx, 429, network) are waited out,
+        ``POLL_RETRIES`` transient errors in a row (5xx, 429, network) are waited out,
         since the job itself keeps running upstream.
         """
         loop = asyncio.get_running_loop()
@@ -299,7 +298,7 @@ class Prodia(ImageSeed):
             started = loop.time()
         url = f"{context.settings.prodia_api_url.rstrip('/')}/job/{quote(job_id, safe='')}"
         last_status: str | None = None
-        faults = TransientFaults(_POLL_RETRIES)
+        faults = TransientFaults()
         for attempt in range(max_attempts):
             if attempt:
                 await asyncio.sleep(delay)

@@ -30,6 +30,7 @@ from providers import (
     generate_images,
 )
 from providers.arta import ARTA
+from providers.polling import POLL_RETRIES
 from tests.fakes.arta import FakeArta
 from tests.helpers import provider_context
 
@@ -501,7 +502,7 @@ async def test_the_bot_path_waits_out_a_few_transient_poll_errors(
 ) -> None:
     entry = Registry([ARTA]).resolve("arta/flux")
     fake.queue_polls = 1
-    fake.fail("status", fault, times=3)  # type: ignore[arg-type]
+    fake.fail("status", fault, times=POLL_RETRIES)  # type: ignore[arg-type]
 
     events = [e async for e in generate_images(entry, ImageRequest("a fox"), context)]
 
@@ -513,7 +514,7 @@ async def test_the_bot_path_gives_up_after_too_many_poll_errors_in_a_row(
     fake: FakeArta, context: ProviderContext
 ) -> None:
     entry = Registry([ARTA]).resolve("arta/flux")
-    fake.fail("status", "500", times=4)
+    fake.fail("status", "500", times=POLL_RETRIES + 1)
 
     with pytest.raises(ProviderUnavailable):
         async for _ in generate_images(entry, ImageRequest("a fox"), context):
