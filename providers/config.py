@@ -93,7 +93,9 @@ ProviderFactory = Callable[[ProviderConfig, SecretStr | None], Provider]
 
 def provider_types() -> dict[str, ProviderFactory]:
     """Each protocol type's provider class, imported on first use."""
-    return {}
+    from .gradio_space import GradioSpace
+
+    return {"gradio": GradioSpace}
 
 
 def parse_model_item(item: str) -> tuple[str, str]:
