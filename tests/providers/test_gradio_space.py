@@ -28,6 +28,7 @@ from providers import (
     Registry,
     ResponseError,
     Stage,
+    cli,
     generate_images,
 )
 from providers.config import ConfigError, ProviderConfig, build_registry, provider_types
@@ -317,3 +318,48 @@ async def test_jobs_share_one_connection(app: FakeGradio, context: ProviderConte
     for _ in range(3):
         await run(provider, context, ImageRequest("a fox"))
     assert app.connections == 1
+
+
+# --- the operator's CLI (in process; tests/providers/test_gradio_real.py runs the real one) ---
+
+
+def providers_file(tmp_path: Path, body: str) -> ProviderSettings:
+    toml = tmp_path / "providers.toml"
+    toml.write_text(body)
+    return ProviderSettings(_env_file=None, data_dir=tmp_path, providers_file=toml)  # type: ignore[call-arg]
+
+
+def entry_for(url: str) -> str:
+    return (
+        f'[[provider]]\nname = "myspace"\ntype = "gradio"\nbase_url = "{url}"\n'
+        'image_models = { flux-dev = "/infer" }\n'
+    )
+
+
+async def test_cli_lists_draws_and_fails_with_the_right_codes(
+    app: FakeGradio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = providers_file(tmp_path, entry_for(app.url))
+    out = io.StringIO()
+    assert await cli.run(["models", "--kind", "image"], settings, out) == 0
+    assert "myspace/flux-dev" in out.getvalue().split()
+
+    out = io.StringIO()
+    target = tmp_path / "out"
+    argv = ["imagine", "a fox", "--model", "flux-dev", "--seed", "5", "-o", str(target)]
+    assert await cli.run(argv, settings, out) == 0
+    [saved] = [Path(line) for line in out.getvalue().splitlines()]
+    assert saved.read_bytes() == app.image
+    assert "seed: 5" in capsys.readouterr().err
+
+    app.outcome = "error"
+    assert await cli.run(argv, settings, io.StringIO()) == 1
+    assert "myspace: is out of GPU quota" in capsys.readouterr().err
+
+
+async def test_cli_refuses_a_gradio_entry_without_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = '[[provider]]\nname = "myspace"\ntype = "gradio"\nimage_models = ["/infer"]\n'
+    assert await cli.run(["models"], providers_file(tmp_path, body)) == 2
+    assert "entry 'myspace': a gradio entry needs base_url" in capsys.readouterr().err
