@@ -18,6 +18,7 @@ it is the seed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Sequence
 
 from pydantic import SecretStr
@@ -28,7 +29,7 @@ from .errors import ResponseError
 from .gradio_call import GradioCall
 from .gradio_info import Endpoint, parse_endpoint
 from .gradio_inputs import fill
-from .types import EventStream, ImageOptions, ImageRequest
+from .types import EventStream, ImageOptions, ImageRequest, ImageResponse
 
 OPTIONS = ImageOptions(
     max_images=1,
@@ -99,11 +100,26 @@ class GradioSpace(Provider):
         self._endpoints[api_name] = endpoint
         return endpoint
 
+    async def _with_own_files(
+        self, result: ImageResponse, context: ProviderContext
+    ) -> ImageResponse:
+        """The result with the app's own files downloaded (with the token: a private Space
+        serves them only so); files elsewhere stay URLs, so the token never leaves the app."""
+        images: list[str | bytes] = []
+        for image in result.images:
+            if isinstance(image, str) and image.startswith(f"{self.url}/"):
+                image = await context.http.read(image, provider=self.label, headers=self.headers)
+            images.append(image)
+        return dataclasses.replace(result, images=images)
+
     async def generate(
         self, upstream: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         """Progress(QUEUED), perhaps Progress(GENERATING) and ImagePreviews, then one
         ImageResponse with the picture's URL and the seed the app reports (if any).
+
+        With a token, the picture comes as bytes, downloaded with the token (a private Space's
+        files need it); without, as the app's URL.
 
         Raises InvalidOption for a value outside the app's ranges, ResponseError when the
         endpoint needs an input we cannot fill or the app reports a failure, RateLimited when
@@ -123,6 +139,8 @@ class GradioSpace(Provider):
                 call.run(context, data, prompt=request.prompt, model=upstream)
             ) as events:
                 async for event in events:
+                    if isinstance(event, ImageResponse) and self.headers:
+                        event = await self._with_own_files(event, context)
                     yield event
         except ResponseError:
             # The app may have changed its inputs: read its info again next time.

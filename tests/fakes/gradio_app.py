@@ -112,7 +112,8 @@ class AppJob(Job):
 
 
 class FakeGradio(FakeSD35):
-    """A Gradio app with ``endpoints`` (api_name -> parameters; change it before a job).
+    """A Gradio app with ``endpoints`` (api_name -> parameters; change it before a job), and
+    ``private`` (a token its files need).
 
     Records ``jobs`` (AppJob with ``values`` by parameter name) and everything FakeSD35 does.
     """
@@ -120,13 +121,15 @@ class FakeGradio(FakeSD35):
     def __init__(self) -> None:
         super().__init__()
         self.endpoints: dict[str, list[Param]] = {"/infer": FLUX_LIKE, "/edit": IMAGE_EDIT}
+        self.private: str | None = None
+        """A token: files are then served only to requests that carry it (a private Space)."""
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/gradio_api/info", self._info),
             web.post("/gradio_api/call/{api_name}", self._submit),
             web.get("/gradio_api/call/{api_name}/{event_id}", self._stream),
-            web.get("/gradio_api/file={path:.+}", self._file),
+            web.get("/gradio_api/file={path:.+}", self._private_file),
         ]
 
     def info(self) -> dict[str, Any]:
@@ -159,6 +162,11 @@ class FakeGradio(FakeSD35):
     async def _info(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))
         return web.json_response(self.info())
+
+    async def _private_file(self, request: web.Request) -> web.Response:
+        if self.private and request.headers.get("Authorization") != f"Bearer {self.private}":
+            return web.json_response({"detail": "Not authenticated"}, status=401)
+        return await self._file(request)
 
     async def _submit(self, request: web.Request) -> web.Response:
         self.authorizations.append(request.headers.get("Authorization"))

@@ -212,6 +212,17 @@ async def test_bearer_token_on_every_request(app: FakeGradio, context: ProviderC
     assert app.authorizations == ["Bearer hf_secret"] * 3  # info, call, stream
 
 
+async def test_a_private_spaces_picture_is_fetched_with_the_token(
+    app: FakeGradio, context: ProviderContext
+) -> None:
+    app.private = "hf_secret"
+    result = (await run(space(app.url, key="hf_secret"), context, ImageRequest("a fox")))[-1]
+    assert isinstance(result, ImageResponse)
+    assert result.images == [app.image]
+    [download] = app.seen("/gradio_api/file=")
+    assert download.headers["Authorization"] == "Bearer hf_secret"
+
+
 async def test_no_key_no_authorization(app: FakeGradio, context: ProviderContext) -> None:
     await run(space(app.url), context, ImageRequest("a fox"))
     assert app.authorizations == [None, None, None]
