@@ -19,6 +19,7 @@ Endpoints:
 from __future__ import annotations
 
 import json
+import os
 import random
 import sys
 from typing import Any
@@ -104,6 +105,7 @@ def main() -> None:
     demo.queue()
     demo.launch(server_name="127.0.0.1", share=False, prevent_thread_lock=True, quiet=True)
     print(json.dumps({"url": demo.local_url.rstrip("/")}), flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads stdout from here on
     sys.stdin.read()
     demo.close()
 

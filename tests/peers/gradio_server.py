@@ -65,16 +65,12 @@ def running_gradio_app(temp_dir: Path) -> Iterator[GradioApp]:
             cwd=temp_dir,
         )
     try:
-        assert process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(process.stdout, selectors.EVENT_READ)
-            ready = selector.select(START_TIMEOUT)
-        line = process.stdout.readline() if ready else b""
-        if not line:
+        url = _announced_url(process)
+        if url is None:
             process.kill()
             process.wait()
             raise RuntimeError(f"the Gradio app did not start:\n{log.read_text()[-3000:]}")
-        yield GradioApp(json.loads(line)["url"], log)
+        yield GradioApp(url, log)
     finally:
         if process.stdin is not None:
             process.stdin.close()
@@ -83,3 +79,18 @@ def running_gradio_app(temp_dir: Path) -> Iterator[GradioApp]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _announced_url(process: subprocess.Popen[bytes]) -> str | None:
+    """The URL from the app's ``{"url": ...}`` line (other output is skipped), or None when
+    it exits or stays silent for START_TIMEOUT seconds first."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        while selector.select(START_TIMEOUT):
+            line = process.stdout.readline()
+            if not line:
+                return None
+            if line.startswith(b'{"url"'):
+                return str(json.loads(line)["url"])
+    return None
