@@ -110,12 +110,10 @@ ProviderFactory = Callable[[ProviderConfig, SecretStr | None], Provider]
 def provider_types() -> dict[str, ProviderFactory]:
     """Each protocol type's provider class, imported on first use."""
     from .fal import Fal
+    from .gradio_space import GradioSpace
     from .replicate import Replicate
 
-    return {
-        "fal": Fal,
-        "replicate": Replicate,
-    }
+    return {"fal": Fal, "gradio": GradioSpace, "replicate": Replicate}
 
 
 def parse_model_item(item: str) -> tuple[str, str]:

@@ -178,7 +178,7 @@ class FakeSD35(FakeServer):
     async def _play(self, request: web.Request, response: web.StreamResponse, job: Job) -> None:
         for _ in range(self.heartbeats):
             await self._send(response, "heartbeat", None)
-        seed = job.data[2] if job.data[3] is False else random.randint(0, 2**31 - 1)
+        seed = self.job_seed(job)
         for index in range(self.previews):
             await self._send(
                 response, "generating", [self.file_data(f"preview_{index}.webp"), seed]
@@ -209,6 +209,10 @@ class FakeSD35(FakeServer):
         if self.end_gate is not None:
             await self.end_gate.wait()
         await response.write_eof()
+
+    def job_seed(self, job: Job) -> int:
+        """The seed a job draws with: the posted one when randomize_seed is off."""
+        return job.data[2] if job.data[3] is False else random.randint(0, 2**31 - 1)
 
     async def _heartbeats_forever(self, response: web.StreamResponse) -> None:
         while True:
