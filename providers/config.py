@@ -109,7 +109,13 @@ ProviderFactory = Callable[[ProviderConfig, SecretStr | None], Provider]
 
 def provider_types() -> dict[str, ProviderFactory]:
     """Each protocol type's provider class, imported on first use."""
-    return {}
+    from .openai_api import OpenAICompatible
+    from .pollinations import Pollinations
+
+    return {
+        "openai": OpenAICompatible,
+        "pollinations": Pollinations,
+    }
 
 
 def parse_model_item(item: str) -> tuple[str, str]:
