@@ -17,14 +17,16 @@ Knobs:
   with ``fault``: ``401``, ``402``, ``429`` (Retry-After ``retry_after``), ``quota`` (429
   insufficient_quota), ``500``, ``policy`` (400 content_policy_violation), ``malformed`` (200,
   not JSON); on ``chat`` also ``cut`` (the connection dies mid-answer), ``eof`` (the stream
-  ends cleanly mid-answer, without ``finish_reason`` or ``[DONE]``) and ``stream_error`` (an
-  error event inside the stream).
+  ends cleanly mid-answer, without ``finish_reason`` or ``[DONE]``), ``stream_error`` (an
+  error event inside the stream) and ``stall`` (the stream goes silent mid-answer until the
+  fake stops).
 
 Every call is recorded in ``image_calls`` / ``chat_calls`` with its body and Authorization.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -41,7 +43,17 @@ from .server import FakeServer
 
 Endpoint = Literal["images", "chat"]
 Fault = Literal[
-    "401", "402", "429", "quota", "500", "policy", "malformed", "cut", "eof", "stream_error"
+    "401",
+    "402",
+    "429",
+    "quota",
+    "500",
+    "policy",
+    "malformed",
+    "cut",
+    "eof",
+    "stream_error",
+    "stall",
 ]
 
 SIZES: dict[str, tuple[str, ...]] = {
@@ -99,10 +111,15 @@ class FakeOpenAI(FakeServer):
         self.image_calls: list[ImageCall] = []
         self.chat_calls: list[ChatCall] = []
         self._faults: dict[str, list[Fault]] = {}
+        self._stopping = asyncio.Event()
 
     @property
     def base_url(self) -> str:
         return f"{self.url}/v1"
+
+    async def stop(self) -> None:
+        self._stopping.set()  # stalled streams end, so that the server can shut down at once
+        await super().stop()
 
     def fail(self, endpoint: Endpoint, fault: Fault, times: int = 1) -> None:
         """The next ``times`` requests to ``endpoint`` answer with ``fault``."""
@@ -345,6 +362,9 @@ class FakeOpenAI(FakeServer):
             half = max(1, len(pieces) // 2)
             for number, piece in enumerate(pieces, start=1):
                 await send({"content": piece})
+                if number == half and fault == "stall":
+                    await self._stopping.wait()
+                    return response
                 if number == half and fault in ("cut", "eof", "stream_error"):
                     if fault == "stream_error":
                         error = {"message": "The server had an error.", "type": "server_error"}

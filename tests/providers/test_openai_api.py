@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 
 from providers import (
@@ -22,6 +24,7 @@ from providers import (
     Progress,
     ProviderContext,
     ProviderError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
     Registry,
@@ -35,6 +38,7 @@ from providers.config import ConfigError, ProviderConfig
 from providers.openai_api import OpenAICompatible, image_results
 from tests.fakes.arta import png_bytes
 from tests.fakes.openai_api import FakeOpenAI
+from tests.fakes.server import FakeServer
 from tests.helpers import provider_context
 
 IMAGE_MODELS = ["gpt-image-1", "dall-e-3", "dall-e-2", "flux=black-forest-labs/FLUX.1-schnell"]
@@ -418,3 +422,58 @@ async def test_an_empty_answer_is_a_response_error(
     fake.answer, fake.pieces = "", []
     with pytest.raises(ResponseError, match="empty answer"):
         await ask(fake, context)
+
+
+async def test_a_stream_that_goes_silent_times_out(fake: FakeOpenAI, tmp_path: Path) -> None:
+    fake.fail("chat", "stall")
+    async with provider_context(tmp_path, read_timeout=0.2) as context:
+        with pytest.raises(ProviderTimeout, match="took too long"):
+            await ask(fake, context)
+
+
+# --- the PROXY setting ----------------------------------------------------------------------
+
+
+class ForwardProxy(FakeServer):
+    """A plain-HTTP forward proxy that passes the client's headers on; records each URL."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forwarded: list[str] = []
+
+    def routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/{tail:.*}", self._forward)]
+
+    async def _forward(self, request: web.Request) -> web.Response:
+        self.forwarded.append(str(request.url))
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(
+                request.method, request.url, data=await request.read(), headers=headers
+            ) as answer,
+        ):
+            body = await answer.read()
+            return web.Response(status=answer.status, body=body, content_type=answer.content_type)
+
+
+HOP_BY_HOP = {"host", "proxy-connection", "connection", "content-length", "transfer-encoding"}
+
+
+async def test_images_and_questions_go_through_the_proxy_setting(
+    fake: FakeOpenAI, tmp_path: Path
+) -> None:
+    async with (
+        ForwardProxy() as proxy,
+        provider_context(tmp_path, proxy=proxy.url) as context,
+    ):
+        fake.ignore_stream = True
+        events = await draw(fake, context)
+        assert isinstance(events[-1], ImageResponse)
+        answer = await ask(fake, context)
+        assert answer[-1] == TextResponse(fake.answer, "gpt-4o-mini")
+    assert proxy.forwarded == [  # type: ignore[attr-defined]
+        f"{fake.base_url}/images/generations",
+        f"{fake.base_url}/chat/completions",
+    ]
+    assert fake.image_calls[0].authorization == f"Bearer {fake.api_key}"
