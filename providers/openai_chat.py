@@ -80,9 +80,11 @@ async def _stream_pieces(
     response: aiohttp.ClientResponse, context: ProviderContext, label: str
 ) -> AsyncIterator[str]:
     """The answer's text pieces; raises when the stream ends before ``[DONE]`` or a
-    ``finish_reason`` said it was complete."""
+    ``finish_reason`` said it was complete, and when it held no event at all (not a stream)."""
     finish: str | None = None
+    received = False
     async for event in iter_sse(response, context.settings.read_timeout):
+        received = True
         data = event.data.strip()
         if data == "[DONE]":
             finish = finish or "stop"
@@ -98,6 +100,8 @@ async def _stream_pieces(
         if isinstance(piece, str) and piece:
             yield piece
         finish = choice.get("finish_reason") or finish
+    if not received:
+        raise ResponseError("sent a response we could not read", provider=label)
     if finish is None:
         raise ProviderUnavailable("stopped answering mid-way; please try again", provider=label)
     if finish == "content_filter":
