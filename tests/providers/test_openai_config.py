@@ -105,3 +105,77 @@ def test_a_broken_size_in_the_file_stops_the_start(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="provider x: sizes"):
         build_registry(settings(providers_file=path), environ={})
+
+
+README_EXAMPLES = """
+[[provider]]
+name = "pollinations"
+type = "pollinations"
+label = "Pollinations"
+api_key_env = "POLLINATIONS_API_KEY"
+image_models = ["flux", "turbo"]
+vision_models = ["openai"]
+
+[[provider]]
+name = "gemini"
+type = "openai"
+label = "Gemini"
+base_url = "https://generativelanguage.googleapis.com/v1beta/openai"
+api_key_env = "GEMINI_API_KEY"
+vision_models = ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
+
+[[provider]]
+name = "hf"
+type = "openai"
+label = "Hugging Face"
+base_url = "https://router.huggingface.co/v1"
+api_key_env = "HF_TOKEN"
+vision_models = { qwen-vl = "Qwen/Qwen2.5-VL-7B-Instruct" }
+
+[[provider]]
+name = "openai"
+type = "openai"
+label = "OpenAI"
+api_key_env = "OPENAI_API_KEY"
+image_models = ["gpt-image-1", "dall-e-3"]
+vision_models = ["gpt-4o-mini"]
+
+[[provider]]
+name = "ollama"
+type = "openai"
+label = "Ollama"
+base_url = "http://localhost:11434/v1"
+vision_models = ["llava"]
+"""
+
+
+def test_the_readme_examples_build_these_models(tmp_path: Path) -> None:
+    path = tmp_path / "providers.toml"
+    path.write_text(README_EXAMPLES, encoding="utf-8")
+    environ = {
+        "POLLINATIONS_API_KEY": "pk",
+        "GEMINI_API_KEY": "gk",
+        "HF_TOKEN": "hf",
+        "OPENAI_API_KEY": "sk",
+    }
+    registry = build_registry(settings(providers_file=path), environ=environ)
+    ids = [entry.id for entry in registry.entries if entry.kind == Kind.VISION]
+    assert ids[:7] == [
+        "pollinations/openai",
+        "gemini/gemini-2.5-flash",
+        "gemini/gemini-2.5-flash-lite",
+        "hf/qwen-vl",
+        "openai/gpt-4o-mini",
+        "ollama/llava",
+        "dynaspark/gemini-1.5-flash",
+    ]
+    gemini = registry.resolve("gemini/gemini-2.5-flash").provider
+    assert isinstance(gemini, OpenAICompatible)
+    assert gemini.endpoint.url("chat/completions") == (
+        "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions"
+    )
+    hf = registry.resolve("hf/qwen-vl")
+    assert hf.upstream == "Qwen/Qwen2.5-VL-7B-Instruct"
+    ollama = registry.resolve("ollama/llava").provider
+    assert isinstance(ollama, OpenAICompatible) and ollama.endpoint.headers() == {}
+    assert registry.resolve("openai/dall-e-3").options is not None
