@@ -33,6 +33,7 @@ from .errors import (
 _QUOTA = re.compile(r"quota|billing|credit|balance|insufficient|pollen", re.IGNORECASE)
 _POLICY = re.compile(r"content_policy|moderation|safety|content_filter", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_BAD_KEY = re.compile(r"invalid_api_key|api_key_invalid", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ def status_error(
     error with a user-safe message."""
     code, kind, message = _error_fields(payload)
     ident = f"{code} {kind}"
-    if status in (401, 403) or "invalid_api_key" in ident:
+    if status in (401, 403) or _BAD_KEY.search(ident):
         what = "refused access to this model" if status == 403 else "refused our API key"
         return AuthError(f"{what} (HTTP {status or 401})", provider=label)
     wait = retry_after(headers)
@@ -153,15 +154,15 @@ def status_error(
     if status is None or status >= 500:
         where = f" (HTTP {status})" if status else ""
         return ProviderUnavailable(f"is having trouble{where}", provider=label)
-    detail = f": {code}" if _CODE.fullmatch(code) else ""
+    detail = f": {code}" if _CODE.fullmatch(code) and not code.isdigit() else ""
     return ResponseError(f"rejected the request (HTTP {status}{detail})", provider=label)
 
 
 def _error_fields(payload: Any) -> tuple[str, str, str]:
     """``(code, type, message)`` of an OpenAI-style error body, empty strings where absent.
 
-    Servers differ: OpenAI sends ``{"error": {...}}``, Gemini's endpoint a list of those, some
-    ``{"error": "text"}``.
+    Servers differ: OpenAI sends ``{"error": {...}}``, Gemini's endpoint a list of those (with
+    the reason, such as API_KEY_INVALID, in ``details``), some ``{"error": "text"}``.
     """
     if isinstance(payload, list) and payload:
         payload = payload[0]
@@ -175,7 +176,10 @@ def _error_fields(payload: Any) -> tuple[str, str, str]:
         value = error.get(key)
         return str(value) if value is not None else ""
 
-    return text("code"), text("type") or text("status"), text("message")
+    details = error.get("details")
+    reasons = [d.get("reason") for d in details or [] if isinstance(d, dict)]
+    kind = " ".join([text("type") or text("status"), *(str(r) for r in reasons if r)])
+    return text("code"), kind, text("message")
 
 
 def retry_after(headers: Mapping[str, str]) -> float | None:

@@ -29,6 +29,20 @@ def error(code: str | None = None, kind: str | None = None, message: str = "") -
     return {"error": {"code": code, "type": kind, "message": message, "param": None}}
 
 
+GEMINI_BAD_KEY = [
+    {
+        "error": {
+            "code": 400,
+            "message": "API key not valid. Please pass a valid API key.",
+            "status": "INVALID_ARGUMENT",
+            "details": [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
+            ],
+        }
+    }
+]
+
+
 @pytest.mark.parametrize(
     ("status", "payload", "expected", "text"),
     [
@@ -46,6 +60,13 @@ def error(code: str | None = None, kind: str | None = None, message: str = "") -
         (None, error(kind="server_error"), ProviderUnavailable, "is having trouble"),
         (None, error("rate_limit_exceeded"), RateLimited, "slow down"),
         (500, "<html>", ProviderUnavailable, "HTTP 500"),
+        (400, GEMINI_BAD_KEY, AuthError, "refused our API key"),
+        (
+            400,
+            [{"error": {"code": 400, "status": "INVALID_ARGUMENT"}}],
+            ResponseError,
+            "(HTTP 400)",
+        ),
     ],
 )
 def test_error_answers_map_to_errors_users_can_act_on(
