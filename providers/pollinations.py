@@ -1,7 +1,7 @@
 """The ``pollinations`` provider type: pictures from one GET, vision OpenAI-compatible.
 
 Images: ``GET {base}/image/{url-encoded prompt}?model=&width=&height=&seed=&nologo=true``
-answers the picture's bytes. Vision: ``{base}/v1/chat/completions`` (see
+(and ``private=true``) answers the picture's bytes. Vision: ``{base}/v1/chat/completions`` (see
 :mod:`providers.openai_chat`). Both take the key as a Bearer token.
 """
 
@@ -53,7 +53,14 @@ class Pollinations(Provider):
         width, height = near_megapixel(request.aspect_ratio)
         prompt = urllib.parse.quote(request.prompt, safe="")
         query = urllib.parse.urlencode(
-            {"model": upstream, "width": width, "height": height, "seed": seed, "nologo": "true"}
+            {
+                "model": upstream,
+                "width": width,
+                "height": height,
+                "seed": seed,
+                "nologo": "true",
+                "private": "true",  # keep users' prompts off Pollinations' public feed
+            }
         )
         return URL(self.images.url(f"image/{prompt}?{query}"), encoded=True)
 

@@ -82,6 +82,7 @@ async def test_the_prompt_travels_as_one_path_segment_with_size_seed_and_key(
         "height": "768",
         "seed": "42",
         "nologo": "true",
+        "private": "true",
     }
     assert get.authorization == f"Bearer {fake.api_key}"
     assert events[-1] == ImageResponse(images=[jpeg_bytes(42)], alt=prompt, seed=42, model="flux")
