@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -126,3 +129,48 @@ async def test_imagine_and_ask_with_pollinations(
     argv = ["ask", "what is a fox?", "--model", "pollinations/openai"]
     assert await run(argv, settings(tmp_path, **values), out) == 0
     assert out.getvalue().strip() == pollinations_fake.answer
+
+
+async def test_python_m_providers_reads_the_key_and_base_url_from_the_environment(
+    tmp_path: Path, openai_fake: FakeOpenAI
+) -> None:
+    image = tmp_path / "cat.png"
+    image.write_bytes(png_bytes(1))
+    assert openai_fake.api_key is not None
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "POLLINATIONS_"))},
+        "OPENAI_API_KEY": openai_fake.api_key,
+        "OPENAI_BASE_URL": openai_fake.base_url,
+        "DATA_DIR": str(tmp_path),
+        "PROVIDERS_FILE": "",
+    }
+
+    async def cli(*argv: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "providers",
+            *argv,
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await process.communicate()
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    status, out, err = await cli("imagine", "a fox", "--model", "openai/gpt-image-1")
+    assert status == 0, err
+    assert [(tmp_path / line).read_bytes() for line in out.splitlines()] == [png_bytes(0)]
+
+    status, out, err = await cli(
+        "ask", "what is it?", "--image", str(image), "--model", "gpt-4o-mini"
+    )
+    assert (status, out.strip()) == (0, openai_fake.answer)
+
+    openai_fake.fail("chat", "401")
+    status, out, err = await cli("ask", "what is it?", "--model", "openai/gpt-4o-mini")
+    assert status == 1
+    assert err.splitlines()[-1] == "error: OpenAI: refused our API key (HTTP 401)"
+    assert openai_fake.api_key not in out + err
