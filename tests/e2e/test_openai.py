@@ -3,6 +3,7 @@ configured the way an operator does: a key and a base URL in the settings."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,13 +84,26 @@ async def test_ask_streams_from_openai_with_the_photo(
         assert call.images == [png_bytes(1)]
 
 
+async def test_the_answer_grows_in_the_status_while_it_streams(
+    world: World, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.answer = "A fox is a small wild dog with a bushy tail."
+    openai_fake.hold = asyncio.Event()
+    async with world.bot(**with_openai(openai_fake)):
+        command = world.tg.send_text(USER, "/ask what is a fox?")
+        status = await world.status_of(USER, command)
+        await world.tg.wait_for(lambda: "💬 A fox is a small" in (status.text or ""))
+        assert "bushy tail" not in (status.text or "")
+        openai_fake.hold.set()
+        await world.reply_to(USER, command, lambda m: m.text == openai_fake.answer)
+
+
 async def test_a_refused_key_is_explained_and_never_shown(
     world: World, openai_fake: FakeOpenAI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     openai_fake.fail("images", "401", times=10)
-    # No fallback: the refusal itself must reach the user.
-    async with world.bot(**with_openai(openai_fake, fallback_image_models="none")):
+    async with world.bot(**with_openai(openai_fake)):  # no fallback: the refusal must show
         command = world.tg.send_text(USER, "/imagine a fox")
         status = await world.status_of(USER, command)
         await world.tg.wait_for(lambda: "OpenAI" in (status.text or "") and "⚠️" in status.text)
@@ -98,6 +112,19 @@ async def test_a_refused_key_is_explained_and_never_shown(
     texts = [m.text or m.caption or "" for m in world.tg.bot_messages(USER)]
     assert all(openai_fake.api_key not in text for text in texts)
     assert openai_fake.api_key not in caplog.text
+
+
+async def test_an_exhausted_quota_moves_the_job_to_the_fallback_model(
+    world: World, openai_fake: FakeOpenAI
+) -> None:
+    openai_fake.fail("images", "quota")
+    async with world.bot(**with_openai(openai_fake, fallback_image_models="arta/flux")):
+        command = world.tg.send_text(USER, "/imagine a fox")
+        [photo] = await world.photos_for(USER, command, 1)
+        assert photo.caption is not None
+        assert photo.caption.endswith("· instead of openai/gpt-image-1")
+        assert "🎨 arta/flux" in photo.caption
+    assert len(openai_fake.seen("/v1/images/generations")) == 1  # tried once, not retried
 
 
 async def test_pollinations_draws_and_answers(world: World) -> None:

@@ -13,6 +13,7 @@ Knobs:
   no ``response_format``;
 - ``answer``: the chat answer, streamed in ``pieces`` (default: word by word);
 - ``ignore_stream``: answer one JSON completion even when ``stream`` is true;
+- ``hold``: an Event; streams pause after half the answer until it is set;
 - ``fail(endpoint, fault, times)``: the next ``times`` requests to ``images`` or ``chat`` answer
   with ``fault``: ``401``, ``402``, ``429`` (Retry-After ``retry_after``), ``quota`` (429
   insufficient_quota), ``500``, ``policy`` (400 content_policy_violation), ``malformed`` (200,
@@ -107,6 +108,7 @@ class FakeOpenAI(FakeServer):
         self.answer = "A red square on a white background."
         self.pieces: list[str] | None = None
         self.ignore_stream = False
+        self.hold: asyncio.Event | None = None
         self.retry_after = "7"
         self.image_calls: list[ImageCall] = []
         self.chat_calls: list[ChatCall] = []
@@ -365,6 +367,8 @@ class FakeOpenAI(FakeServer):
                 if number == half and fault == "stall":
                     await self._stopping.wait()
                     return response
+                if number == half and self.hold is not None:
+                    await self.hold.wait()
                 if number == half and fault in ("cut", "eof", "stream_error"):
                     if fault == "stream_error":
                         error = {"message": "The server had an error.", "type": "server_error"}
