@@ -111,9 +111,17 @@ def provider_types() -> dict[str, ProviderFactory]:
     """Each protocol type's provider class, imported on first use."""
     from .fal import Fal
     from .gradio_space import GradioSpace
+    from .openai_api import OpenAICompatible
+    from .pollinations import Pollinations
     from .replicate import Replicate
 
-    return {"fal": Fal, "gradio": GradioSpace, "replicate": Replicate}
+    return {
+        "openai": OpenAICompatible,
+        "pollinations": Pollinations,
+        "fal": Fal,
+        "replicate": Replicate,
+        "gradio": GradioSpace,
+    }
 
 
 def parse_model_item(item: str) -> tuple[str, str]:
