@@ -10,31 +10,35 @@ from telegram.ext import Application, ContextTypes
 from providers import ProviderContext, Registry, default_registry
 
 from .jobs import JobRunner
+from .outbox import Outbox
 from .settings import BotSettings
-from .storage import Storage
+from .storage import DB_NAME, Storage
 
 SERVICES_KEY = "services"
 
 
 @dataclass
 class Runtime:
-    """Settings, database, model registry, provider connection pool and the job runner."""
+    """Settings, database, model registry, provider connection pool, the job runner and the
+    outbox of pictures waiting for Telegram."""
 
     settings: BotSettings
     storage: Storage
     registry: Registry
     providers: ProviderContext
     jobs: JobRunner
+    outbox: Outbox
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
-        storage = await Storage.open(settings.data_dir / "bot.sqlite3")
+        storage = await Storage.open(settings.data_dir / DB_NAME)
         return cls(
             settings=settings,
             storage=storage,
             registry=default_registry(),
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
+            outbox=Outbox(settings.data_dir / "outbox"),
         )
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ async def test_the_bot_process_answers_and_stops_cleanly_on_ctrl_c(world: World)
         "TELEGRAM_BOT_TOKEN": tg.token,
         "TELEGRAM_API_URL": tg.url,
         "DATA_DIR": str(world.data_dir),
+        "ALLOW_PRIVATE_URLS": "true",
         **{key.upper(): value for key, value in world.arta.overrides.items()},
     }
     process = await asyncio.create_subprocess_exec(
