@@ -117,12 +117,15 @@ class ActiveJob:
         self.clock = Clock()
         self.status: LiveStatus | None = None
         self._job = job
-        loop = asyncio.get_running_loop()
-        self.deadline = loop.time() + runtime.settings.job_timeout
 
     @property
     def id(self) -> int:
         return self._job.id
+
+    @property
+    def deadline(self) -> float:
+        """When the job's time is up (JOB_TIMEOUT after it started running; loop time)."""
+        return self.clock.start + self.runtime.settings.job_timeout
 
     @property
     def chat_id(self) -> int:
