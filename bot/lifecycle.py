@@ -40,7 +40,7 @@ from .sending import ChatGone, Postponed, persistently
 from .services.common import Rejected
 from .services.progress import Clock, log_job
 from .status import LiveStatus
-from .storage import JobRow, JobStatus
+from .storage import JobRow, JobStatus, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -342,25 +342,29 @@ async def _close(active: ActiveJob, end: _End) -> None:
         if found is None or found.status_message_id is not None or found.attempts:
             return  # nothing was recorded (or it is someone else's run)
         active._job.id = found.id
-    if end.keep_open:
-        await runtime.storage.update_job(active.id, final_text=end.text)
-    else:
-        await runtime.storage.update_job(
-            active.id, status=end.status, error=end.error, final_text=end.text
-        )
+    try:
+        if end.keep_open:
+            await runtime.storage.update_job(active.id, final_text=end.text)
+        else:
+            await runtime.storage.update_job(
+                active.id, status=end.status, error=end.error, final_text=end.text
+            )
+    except StorageError as error:  # the user is still told; the next start settles the row
+        log.error("job %s: could not record its end: %s", active.id, error)
+        end = _End(JobStatus.FAILED, text=end.text or SOMETHING_WRONG, quiet=end.quiet)
     log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
     if end.quiet:
         if active.status is not None:
             active.status.abandon()
-        await runtime.storage.update_job(active.id, status_settled=1)
-        return
-    try:
-        await _settle(active, end.text)
-    except (ChatGone, Postponed, TelegramError) as error:
-        log.warning("job %s: could not update its status message: %s", active.id, error)
-        return
+    else:
+        try:
+            await _settle(active, end.text)
+        except (ChatGone, Postponed, TelegramError) as error:
+            log.warning("job %s: could not update its status message: %s", active.id, error)
+            return
     if not end.keep_open:
-        await runtime.storage.update_job(active.id, status_settled=1)
+        with contextlib.suppress(StorageError):
+            await runtime.storage.update_job(active.id, status_settled=1)
 
 
 async def _settle(active: ActiveJob, text: str) -> None:
