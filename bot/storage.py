@@ -139,6 +139,11 @@ def _explain(path: Path, error: sqlite3.Error) -> str:
     return f"The database {path} cannot be used ({reason})."
 
 
+def _probe(path: Path) -> None:
+    """Opens and closes the file with sqlite3, raising its error if it cannot be opened."""
+    sqlite3.connect(path).close()
+
+
 def owner_only(path: Path) -> None:
     """Makes ``path`` readable and writable by its owner only (a directory: also listable)."""
     if path.exists():
@@ -171,6 +176,8 @@ class Storage:
         except OSError as error:
             raise StorageError(f"Cannot create DATA_DIR {path.parent}: {error}") from None
         try:
+            # A plain probe first: aiosqlite's worker thread outlives a failed connect.
+            await asyncio.to_thread(_probe, path)
             db = await aiosqlite.connect(path, timeout=BUSY_TIMEOUT_MS / 1000)
         except sqlite3.Error as error:
             raise StorageError(_explain(path, error)) from None

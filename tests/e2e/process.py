@@ -43,9 +43,10 @@ async def start_bot(world: World, **settings: str) -> asyncio.subprocess.Process
     )
 
 
-async def stop(process: asyncio.subprocess.Process, sig: int = signal.SIGINT) -> str:
-    """Sends ``sig`` (SIGKILL for a crash) and returns what the process logged."""
-    if process.returncode is None:
+async def stop(process: asyncio.subprocess.Process, sig: int | None = signal.SIGINT) -> str:
+    """Sends ``sig`` (SIGKILL for a crash; None: just wait for the exit) and returns what the
+    process logged."""
+    if process.returncode is None and sig is not None:
         process.send_signal(sig)
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     return stderr.decode()
