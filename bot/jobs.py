@@ -55,6 +55,7 @@ class JobRunner:
         self._jobs: list[Job] = []
         self._wakeups: dict[int, asyncio.Event] = {}
         self._refused: set[tuple[int, int]] = set()
+        self._timers: set[asyncio.Task[None]] = set()
 
     def count(self, user_id: int) -> int:
         return sum(1 for job in self._jobs if job.user_id == user_id)
@@ -93,6 +94,20 @@ class JobRunner:
 
         job.task = asyncio.create_task(run(), name=f"job-{job.id or 'new'}")
         return job.task
+
+    def later(self, delay: float, action: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Runs ``action`` after ``delay`` seconds, unless the bot stops first."""
+
+        async def wait_then_run() -> None:
+            await asyncio.sleep(delay)
+            try:
+                await action()
+            except Exception:
+                log.exception("a delayed action failed")
+
+        task = asyncio.create_task(wait_then_run(), name="later")
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     @contextlib.asynccontextmanager
     async def slot(self, job: Job) -> AsyncIterator[None]:
@@ -167,6 +182,8 @@ class JobRunner:
     async def shutdown(self, reason: str, grace: float = 0.0) -> None:
         """Lets jobs finish for up to ``grace`` seconds, then cancels the rest and waits until
         each has recorded how it ended."""
+        for timer in list(self._timers):
+            timer.cancel()
         tasks = [job.task for job in self._jobs if job.task is not None]
         if tasks and grace > 0:
             log.info("waiting up to %g s for %d job(s) to finish", grace, len(tasks))

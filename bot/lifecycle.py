@@ -52,6 +52,8 @@ POSTPONED = (
     "as the bot can."
 )
 CHAT_GONE = "the chat blocked or removed the bot"
+RESENDING = "📤 Sending the finished pictures…"
+RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
 MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
 
 
@@ -298,6 +300,17 @@ async def _live(
     finally:
         runtime.jobs.discard(job)
     await _close(active, end)
+    if end.status == JobStatus.DELIVERING:
+        runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
+
+
+async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
+    """Tries a postponed delivery again (the outage may be over)."""
+    row = await runtime.storage.get_job(job_id)
+    if row is None or row.status != JobStatus.DELIVERING:
+        return
+    if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
+        resume(runtime, bot, row, RESENDING, lambda job: job.deliver_saved(job_id))
 
 
 def _warning(text: str) -> str:

@@ -32,7 +32,7 @@ from providers import (
 from .. import render
 from ..fetch import fetch_bytes
 from ..flags import ImagineArgs
-from ..lifecycle import MAX_RUNS, ActiveJob, Order, Work
+from ..lifecycle import MAX_RUNS, RESENDING, ActiveJob, Order, Work
 from ..lifecycle import submit as start_job
 from ..pictures import NotAPicture, Picture, prepare
 from ..preview import LivePreview
@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 SEED_RANGE = 2**32
 REDRAWING = "🔁 The bot restarted; drawing this again with the same seed…"
-RESENDING = "📤 The bot restarted; sending the finished pictures…"
 
 
 async def build_request(

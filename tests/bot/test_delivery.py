@@ -7,7 +7,6 @@ import struct
 import zlib
 
 import pytest
-
 from PIL import Image
 
 from bot.delivery import albums

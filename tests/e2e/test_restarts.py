@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import pytest
+
 from bot.storage import JobStatus, Storage
 from tests.e2e.conftest import World, runtime
 
@@ -67,6 +69,25 @@ async def test_pictures_telegram_would_not_take_are_sent_at_the_next_start(
         assert row is not None and row.status == JobStatus.DONE
     assert len(world.arta.job_list) == 1  # delivered from the outbox, not drawn again
     assert not list((world.data_dir / "outbox").glob("*"))
+
+
+async def test_pictures_held_up_by_an_outage_are_sent_when_it_ends(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.lifecycle.RETRY_LATER", 0.5)
+    tg = world.tg
+    tg.fail_next("sendPhoto", error_code=502, times=1000)
+    async with world.bot(delivery_deadline=1) as app:
+        command = tg.send_text(USER, "/imagine a fox in an outage")
+        status = await world.status_of(USER, command)
+        await tg.wait_for(lambda: "saved and will be sent" in (status.text or ""))
+        tg._failures.clear()  # the outage ends
+        [photo] = await world.photos_for(USER, command, 1)
+        await tg.wait_for(lambda: status.deleted)
+        row = await runtime(app).storage.get_job(1)
+        assert row is not None and row.status == JobStatus.DONE
+    assert photo.caption and photo.caption.startswith("a fox in an outage")
+    assert len(world.arta.job_list) == 1
 
 
 async def test_a_locked_database_is_waited_for(world: World) -> None:
