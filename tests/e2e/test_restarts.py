@@ -8,6 +8,7 @@ import pytest
 
 from bot.storage import JobStatus, Storage
 from tests.e2e.conftest import World, runtime
+from tests.fakes.arta import png_bytes
 
 USER = 1101
 
@@ -127,3 +128,22 @@ async def test_a_stored_job_that_cannot_run_again_is_closed_with_a_note(world: W
         )
         row = await runtime(app).storage.get_job(1)
         assert row is not None and row.status == JobStatus.FAILED
+
+
+async def test_a_question_cut_short_is_asked_again_with_its_photo(world: World) -> None:
+    tg = world.tg
+    tg.hold("getFile")  # the bot is fetching the photo when it stops
+    async with world.bot():
+        command = tg.send_photo(USER, png_bytes(2), caption="/ask what colour is this?")
+        status = await world.status_of(USER, command)
+        await tg.wait_for(lambda: tg.held("getFile") == 1)
+    tg.release("getFile", drop=True)
+    assert status.text and status.text.startswith("⏸")
+    async with world.bot() as app:
+        answer = await world.reply_to(USER, command, lambda m: m is not status and bool(m.text))
+        assert "red square" in (answer.text or "")
+        await tg.wait_for(lambda: status.deleted)
+        row = await runtime(app).storage.get_job(1)
+        assert row is not None and row.status == JobStatus.DONE
+    [submission] = world.dynaspark.submissions
+    assert submission.file is not None and submission.file.value == png_bytes(2)
