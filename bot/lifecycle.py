@@ -136,9 +136,11 @@ class ActiveJob:
 
     async def moved(self, new_chat_id: int) -> None:
         """Telegram said the chat moved: follow it, with the chat's settings and jobs."""
-        if self.status is not None and new_chat_id != self._job.chat_id:
+        old_chat_id = self._job.chat_id
+        if self.status is not None and new_chat_id != old_chat_id:
             self.status.abandon()  # the old group's messages can no longer be edited
-        await move_chat(self.runtime, self._job.chat_id, new_chat_id)
+        await move_chat(self.runtime, old_chat_id, new_chat_id)
+        self._job.chat_id = new_chat_id
 
     @property
     def reply(self) -> ReplyParameters:

@@ -78,6 +78,8 @@ async def persistently(
         try:
             return await call(to.chat_id)
         except ChatMigrated as error:
+            if int(error.new_chat_id) == to.chat_id:
+                raise  # Telegram contradicts itself; do not loop
             log.info("chat %s moved to %s", to.chat_id, error.new_chat_id)
             await to.moved(int(error.new_chat_id))
             continue

@@ -46,8 +46,8 @@ async def test_a_send_refused_because_the_group_was_upgraded_follows_it(world: W
         "sendPhoto",
         error_code=400,
         description="Bad Request: group chat was upgraded to a supergroup chat",
+        migrate_to_chat_id=SUPERGROUP,
     )
-    tg._failures["sendphoto"][0].migrate_to_chat_id = SUPERGROUP  # the parameter Telegram adds
     async with world.bot(group_model_admins_only=False) as app:
         choice = tg.send_text(GROUP, "/model arta/watercolor", user_id=USER)
         await world.reply_to(GROUP, choice, lambda m: "watercolor" in (m.text or ""))

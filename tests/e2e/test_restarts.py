@@ -61,7 +61,7 @@ async def test_pictures_telegram_would_not_take_are_sent_at_the_next_start(
         row = await runtime(app).storage.get_job(1)
         assert row is not None and row.status == JobStatus.DELIVERING
     assert list((world.data_dir / "outbox" / "1").glob("image-1.png"))
-    tg._failures.clear()  # Telegram is back
+    tg.clear_failures()  # Telegram is back
     async with world.bot() as app:
         [photo] = await world.photos_for(USER, command, 1)
         assert photo.caption and photo.caption.startswith("a fox that waits")
@@ -82,7 +82,7 @@ async def test_pictures_held_up_by_an_outage_are_sent_when_it_ends(
         command = tg.send_text(USER, "/imagine a fox in an outage")
         status = await world.status_of(USER, command)
         await tg.wait_for(lambda: "saved and will be sent" in (status.text or ""))
-        tg._failures.clear()  # the outage ends
+        tg.clear_failures()  # the outage ends
         [photo] = await world.photos_for(USER, command, 1)
         await tg.wait_for(lambda: status.deleted)
         row = await runtime(app).storage.get_job(1)

@@ -2549,8 +2549,11 @@ class BotApiEmulator(FakeServer):
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` fail with this error, then it works again.
+
+        ``migrate_to_chat_id`` adds that parameter (a group upgraded to a supergroup).
 
         A 429 gets ``retry_after`` (default 1) and the description "Too Many Requests: retry
         after N". ``method="*"`` matches any method except getUpdates. Failures queue up.
@@ -2562,8 +2565,14 @@ class BotApiEmulator(FakeServer):
                 description = f"Too Many Requests: retry after {retry_after}"
             else:
                 description = DEFAULT_DESCRIPTIONS.get(error_code, "Error")
-        failure = _Failure(error_code, description, retry_after, times)
+        failure = _Failure(
+            error_code, description, retry_after, times, migrate_to_chat_id=migrate_to_chat_id
+        )
         self._failures.setdefault(method.lower(), deque()).append(failure)
+
+    def clear_failures(self) -> None:
+        """Forgets every queued failure (an outage ends)."""
+        self._failures.clear()
 
     def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
         """The next ``times`` calls of ``method`` take ``seconds`` longer, then succeed."""
