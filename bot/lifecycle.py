@@ -299,9 +299,7 @@ async def _live(
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
         end = _End(JobStatus.FAILED, "unexpected error (see the log)", SOMETHING_WRONG)
-    finally:
-        runtime.jobs.discard(job)
-    await _close(active, end)
+    await _close(active, end)  # the runner forgets the job (and frees the user's cap) after this
     if end.status == JobStatus.DELIVERING:
         runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
 
