@@ -402,8 +402,8 @@ async def _settle(active: ActiveJob, text: str) -> None:
 
 async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:
     """A finished job whose status message was not updated before a crash: update it now."""
-    if row.status_message_id is not None:
-        text = row.final_text or ""
+    if row.status_message_id is not None and row.final_text is not None:
+        text = row.final_text
         with contextlib.suppress(TelegramError):
             if text:
                 await bot.edit_message_text(

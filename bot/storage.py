@@ -66,6 +66,7 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN status_settled INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE jobs ADD COLUMN final_text TEXT;
+    UPDATE jobs SET status_settled = 1;
     """,
 )
 
