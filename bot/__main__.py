@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,14 +12,27 @@ from telegram import Update
 
 from . import logs
 from .app import build_application
+from .instance import AlreadyRunning, InstanceLock
 from .settings import BotSettings, SettingsError, load_settings
+from .storage import DB_NAME, Storage, StorageError
 
 
 def main() -> int:
+    os.umask(0o077)  # the database, outbox and auth files are the owner's alone
     try:
         settings = load_settings()
     except SettingsError as error:
         print(f"Cannot start the bot:\n{error}", file=sys.stderr)
+        return 2
+    lock = InstanceLock(settings.data_dir)
+    try:
+        lock.acquire()
+        asyncio.run(check_storage(settings))
+    except (AlreadyRunning, StorageError) as error:
+        print(f"Cannot start the bot: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"Cannot start the bot: DATA_DIR {settings.data_dir}: {error}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level)
     app = build_application(settings)
@@ -26,6 +41,13 @@ def main() -> int:
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
     return 0
+
+
+async def check_storage(settings: BotSettings) -> None:
+    """Opens (creating or migrating) the database once, so a broken one stops the start with
+    one line instead of a traceback inside the running application."""
+    storage = await Storage.open(settings.data_dir / DB_NAME)
+    await storage.close()
 
 
 def webhook_options(settings: BotSettings) -> dict[str, Any]:

@@ -14,15 +14,14 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes,
 
 from . import access
 from .commands import menu
-from .features import ask, cancel, hints, imagine, model, providers, start
+from .features import ask, cancel, chats, hints, imagine, model, providers, start
+from .lifecycle import RESTARTING
 from .ratelimit import FloodControl
+from .recovery import recover
 from .runtime import AnyApp, Runtime, attach, attached, detach
 from .settings import BotSettings
-from .storage import JobStatus
 
 log = logging.getLogger(__name__)
-
-RESTART_NOTE = "the bot restarted; please send your command again"
 
 
 def build_application(settings: BotSettings) -> AnyApp:
@@ -44,7 +43,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         .build()
     )
     app.add_handler(access.handler(), group=-1)
-    for feature in (start, imagine, model, ask, cancel, providers, hints):
+    for feature in (chats, start, imagine, model, ask, cancel, providers, hints):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)
@@ -52,7 +51,8 @@ def build_application(settings: BotSettings) -> AnyApp:
 
 
 async def on_start(app: AnyApp, settings: BotSettings) -> None:
-    """Opens the runtime, tells clients the command menu, and closes jobs a crash left open."""
+    """Opens the runtime, tells clients the command menu, and takes up what a crash or a
+    restart left unfinished (see bot.recovery)."""
     runtime = await Runtime.open(settings)
     attach(app, runtime)
     try:
@@ -60,23 +60,16 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         await app.bot.set_my_commands(menu("ru"), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
-    for job in await runtime.storage.unfinished_jobs():
-        await runtime.storage.update_job(job.id, status=JobStatus.FAILED, error="interrupted")
-        if job.status_message_id is not None:
-            with contextlib.suppress(TelegramError):
-                await app.bot.edit_message_text(
-                    f"⚠️ Interrupted: {RESTART_NOTE}.",
-                    chat_id=job.chat_id,
-                    message_id=job.status_message_id,
-                )
+    await recover(runtime, app.bot)
     log.info("bot @%s started", app.bot.username)
 
 
 async def on_stop(app: AnyApp) -> None:
-    """Stops running jobs cleanly while the bot can still edit their status messages."""
+    """Lets running jobs finish for SHUTDOWN_GRACE seconds; the rest stay stored, say so, and
+    are taken up again at the next start."""
     runtime = attached(app)
     if runtime is not None:
-        await runtime.jobs.shutdown(RESTART_NOTE)
+        await runtime.jobs.shutdown(RESTARTING, runtime.settings.shutdown_grace)
 
 
 async def on_shutdown(app: AnyApp) -> None:

@@ -1,77 +1,32 @@
-"""Getting finished images into the chat: fetched by the bot, made Telegram-friendly, sent as
-one photo or media groups, with documents as the fallback."""
+"""Sending a parcel of finished pictures: one photo or albums, documents as the fallback.
+
+Transient faults are ridden out until the deadline (:func:`bot.sending.persistently`); each
+batch Telegram accepts is recorded in the outbox at once, so a retry or a restart never sends
+it again. Photos Telegram refuses go again as documents; documents it refuses end the delivery
+with :class:`Undeliverable`, whose text tells the user why.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
 from telegram import Bot, InputMediaDocument, InputMediaPhoto, Message, ReplyParameters
 from telegram.error import BadRequest
 
-from providers.http import HttpClient
+from .outbox import Outbox, Parcel
+from .pictures import Picture
+from .sending import Destination, persistently
 
 log = logging.getLogger(__name__)
 
-PHOTO_MAX_BYTES = 10 * 1024 * 1024
-PHOTO_MAX_SIDES = 10_000
-PHOTO_MAX_RATIO = 20
 ALBUM_MAX = 10
-PHOTO_FORMATS = {"JPEG", "PNG"}
+UPLOAD_TIMEOUT = 120.0  # seconds one upload may take before it counts as a transient fault
 
 
-@dataclass(frozen=True)
-class Picture:
-    """Bytes ready to upload and whether Telegram will take them as a photo."""
-
-    data: bytes
-    filename: str
-    as_photo: bool
-
-
-async def fetch(images: Sequence[str | bytes], http: HttpClient, provider: str) -> list[bytes]:
-    """The bytes of every image, downloading URLs through the bot's own (proxied) pool.
-
-    The bot uploads instead of passing URLs so that delivery works when Telegram cannot reach
-    the provider, and so that formats Telegram shows badly (WebP) can be converted first.
-    """
-
-    async def one(image: str | bytes) -> bytes:
-        return image if isinstance(image, bytes) else await http.read(image, provider=provider)
-
-    return list(await asyncio.gather(*(one(i) for i in images)))
-
-
-def prepare(data: bytes, index: int) -> Picture:
-    """Makes one image Telegram-friendly: PNG/JPEG as they are, others converted to PNG;
-    too large or too oddly shaped for a photo -> sent as a document."""
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-            fmt = image.format or ""
-            if fmt not in PHOTO_FORMATS:
-                buffer = io.BytesIO()
-                converted = image if image.mode in ("RGB", "RGBA", "L") else image.convert("RGBA")
-                converted.save(buffer, format="PNG")
-                data, fmt = buffer.getvalue(), "PNG"
-    except (UnidentifiedImageError, OSError):
-        return Picture(data, f"image-{index + 1}.bin", as_photo=False)
-    extension = "jpg" if fmt == "JPEG" else "png"
-    fits = (
-        len(data) <= PHOTO_MAX_BYTES
-        and width + height <= PHOTO_MAX_SIDES
-        and max(width, height) <= PHOTO_MAX_RATIO * min(width, height)
-    )
-    return Picture(data, f"image-{index + 1}.{extension}", as_photo=fits)
-
-
-async def prepare_all(blobs: Sequence[bytes]) -> list[Picture]:
-    """:func:`prepare` for each image, off the event loop (Pillow work is CPU-bound)."""
-    return await asyncio.to_thread(lambda: [prepare(b, i) for i, b in enumerate(blobs)])
+class Undeliverable(Exception):
+    """Telegram refused the pictures for good; ``str(error)`` is the reason for the user."""
 
 
 def albums(count: int) -> list[range]:
@@ -81,39 +36,55 @@ def albums(count: int) -> list[range]:
     return [range(start, min(start + size, count)) for start in range(0, count, size or 1)]
 
 
-async def send_pictures(
-    bot: Bot, chat_id: int, reply_to: int, pictures: Sequence[Picture], caption: str
-) -> list[Message]:
-    """Sends all pictures replying to ``reply_to``, the caption on the first; returns the messages.
+async def deliver(
+    bot: Bot,
+    outbox: Outbox,
+    parcel: Parcel,
+    to: Destination,
+    *,
+    reply_to: int | None,
+    thread_id: int | None,
+    deadline: float,
+) -> None:
+    """Sends the parcel's pending pictures, the caption on the first message that goes out."""
+    reply = (
+        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+    )
+    pending = parcel.pending
+    photos = [i for i in pending if parcel.pictures[i].as_photo]
+    documents = [i for i in pending if not parcel.pictures[i].as_photo]
 
-    A photo Telegram refuses is sent again as a document, so nothing is lost.
-    """
-    reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-    photos = [p for p in pictures if p.as_photo]
-    documents = [p for p in pictures if not p.as_photo]
-    sent: list[Message] = []
+    async def send(indices: list[int], *, as_photo: bool) -> None:
+        caption = None if parcel.caption_sent else parcel.caption
+        batch = [parcel.pictures[i] for i in indices]
+        await persistently(
+            lambda chat_id: _send_batch(bot, chat_id, reply, thread_id, batch, caption, as_photo),
+            to,
+            deadline=deadline,
+        )
+        await asyncio.to_thread(outbox.mark_sent, parcel, indices, with_caption=bool(caption))
+
     for group in albums(len(photos)):
-        batch = [photos[i] for i in group]
-        text = caption if not sent else None
+        indices = [photos[i] for i in group]
         try:
-            sent += await _send_batch(bot, chat_id, reply, batch, text, as_photo=True)
+            await send(indices, as_photo=True)
         except BadRequest as error:
             log.info("photos refused (%s); sending them as documents", error)
-            documents += batch
+            documents += indices
     for group in albums(len(documents)):
-        batch = [documents[i] for i in group]
-        text = caption if not sent else None
-        sent += await _send_batch(bot, chat_id, reply, batch, text, as_photo=False)
-    return sent
+        try:
+            await send([documents[i] for i in group], as_photo=False)
+        except BadRequest as error:
+            raise Undeliverable(f"Telegram refused the images ({error}).") from error
 
 
 async def _send_batch(
     bot: Bot,
     chat_id: int,
-    reply: ReplyParameters,
+    reply: ReplyParameters | None,
+    thread_id: int | None,
     batch: Sequence[Picture],
     caption: str | None,
-    *,
     as_photo: bool,
 ) -> list[Message]:
     if len(batch) == 1:
@@ -124,7 +95,10 @@ async def _send_batch(
                 picture.data,
                 caption=caption,
                 reply_parameters=reply,
+                message_thread_id=thread_id,
                 filename=picture.filename,
+                read_timeout=UPLOAD_TIMEOUT,
+                write_timeout=UPLOAD_TIMEOUT,
             )
         else:
             message = await bot.send_document(
@@ -132,18 +106,24 @@ async def _send_batch(
                 picture.data,
                 caption=caption,
                 reply_parameters=reply,
+                message_thread_id=thread_id,
                 filename=picture.filename,
+                read_timeout=UPLOAD_TIMEOUT,
+                write_timeout=UPLOAD_TIMEOUT,
             )
         return [message]
     media: list[InputMediaPhoto | InputMediaDocument] = []
     for i, picture in enumerate(batch):
         item_caption = caption if i == 0 else None
-        if as_photo:
-            media.append(
-                InputMediaPhoto(picture.data, caption=item_caption, filename=picture.filename)
-            )
-        else:
-            media.append(
-                InputMediaDocument(picture.data, caption=item_caption, filename=picture.filename)
-            )
-    return list(await bot.send_media_group(chat_id, media, reply_parameters=reply))
+        kind = InputMediaPhoto if as_photo else InputMediaDocument
+        media.append(kind(picture.data, caption=item_caption, filename=picture.filename))
+    return list(
+        await bot.send_media_group(
+            chat_id,
+            media,
+            reply_parameters=reply,
+            message_thread_id=thread_id,
+            read_timeout=UPLOAD_TIMEOUT,
+            write_timeout=UPLOAD_TIMEOUT,
+        )
+    )

@@ -1,4 +1,4 @@
-"""Runs jobs as background tasks: a fair queue for the bot's slots, a per-user cap, cancel, stop."""
+"""The jobs in memory: a fair queue for the bot's slots, a per-user cap, cancel, move, stop."""
 
 from __future__ import annotations
 
@@ -15,12 +15,20 @@ PositionCallback = Callable[[int], None]
 
 
 class TooManyJobs(Exception):
-    """The user already has as many jobs as allowed."""
+    """The user already has as many jobs as allowed.
+
+    ``already_told`` is true when the user was refused for this since their last job ended,
+    so a flood of commands gets one answer, not one each.
+    """
+
+    def __init__(self, already_told: bool) -> None:
+        super().__init__("too many jobs")
+        self.already_told = already_told
 
 
 @dataclass(eq=False)
 class Job:
-    """A job known to the runner."""
+    """A job known to the runner; ``chat_id`` follows the chat if it moves."""
 
     chat_id: int
     user_id: int
@@ -28,13 +36,16 @@ class Job:
     task: asyncio.Task[None] | None = None
     cancel_reason: str | None = None
     on_position: PositionCallback | None = field(default=None, repr=False)
+    running: bool = False
 
 
 class JobRunner:
-    """At most ``slots`` jobs run at once; the others wait in arrival order and learn their place.
+    """At most ``slots`` jobs run at once; the others wait and learn their place in line.
 
-    A user may have at most ``per_user`` jobs queued or running; cancelling and shutting down
-    cancel the tasks, whose own code records what happened.
+    A user may have at most ``per_user`` jobs queued or running. A free slot goes to the
+    waiting job whose user has the fewest jobs running (the oldest first among equals), so one
+    member's burst cannot hold a group's other members back. Cancelling and stopping cancel the
+    tasks, whose own code records what happened.
     """
 
     def __init__(self, slots: int, per_user: int) -> None:
@@ -43,28 +54,33 @@ class JobRunner:
         self._waiting: list[Job] = []
         self._jobs: list[Job] = []
         self._wakeups: dict[int, asyncio.Event] = {}
+        self._refused: set[tuple[int, int]] = set()
+        self._timers: set[asyncio.Task[None]] = set()
 
     def count(self, user_id: int) -> int:
         return sum(1 for job in self._jobs if job.user_id == user_id)
 
-    def admit(self, job: Job) -> None:
-        """Counts the job against its user's cap from now on; raises TooManyJobs when full.
+    def admit(self, job: Job, *, over_cap: bool = False) -> None:
+        """Counts the job against its user's cap from now on; raises TooManyJobs when full
+        (unless ``over_cap``: jobs resumed after a restart are always taken back).
 
         Call :meth:`start` or :meth:`discard` afterwards.
         """
-        if self.count(job.user_id) >= self._per_user:
-            raise TooManyJobs
+        if not over_cap and self.count(job.user_id) >= self._per_user:
+            key = (job.chat_id, job.user_id)
+            told = key in self._refused
+            self._refused.add(key)
+            raise TooManyJobs(already_told=told)
         self._jobs.append(job)
 
     def discard(self, job: Job) -> None:
-        """Forgets an admitted job that will not be started."""
+        """Forgets a job that ended (or will not be started)."""
         if job in self._jobs:
             self._jobs.remove(job)
+            self._refused = {key for key in self._refused if key[1] != job.user_id}
 
     def start(
-        self,
-        job: Job,
-        work: Callable[[Job], Coroutine[Any, Any, None]],
+        self, job: Job, work: Callable[[Job], Coroutine[Any, Any, None]]
     ) -> asyncio.Task[None]:
         """Starts ``work(job)`` in the background for an admitted job."""
 
@@ -76,8 +92,22 @@ class JobRunner:
             finally:
                 self.discard(job)
 
-        job.task = asyncio.create_task(run(), name=f"job-{job.id}")
+        job.task = asyncio.create_task(run(), name=f"job-{job.id or 'new'}")
         return job.task
+
+    def later(self, delay: float, action: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Runs ``action`` after ``delay`` seconds, unless the bot stops first."""
+
+        async def wait_then_run() -> None:
+            await asyncio.sleep(delay)
+            try:
+                await action()
+            except Exception:
+                log.exception("a delayed action failed")
+
+        task = asyncio.create_task(wait_then_run(), name="later")
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
 
     @contextlib.asynccontextmanager
     async def slot(self, job: Job) -> AsyncIterator[None]:
@@ -99,39 +129,67 @@ class JobRunner:
                 raise
             finally:
                 self._wakeups.pop(id(job), None)
+        job.running = True
         try:
             yield
         finally:
+            job.running = False
             self._release()
+
+    def _running(self, user_id: int) -> int:
+        return sum(1 for job in self._jobs if job.user_id == user_id and job.running)
 
     def _release(self) -> None:
         if self._waiting:
-            nxt = self._waiting.pop(0)
+            nxt = min(self._waiting, key=lambda job: self._running(job.user_id))
+            self._waiting.remove(nxt)
             self._wakeups[id(nxt)].set()
             self._report_positions()
         else:
             self._free += 1
 
     def _report_positions(self) -> None:
-        for position, job in enumerate(self._waiting, start=1):
+        order = sorted(self._waiting, key=lambda job: self._running(job.user_id))
+        for position, job in enumerate(order, start=1):
             if job.on_position is not None:
                 job.on_position(position)
 
-    def cancel(self, chat_id: int, user_id: int, reason: str = "cancelled") -> int:
-        """Cancels the user's jobs in the chat; returns how many."""
-        jobs = [j for j in self._jobs if j.chat_id == chat_id and j.user_id == user_id]
+    def _cancel(self, jobs: list[Job], reason: str) -> int:
         for job in jobs:
             job.cancel_reason = reason
             if job.task is not None:
                 job.task.cancel()
         return len(jobs)
 
-    async def shutdown(self, reason: str) -> None:
-        """Cancels every job and waits until each has recorded its end."""
-        tasks = []
+    def cancel(self, chat_id: int, user_id: int, reason: str = "cancelled") -> int:
+        """Cancels the user's jobs in the chat, at whatever stage they are; returns how many."""
+        return self._cancel(
+            [j for j in self._jobs if j.chat_id == chat_id and j.user_id == user_id], reason
+        )
+
+    def cancel_chat(self, chat_id: int, reason: str, *, sparing: Job | None = None) -> int:
+        """Cancels every job in the chat (but ``sparing``); returns how many."""
+        return self._cancel(
+            [j for j in self._jobs if j.chat_id == chat_id and j is not sparing], reason
+        )
+
+    def move_chat(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The chat's jobs now answer in ``new_chat_id`` (a group became a supergroup)."""
+        for job in self._jobs:
+            if job.chat_id == old_chat_id:
+                job.chat_id = new_chat_id
+
+    async def shutdown(self, reason: str, grace: float = 0.0) -> None:
+        """Lets jobs finish for up to ``grace`` seconds, then cancels the rest and waits until
+        each has recorded how it ended."""
+        for timer in list(self._timers):
+            timer.cancel()
+        tasks = [job.task for job in self._jobs if job.task is not None]
+        if tasks and grace > 0:
+            log.info("waiting up to %g s for %d job(s) to finish", grace, len(tasks))
+            await asyncio.wait(tasks, timeout=grace)
         for job in list(self._jobs):
-            job.cancel_reason = reason
-            if job.task is not None:
+            if job.task is not None and not job.task.done():
+                job.cancel_reason = reason
                 job.task.cancel()
-                tasks.append(job.task)
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from telegram import Bot, InputMediaPhoto, Message, ReplyParameters
 from telegram.error import TelegramError
 
 from providers import ProviderError
-from providers.http import HttpClient
 
-from .delivery import prepare
+from .pictures import NotAPicture, prepare
 
 log = logging.getLogger(__name__)
 
@@ -23,10 +23,14 @@ class LivePreview:
     """Latest-wins like the status message: :meth:`show` never blocks, a task does the sending."""
 
     def __init__(
-        self, bot: Bot, chat_id: int, reply_to: int, http: HttpClient, provider: str
+        self,
+        bot: Bot,
+        chat_id: int,
+        reply_to: int,
+        fetch: Callable[[str | bytes], Awaitable[bytes]],
     ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
-        self._http, self._provider = http, provider
+        self._fetch = fetch
         self._wanted: str | bytes | None = None
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -43,16 +47,12 @@ class LivePreview:
             await self._changed.wait()
             self._changed.clear()
             if self._wanted is not None:
-                with contextlib.suppress(ProviderError, TelegramError):
+                with contextlib.suppress(ProviderError, TelegramError, NotAPicture):
                     await self._send(self._wanted)
             await asyncio.sleep(PREVIEW_INTERVAL)
 
     async def _send(self, image: str | bytes) -> None:
-        data = (
-            image
-            if isinstance(image, bytes)
-            else await self._http.read(image, provider=self._provider)
-        )
+        data = await self._fetch(image)
         picture = await asyncio.to_thread(prepare, data, 0)
         if not picture.as_photo:
             return
@@ -76,6 +76,8 @@ class LivePreview:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
         if self._message is not None:
+            message, self._message = self._message, None
             with contextlib.suppress(TelegramError):
-                await self._bot.delete_message(self._chat_id, self._message.message_id)
+                await self._bot.delete_message(self._chat_id, message.message_id)

@@ -14,8 +14,9 @@ from providers.fallback import candidates, parse_fallbacks
 from providers.health import HealthBook
 
 from .jobs import JobRunner
+from .outbox import Outbox
 from .settings import BotSettings
-from .storage import Storage
+from .storage import DB_NAME, Storage
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ SERVICES_KEY = "services"
 
 @dataclass
 class Runtime:
-    """Settings, database, model registry, provider health, connection pool and the job runner."""
+    """Settings, database, model registry, provider health, connection pool, the job runner
+    and the outbox of pictures waiting for Telegram."""
 
     settings: BotSettings
     storage: Storage
@@ -34,10 +36,11 @@ class Runtime:
     """The model of each kind for chats that never chose one."""
     providers: ProviderContext
     jobs: JobRunner
+    outbox: Outbox
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
-        storage = await Storage.open(settings.data_dir / "bot.sqlite3")
+        storage = await Storage.open(settings.data_dir / DB_NAME)
         registry = build_registry(settings)
         health = await HealthBook.open(storage)
         return cls(
@@ -48,6 +51,7 @@ class Runtime:
             defaults={kind: default_model(settings, registry, health, kind) for kind in Kind},
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
+            outbox=Outbox(settings.data_dir / "outbox"),
         )
 
     def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:

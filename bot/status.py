@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 
-from telegram import Bot, Message
-from telegram.error import BadRequest, TelegramError
+from telegram import Bot
+from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from .ratelimit import FloodControl
 
@@ -34,11 +34,14 @@ class LiveStatus:
     If the user deleted the message, updates stop silently; the job carries on.
     """
 
-    def __init__(self, bot: Bot, message: Message, interval: float) -> None:
+    def __init__(
+        self, bot: Bot, chat_id: int, message_id: int, interval: float, shown: str = ""
+    ) -> None:
         self._bot = bot
-        self._message = message
+        self._chat_id = chat_id
+        self._message_id = message_id
         self._interval = interval
-        self._shown = message.text or ""
+        self._shown = shown
         self._wanted = self._shown
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -46,7 +49,11 @@ class LiveStatus:
 
     @property
     def message_id(self) -> int:
-        return self._message.message_id
+        return self._message_id
+
+    def abandon(self) -> None:
+        """The message can no longer be changed (its chat moved or is gone): stop trying."""
+        self.gone = True
 
     def show(self, text: str) -> None:
         """Asks for ``text`` to be displayed soon."""
@@ -67,14 +74,14 @@ class LiveStatus:
 
     def _flood_budget_spare(self) -> bool:
         limiter = getattr(self._bot, "rate_limiter", None)
-        return not isinstance(limiter, FloodControl) or limiter.spare(self._message.chat_id)
+        return not isinstance(limiter, FloodControl) or limiter.spare(self._chat_id)
 
     async def _edit(self, text: str) -> None:
         if text == self._shown or self.gone:
             return
         try:
             await self._bot.edit_message_text(
-                text, chat_id=self._message.chat_id, message_id=self.message_id
+                text, chat_id=self._chat_id, message_id=self.message_id
             )
             self._shown = text
         except BadRequest as error:
@@ -84,6 +91,8 @@ class LiveStatus:
                 self.gone = True
             else:
                 log.warning("status edit failed: %s", error)
+        except (ChatMigrated, Forbidden):
+            self.gone = True
         except TelegramError as error:
             log.warning("status edit failed: %s", error)
 
@@ -105,7 +114,7 @@ class LiveStatus:
         if self.gone:
             return True
         try:
-            await self._bot.delete_message(self._message.chat_id, self.message_id)
+            await self._bot.delete_message(self._chat_id, self.message_id)
         except TelegramError as error:
             return is_gone(error)
         self.gone = True

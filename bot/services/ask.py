@@ -1,22 +1,29 @@
-"""/ask as a service: fetch the photo, ask the chat's vision model, answer in formatted chunks."""
+"""/ask as a service: fetch the photo, ask the chat's vision model, answer in formatted chunks.
+
+The job's life around it (queue, status message, outcome, restarts) is bot.lifecycle's.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from typing import Any
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from providers import Kind, Media, ModelEntry, ProviderError, Switched, TextDelta, TextResponse
 from providers.fallback import ask_with_fallback
 
 from .. import render
-from ..markdown import render_markdown
+from ..lifecycle import MAX_RUNS, ActiveJob, JobFailed, Order, Work
+from ..lifecycle import submit as start_job
+from ..markdown import Chunk, render_markdown
 from ..runtime import Runtime
-from ..status import LiveStatus
+from ..storage import JobRow
 from . import models
-from .common import Rejected, open_job, supervise
-from .progress import Clock, chat_action
+from .common import Rejected
+from .progress import chat_action
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +44,26 @@ def photo_source(message: Message) -> Message | None:
     return None
 
 
-async def download_image(bot: Bot, source: Message) -> Media:
-    """The image's bytes through getFile, or Rejected when Telegram will not hand it over."""
+@dataclass(frozen=True)
+class PhotoRef:
+    """Where the photo of a question is on Telegram (stored, so a restart can fetch it again)."""
+
+    file_id: str
+    filename: str
+    content_type: str
+
+    def as_options(self) -> dict[str, Any]:
+        return {"file_id": self.file_id, "filename": self.filename, "mime": self.content_type}
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> PhotoRef | None:
+        if not options.get("file_id"):
+            return None
+        return cls(options["file_id"], options.get("filename", "photo.jpg"), options["mime"])
+
+
+def photo_ref(source: Message) -> PhotoRef:
+    """The photo's file reference, or Rejected when it is not one a bot can download."""
     name, mime = "photo.jpg", "image/jpeg"
     if source.photo:
         file_id, size = source.photo[-1].file_id, source.photo[-1].file_size
@@ -52,20 +77,24 @@ async def download_image(bot: Bot, source: Message) -> Media:
         raise Rejected(
             "That image is larger than 20 MB, which bots cannot download. Send a smaller one."
         )
+    return PhotoRef(file_id, name, mime)
+
+
+async def download_image(bot: Bot, ref: PhotoRef) -> Media:
+    """The image's bytes through getFile, or JobFailed when Telegram will not hand them over."""
     try:
-        file = await bot.get_file(file_id)
+        file = await bot.get_file(ref.file_id)
         data = bytes(await file.download_as_bytearray())
     except TelegramError as error:
         log.warning("photo download failed: %s", error)
-        raise Rejected(
+        raise JobFailed(
             "I could not download that photo from Telegram. Please send it again."
         ) from None
-    return Media(data=data, filename=name, content_type=mime)
+    return Media(data=data, filename=ref.filename, content_type=ref.content_type)
 
 
 async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) -> None:
-    """Accepts an /ask: replies with a status message and answers in the background."""
-    chat_id = command.chat_id
+    """Accepts an /ask: the job replies with a status message and answers in the background."""
     source = photo_source(command)
     question = question.strip() or (DEFAULT_QUESTION if source else "")
     if not question:
@@ -73,66 +102,73 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) ->
             "Ask me something: send a photo with the caption /ask <question>, reply to a photo "
             "with /ask <question>, or ask with text alone: /ask <question>."
         )
-    entry = await models.current(runtime, chat_id, Kind.VISION)
-    media = [await download_image(bot, source)] if source else []
-    opened = await open_job(
-        runtime,
-        bot,
-        command,
-        kind="ask",
-        prompt=question,
-        model_id=entry.id,
-        options={"image": bool(media)},
-        waiting="🔎 Looking at the photo…" if media else "💭 Thinking…",
-    )
-    if opened is None:
-        return
-    job, status = opened
-
-    async def work(clock: Clock) -> None:
-        async with chat_action(bot, chat_id, "typing"):
-            answer = await _answer(runtime, entry, question, media, status)
-            await _reply(bot, command, answer)
-
-    runtime.jobs.start(
-        job,
-        lambda job: supervise(
-            runtime,
-            job,
-            status,
-            kind="ask",
-            model_id=entry.id,
-            work=work,
-            undeliverable="I could not send the answer to this chat.",
-        ),
-    )
+    entry = await models.current(runtime, command.chat_id, Kind.VISION)
+    ref = photo_ref(source) if source else None
+    options: dict[str, Any] = {"image": ref is not None, **(ref.as_options() if ref else {})}
+    order = Order.of(command, kind="ask", prompt=question, model_id=entry.id, options=options)
+    await start_job(runtime, bot, order, waiting_text(ref), answering(entry, question, ref))
 
 
-async def _answer(
-    runtime: Runtime, entry: ModelEntry, question: str, media: list[Media], status: LiveStatus
-) -> str:
+def waiting_text(ref: PhotoRef | None) -> str:
+    return "🔎 Looking at the photo…" if ref else "💭 Thinking…"
+
+
+def answering(entry: ModelEntry, question: str, ref: PhotoRef | None) -> Work:
+    """The work of one /ask: fetch the photo, ask the model, send the answer."""
+
+    async def answer(job: ActiveJob) -> None:
+        media = [await download_image(job.bot, ref)] if ref else []
+        async with chat_action(job.bot, job.chat_id, "typing"):
+            text = await _answer(job, entry, question, media)
+            await _reply(job, text)
+
+    return answer
+
+
+async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[Media]) -> str:
     """The model's answer; while it streams, the status message shows it growing (paced), and
     says so when the question moves on to a fallback model."""
-    notice, partial, answering = "", "", entry
+    runtime, notice, partial, asked = job.runtime, "", "", entry
     events = ask_with_fallback(
         runtime.candidates(entry), question, media, runtime.providers, runtime.health
     )
     async for event in events:
         if isinstance(event, Switched):
-            answering = runtime.registry.resolve(event.to_model)
+            asked = runtime.registry.resolve(event.to_model)
             notice, partial = render.switched_text(event, "asking") + "\n", ""
-            status.show(notice + "💭 Thinking…")
+            job.show(notice + "💭 Thinking…")
         elif isinstance(event, TextDelta):
             partial += event.text
-            status.show(notice + render.growing_answer(partial))
+            job.show(notice + render.growing_answer(partial))
         elif isinstance(event, TextResponse) and event.text.strip():
             return event.text
-    raise ProviderError("gave an empty answer", provider=answering.provider.label)
+    raise ProviderError("gave an empty answer", provider=asked.provider.label)
 
 
-async def _reply(bot: Bot, command: Message, answer: str) -> None:
-    reply = ReplyParameters(message_id=command.message_id, allow_sending_without_reply=True)
+async def _reply(job: ActiveJob, answer: str) -> None:
     for chunk in render_markdown(answer):
-        await bot.send_message(
-            command.chat_id, chunk.text, entities=chunk.entities, reply_parameters=reply
-        )
+
+        async def send(chat_id: int, chunk: Chunk = chunk) -> Message:
+            return await job.bot.send_message(
+                chat_id,
+                chunk.text,
+                entities=chunk.entities,
+                reply_parameters=job.reply,
+                message_thread_id=job.order.thread_id,
+            )
+
+        await job.send(send)
+
+
+def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
+    """How to answer a stored /ask again after a restart (once), or None if it cannot be."""
+    if row.attempts >= MAX_RUNS:
+        return None
+    try:
+        entry = runtime.registry.resolve(row.model, Kind.VISION)
+    except ProviderError:
+        return None
+    ref = PhotoRef.from_options(row.options)
+    if row.options.get("image") and ref is None:
+        return None
+    return waiting_text(ref), answering(entry, row.prompt, ref)

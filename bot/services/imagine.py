@@ -1,9 +1,15 @@
-"""/imagine as a service: validate, queue, follow the provider's events, deliver, record."""
+"""/imagine as a service: validate, then draw: the provider's events -> status -> delivery.
+
+The job's life around it (queue, status message, outcome, restarts) is bot.lifecycle's.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+import secrets
+from collections.abc import Sequence
 
 from telegram import Bot, Message
 
@@ -16,6 +22,7 @@ from providers import (
     ModelEntry,
     Progress,
     ProviderError,
+    ResponseError,
     Stage,
     Switched,
     UnknownModel,
@@ -24,25 +31,33 @@ from providers import (
 from providers.fallback import generate_with_fallback
 
 from .. import render
-from ..delivery import fetch, prepare_all, send_pictures
+from ..fetch import fetch_bytes
 from ..flags import ImagineArgs
-from ..jobs import Job
+from ..lifecycle import MAX_RUNS, RESENDING, ActiveJob, Order, Work
+from ..lifecycle import submit as start_job
+from ..pictures import NotAPicture, Picture, prepare
 from ..preview import LivePreview
 from ..runtime import Runtime
-from ..status import LiveStatus
+from ..storage import JobRow, JobStatus
 from . import models
-from .common import Rejected, open_job, supervise
-from .progress import Clock, chat_action, ticker
+from .common import Rejected
+from .progress import chat_action, ticker
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
+SEED_RANGE = 2**32
+REDRAWING = "🔁 The bot restarted; drawing this again with the same seed…"
 
 
 async def build_request(
     runtime: Runtime, chat_id: int, args: ImagineArgs
 ) -> tuple[ModelEntry, ImageRequest]:
-    """The model and provider-neutral request for these arguments, or Rejected with the reason."""
+    """The model and provider-neutral request for these arguments, or Rejected with the reason.
+
+    Without ``--seed`` the bot picks the seed itself (where the model takes one), so a job cut
+    short by a restart can be drawn again the same.
+    """
     try:
         entry = (
             runtime.registry.resolve(args.model, Kind.IMAGE)
@@ -64,81 +79,61 @@ async def build_request(
         validate_request(entry, request)
     except InvalidOption as error:
         raise Rejected(str(error)) from None
+    if request.seed is None and entry.options is not None and entry.options.seed:
+        request = dataclasses.replace(request, seed=secrets.randbelow(SEED_RANGE))
     return entry, request
 
 
 async def submit(runtime: Runtime, bot: Bot, command: Message, args: ImagineArgs) -> None:
-    """Accepts an /imagine command: replies with a status message and starts the job.
+    """Accepts an /imagine command: the job replies with a status message and draws.
 
     Raises Rejected (nothing stored, nothing started) when the request cannot be served.
     """
     entry, request = await build_request(runtime, command.chat_id, args)
-    opened = await open_job(
-        runtime,
-        bot,
+    order = Order.of(
         command,
         kind="imagine",
         prompt=request.prompt,
         model_id=entry.id,
         options=dataclasses.asdict(request),
-        waiting=f"⏳ {entry.id}: starting…",
     )
-    if opened is not None:
-        job, status = opened
-        runtime.jobs.start(job, lambda j: _run(runtime, bot, command, j, entry, request, status))
+    await start_job(runtime, bot, order, f"⏳ {entry.id}: starting…", drawing(entry, request))
 
 
-async def _run(
-    runtime: Runtime,
-    bot: Bot,
-    command: Message,
-    job: Job,
-    entry: ModelEntry,
-    request: ImageRequest,
-    status: LiveStatus,
-) -> None:
-    label = entry.provider.label
-    job.on_position = lambda position: status.show(render.waiting_text(entry.id, position))
+def drawing(entry: ModelEntry, request: ImageRequest) -> Work:
+    """The work of one /imagine: follow the provider, then deliver the pictures."""
 
-    async def work(clock: Clock) -> None:
-        preview = LivePreview(bot, job.chat_id, command.message_id, runtime.providers.http, label)
+    async def draw(job: ActiveJob) -> None:
+        label = entry.provider.label
+        preview = LivePreview(
+            job.bot,
+            job.chat_id,
+            job.order.command_message_id,
+            lambda image: fetch_one(job, image, label),
+        )
         try:
-            async with chat_action(bot, job.chat_id, "upload_photo"):
-                result, drawn = await _follow(runtime, job, entry, request, status, preview, clock)
-                status.show(render.delivering_text(drawn.id, len(result.images), clock.elapsed))
-                blobs = await fetch(result.images, runtime.providers.http, drawn.provider.label)
-                pictures = await prepare_all(blobs)
+            async with chat_action(job.bot, job.chat_id, "upload_photo"):
+                result, drawn = await _follow(job, entry, request, preview)
+                job.show(render.delivering_text(drawn.id, len(result.images), job.clock.elapsed))
+                pictures = await fetch_pictures(job, result.images, drawn.provider.label)
                 caption = render.caption(request.prompt, drawn.id, result.seed, instead_of=entry.id)
-                await send_pictures(bot, job.chat_id, command.message_id, pictures, caption)
+                await job.deliver(pictures, caption)
         finally:
             await preview.remove()
 
-    await supervise(
-        runtime,
-        job,
-        status,
-        kind="imagine",
-        model_id=entry.id,
-        work=work,
-        undeliverable="I could not send the images to this chat.",
-    )
+    return draw
 
 
 async def _follow(
-    runtime: Runtime,
-    job: Job,
-    entry: ModelEntry,
-    request: ImageRequest,
-    status: LiveStatus,
-    preview: LivePreview,
-    clock: Clock,
+    job: ActiveJob, entry: ModelEntry, request: ImageRequest, preview: LivePreview
 ) -> tuple[ImageResponse, ModelEntry]:
     """Consumes the provider's events, keeping the status current; returns the final images and
     the model that drew them (a fallback when the chosen model's provider failed)."""
     stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
+    runtime = job.runtime
 
     def refresh() -> None:
-        status.show(notice + render.progress_text(drawing.id, stage, clock.elapsed, note))
+        job.show(notice + render.progress_text(drawing.id, stage, job.clock.elapsed, note))
 
     refresh()
     events = generate_with_fallback(
@@ -153,7 +148,7 @@ async def _follow(
             elif isinstance(event, Progress):
                 stage = event.stage
                 if event.job_id:
-                    await runtime.storage.update_job(job.id, upstream_job_id=event.job_id)
+                    await job.remember_upstream(event.job_id)
                 refresh()
             elif isinstance(event, ImagePreview):
                 stage, note = Stage.GENERATING, "preview below"
@@ -165,3 +160,54 @@ async def _follow(
                     raise ProviderError("returned no images", provider=drawing.provider.label)
                 return event, drawing
     raise ProviderError("finished without images", provider=drawing.provider.label)
+
+
+async def fetch_one(job: ActiveJob, image: str | bytes, provider: str) -> bytes:
+    """An image's bytes: as given, or fetched safely before the job's deadline."""
+    if isinstance(image, bytes):
+        return image
+    settings = job.runtime.settings
+    return await fetch_bytes(
+        job.runtime.providers.http.session,
+        image,
+        provider=provider,
+        allow_private=settings.allow_private_urls,
+        deadline=job.deadline,
+        proxied=bool(settings.proxy),
+    )
+
+
+async def fetch_pictures(
+    job: ActiveJob, images: Sequence[str | bytes], provider: str
+) -> list[Picture]:
+    """Every result as a checked, Telegram-friendly picture (or a ProviderError saying why not)."""
+    blobs = await asyncio.gather(*(fetch_one(job, image, provider) for image in images))
+
+    def check() -> list[Picture]:
+        return [prepare(blob, index) for index, blob in enumerate(blobs)]
+
+    try:
+        return await asyncio.to_thread(check)
+    except NotAPicture as error:
+        raise ResponseError(str(error), provider=provider) from None
+
+
+def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
+    """How to take a stored /imagine up again after a restart, or None if it cannot be.
+
+    Finished pictures still in the outbox are sent; a job cut short before that is drawn again
+    with its stored request and seed, once.
+    """
+    if row.status == JobStatus.DELIVERING and row.id in runtime.outbox.job_ids():
+        return RESENDING, lambda job: job.deliver_saved(row.id)
+    if row.attempts >= MAX_RUNS:
+        return None
+    try:
+        entry = runtime.registry.resolve(row.model, Kind.IMAGE)
+        fields = {f.name for f in dataclasses.fields(ImageRequest)}
+        request = ImageRequest(**{k: v for k, v in row.options.items() if k in fields})
+        validate_request(entry, request)
+    except (ProviderError, TypeError):
+        return None
+    waiting = REDRAWING if row.attempts else f"⏳ {entry.id}: starting…"
+    return waiting, drawing(entry, request)

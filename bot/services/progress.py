@@ -59,7 +59,7 @@ def ticker(period: float, tick: Callable[[], None]) -> AbstractAsyncContextManag
 
 
 class Clock:
-    """Seconds since the job started running."""
+    """Seconds since the job started running (``start`` is on the event loop's clock)."""
 
     def __init__(self) -> None:
         self.start = time.monotonic()

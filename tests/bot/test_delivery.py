@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
+import pytest
 from PIL import Image
 
-from bot.delivery import albums, prepare
+from bot.delivery import albums
+from bot.pictures import NotAPicture, prepare
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
@@ -32,7 +36,36 @@ def test_webp_becomes_png_so_clients_do_not_show_a_sticker() -> None:
 def test_too_large_or_odd_images_go_as_documents() -> None:
     assert not prepare(image_bytes("PNG", (9000, 1200)), 0).as_photo  # width + height > 10000
     assert not prepare(image_bytes("PNG", (2100, 100)), 0).as_photo  # ratio over 20
-    assert not prepare(b"definitely not an image", 0).as_photo
+
+
+def test_what_is_not_a_sane_picture_is_refused() -> None:
+    for data in (b"definitely not an image", b"<html><body>Login</body></html>"):
+        with pytest.raises(NotAPicture, match="not a picture"):
+            prepare(data, 0)
+    with pytest.raises(NotAPicture, match="not a picture"):
+        prepare(image_bytes("PNG")[:-40], 0)  # truncated
+    with pytest.raises(NotAPicture, match="too large"):
+        prepare(bomb_png(100_000, 100_000), 0)
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A PNG header claiming huge dimensions (a decompression bomb's shape), tiny on the wire."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    ihdr = struct.pack(">I", len(header)) + chunk + struct.pack(">I", zlib.crc32(chunk))
+    idat_data = zlib.compress(b"\0" * 1024)
+    idat = b"IDAT" + idat_data
+    end = b"IEND"
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + ihdr
+        + struct.pack(">I", len(idat_data))
+        + idat
+        + struct.pack(">I", zlib.crc32(idat))
+        + struct.pack(">I", 0)
+        + end
+        + struct.pack(">I", zlib.crc32(end))
+    )
 
 
 def test_albums_hold_two_to_ten_and_avoid_a_lonely_last_photo() -> None:

@@ -102,3 +102,48 @@ async def test_shutdown_waits_for_every_job_to_record_its_end() -> None:
     await runner.shutdown("restarting")
     assert ended == ["restarting"] * 3
     assert runner.count(0) == 0
+
+
+async def test_a_free_slot_goes_to_the_member_with_fewer_jobs_running() -> None:
+    runner = JobRunner(slots=2, per_user=5)
+    gates = {i: asyncio.Event() for i in range(1, 5)}
+    started: list[int] = []
+    third = asyncio.Event()
+
+    async def work(job: Job) -> None:
+        async with runner.slot(job):
+            started.append(job.id)
+            if len(started) == 3:
+                third.set()
+            await gates[job.id].wait()
+
+    # User 7 takes both slots and queues one more; then user 8 queues one.
+    for job_id, user in ((1, 7), (2, 7), (3, 7), (4, 8)):
+        job = Job(chat_id=-1, user_id=user, id=job_id)
+        runner.admit(job)
+        runner.start(job, work)
+        await asyncio.sleep(0)
+    assert started == [1, 2]
+    gates[1].set()
+    await third.wait()
+    assert started[2] == 4  # user 8 first: user 7 still has a job running
+    for gate in gates.values():
+        gate.set()
+    await runner.shutdown("done", grace=5)
+
+
+async def test_a_user_at_the_cap_is_told_once_until_a_job_ends() -> None:
+    runner = JobRunner(slots=4, per_user=1)
+    job = Job(chat_id=1, user_id=7, id=1)
+    runner.admit(job)
+    told = []
+    for _ in range(3):
+        with pytest.raises(TooManyJobs) as caught:
+            runner.admit(Job(chat_id=1, user_id=7))
+        told.append(caught.value.already_told)
+    assert told == [False, True, True]
+    runner.discard(job)
+    runner.admit(Job(chat_id=1, user_id=7, id=2))
+    with pytest.raises(TooManyJobs) as caught:
+        runner.admit(Job(chat_id=1, user_id=7))
+    assert not caught.value.already_told  # a new round, a new answer

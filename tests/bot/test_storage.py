@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
+import stat
 from pathlib import Path
 
-from bot.storage import MIGRATIONS, JobStatus, Storage
+import pytest
+
+from bot.storage import MIGRATIONS, JobStatus, Storage, StorageError
 
 
 async def test_preferences_survive_reopening(tmp_path: Path) -> None:
@@ -78,4 +83,66 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path, monkeypatc
     storage = await Storage.open(path)
     assert await storage.schema_version() == len(MIGRATIONS) + 1
     assert (await storage.get_prefs(7)).image_model == "arta/flux"
+    await storage.close()
+
+
+async def test_a_database_locked_for_too_long_fails_loudly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.storage.LOCKED_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr("bot.storage.BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "bot.sqlite3"
+    storage = await Storage.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StorageError, match="stayed locked"):
+            await storage.set_prefs(1, image_model="arta/flux")
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    await storage.set_prefs(1, image_model="arta/flux")  # and works again afterwards
+    await storage.close()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(b"this is not sqlite at all" * 100, "is damaged"), (None, "newer version")],
+)
+async def test_an_unusable_database_is_refused_with_one_line(
+    tmp_path: Path, content: bytes | None, message: str
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    if content is None:
+        with sqlite3.connect(path) as db:
+            db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 5}")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(StorageError, match=message) as caught:
+        await Storage.open(path)
+    assert "\n" not in str(caught.value)
+
+
+async def test_files_are_the_owners_alone(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    storage = await Storage.open(data / "bot.sqlite3")
+    await storage.set_prefs(1, image_model="arta/flux")
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("bot.sqlite3", "bot.sqlite3-wal", "bot.sqlite3-shm"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+    await storage.close()
+
+
+async def test_a_write_completes_even_when_its_caller_is_cancelled(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "bot.sqlite3")
+    task = asyncio.create_task(
+        storage.create_job(
+            kind="imagine", chat_id=1, user_id=1, command_message_id=5, prompt="p", model="m"
+        )
+    )
+    await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    assert await storage.job_for_command(1, 5, "imagine") is not None
     await storage.close()

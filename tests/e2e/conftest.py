@@ -39,6 +39,8 @@ class World:
             "data_dir": self.data_dir,
             "poll_interval": 0.01,
             "status_edit_interval": 0.05,
+            "allow_private_urls": True,  # the fakes live on 127.0.0.1
+            "shutdown_grace": 0,
             **self.arta.overrides,
             "prodia_api_url": self.prodia.url,
             "prodia_image_url": self.prodia.url,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.storage import JobStatus, Storage
+from bot.storage import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 
@@ -112,27 +112,6 @@ async def test_menu_in_english_and_russian(world: World) -> None:
         set(english) == set(russian) == {"imagine", "model", "ask", "cancel", "providers", "help"}
     )
     assert russian["imagine"].startswith("Нарисовать")
-
-
-async def test_stopping_the_bot_ends_jobs_visibly_and_a_crash_is_cleaned_up(world: World) -> None:
-    tg, arta = world.tg, world.arta
-    arta.queue_polls = 10**6
-    async with world.bot():
-        command = tg.send_text(USER, "/imagine a fox")
-        status = await world.status_of(USER, command)
-        await tg.wait_for(lambda: arta.job_list)
-    assert status.text == "⏹ Stopped: the bot restarted; please send your command again."
-    storage = await Storage.open(world.data_dir / "bot.sqlite3")
-    job = await storage.get_job(1)
-    assert job is not None and job.status == JobStatus.CANCELLED
-    await storage.update_job(1, status=JobStatus.RUNNING)  # as if the process had been killed
-    await storage.close()
-    async with world.bot() as app:
-        await tg.wait_for(
-            lambda: (status.text or "").startswith("⚠️ Interrupted: the bot restarted")
-        )
-        job = await runtime(app).storage.get_job(1)
-        assert job is not None and job.status == JobStatus.FAILED and job.error == "interrupted"
 
 
 async def test_private_chat_messages_that_are_not_commands_get_a_pointer(world: World) -> None:

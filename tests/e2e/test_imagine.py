@@ -73,6 +73,8 @@ async def test_a_failing_provider_is_explained_and_the_next_job_works(world: Wor
         assert "/model" in status.text
         second = tg.send_text(USER, "/imagine lucky fox")
         await world.photos_for(USER, second, 1)
+        second_status = await world.status_of(USER, second)
+        await tg.wait_for(lambda: second_status.deleted)  # the row is closed before this
         jobs = runtime(app).storage
         first_job, second_job = await jobs.get_job(1), await jobs.get_job(2)
         assert first_job and first_job.status == JobStatus.FAILED

@@ -16,6 +16,10 @@ Knobs:
   answer comes without image URLs) or ``hang`` (``generate`` only: no answer at all);
   ``heal()`` drops the pending faults;
 - refresh tokens rotate: each one works once, as the client must keep the newest;
+- ``image_fault``: what the finished images' URLs serve instead of a PNG: ``html`` (a login
+  page), ``random`` (random bytes as image/png), ``huge`` (``huge_bytes`` of data, streamed
+  without a length), ``redirect`` (a 302 to ``redirect_to``), ``slow`` (never finishes);
+- ``result_url``: every job's images point here instead (an internal address, say);
 - counters ``signups``, ``refreshes`` (requests received) and the ``jobs`` created, each with
   the form and Authorization header it was submitted with.
 """
@@ -40,6 +44,7 @@ from .server import FakeServer
 
 Endpoint = Literal["signup", "refresh", "generate", "status"]
 Fault = Literal["401", "500", "429", "malformed", "missing", "hang"]
+ImageFault = Literal["html", "random", "huge", "redirect", "slow"]
 
 FORM_FIELDS = (
     "prompt",
@@ -117,6 +122,16 @@ class FakeArta(FakeServer):
         self.refresh_tokens: dict[str, str] = {}
         self._faults: dict[str, list[Fault]] = {}
         self._next_final_status: str | None = None
+        self.image_fault: ImageFault | None = None
+        self.huge_bytes = 200 * 1024 * 1024
+        self.redirect_to = ""
+        self.result_url: str | None = None
+        self.image_requests = 0
+        self._stopping = asyncio.Event()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        await super().stop()
 
     # --- addresses -------------------------------------------------------------------------
 
@@ -278,7 +293,9 @@ class FakeArta(FakeServer):
         job = ArtaJob(record_id, form, request.headers["Authorization"])
         if self._next_final_status is not None:
             job.final_status, self._next_final_status = self._next_final_status, None
-        job.urls = [f"{self.url}/images/{record_id}/{i}.png" for i in range(images)]
+        job.urls = [
+            self.result_url or f"{self.url}/images/{record_id}/{i}.png" for i in range(images)
+        ]
         self.jobs[record_id] = job
         if fault == "missing":
             return web.json_response({"status": "IN_QUEUE"})
@@ -308,9 +325,33 @@ class FakeArta(FakeServer):
                 body["response"] = [{"url": url} for url in job.urls]
         return web.json_response(body)
 
-    async def _image(self, request: web.Request) -> web.Response:
+    async def _image(self, request: web.Request) -> web.StreamResponse:
+        self.image_requests += 1
+        if self.image_fault is not None:
+            return await self._bad_image(request, self.image_fault)
         job = self.jobs.get(request.match_info["record_id"])
         index = int(request.match_info["index"]) if request.match_info["index"].isdigit() else -1
         if job is None or not 0 <= index < len(job.urls):
             raise web.HTTPNotFound()
         return web.Response(body=png_bytes(index), content_type="image/png")
+
+    async def _bad_image(self, request: web.Request, fault: ImageFault) -> web.StreamResponse:
+        if fault == "html":
+            return web.Response(
+                text="<html><body>Please log in</body></html>", content_type="text/html"
+            )
+        if fault == "random":
+            return web.Response(body=secrets.token_bytes(4096), content_type="image/png")
+        if fault == "redirect":
+            raise web.HTTPFound(self.redirect_to)
+        response = web.StreamResponse(headers={"Content-Type": "image/png"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        if fault == "slow":
+            await response.write(png_bytes(0)[:16])
+            await self._stopping.wait()  # drips nothing more while the fake runs
+        chunk = bytes(1024 * 1024)
+        for _ in range(self.huge_bytes // len(chunk)):
+            await response.write(chunk)
+        await response.write_eof()
+        return response

@@ -33,7 +33,8 @@ Flood limits (off by default; ``tg.flood_limits = True``), see :class:`FloodPoli
 
 Test-side API (all synchronous unless marked async)
     setup:     ``add_chat``, ``add_user``, ``set_member_status``, ``user_blocks_bot``,
-               ``fail_next``, ``flood_limits``, ``flood_policy``, ``clock``
+               ``fail_next``, ``slow_next``, ``hold``/``release``/``held``, ``flood_limits``,
+               ``flood_policy``, ``clock``, ``migrate_group``
     injection: ``send_text``, ``send_photo``, ``send_document``, ``press_button``,
                ``user_deletes``
     observing: ``bot_messages``, ``messages``, ``message``, ``calls``, ``callback_answers``,
@@ -112,6 +113,7 @@ FILE_EMPTY = "Bad Request: file must be non-empty"
 ALBUM_EMPTY = "Bad Request: there are no messages to send"
 ALBUM_TOO_BIG = "Bad Request: too many messages to send as an album"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
 GET_UPDATES_CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -220,11 +222,13 @@ class ApiError(Exception):
         *,
         retry_after: int | None = None,
         per_item: bool = False,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         super().__init__(description)
         self.description = description
         self.error_code = error_code
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
         # Failures Telegram's servers report per album item ("failed to send message #N ...").
         self.per_item = per_item
 
@@ -456,6 +460,17 @@ class _Failure:
     description: str
     retry_after: int | None
     times: int
+    delay: float = 0.0  # seconds before answering (a slow call), then the call works
+    migrate_to_chat_id: int | None = None
+
+
+@dataclass
+class _Hold:
+    """Calls of a method wait here until the test releases them (or the emulator stops)."""
+
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    drop: bool = False  # released calls fail with 500 and change nothing (never "arrived")
+    waiting: int = 0
 
 
 @dataclass
@@ -1469,6 +1484,8 @@ class BotApiEmulator(FakeServer):
         self._allowed_updates: frozenset[str] | None = None
         self._poll_generation = 0
         self._failures: dict[str, deque[_Failure]] = {}
+        self._holds: dict[str, _Hold] = {}
+        self._migrated: dict[int, int] = {}  # old group id -> supergroup id
         self._flood = FloodControl(self.flood_policy)
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._photo_groups: dict[str, list[dict[str, Any]]] = {}  # any size's file_id -> sizes
@@ -1533,11 +1550,16 @@ class BotApiEmulator(FakeServer):
 
     @staticmethod
     def _envelope(
-        error_code: int, description: str, retry_after: int | None = None
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        migrate_to_chat_id: int | None = None,
     ) -> web.Response:
         body: dict[str, Any] = {"ok": False, "error_code": error_code, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
+        if migrate_to_chat_id is not None:
+            body["parameters"] = {"migrate_to_chat_id": migrate_to_chat_id}
         return web.json_response(body, status=error_code)
 
     async def _read_params(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -1577,7 +1599,9 @@ class BotApiEmulator(FakeServer):
             call.retry_after = exc.retry_after
             if exc.error_code == 429:
                 self.too_many_requests_sent += 1
-            response = self._envelope(exc.error_code, exc.description, exc.retry_after)
+            response = self._envelope(
+                exc.error_code, exc.description, exc.retry_after, exc.migrate_to_chat_id
+            )
         except Exception as exc:  # a bug in the emulator: make it loud in the call log
             self.errors.append(exc)
             call.status, call.error = 500, f"emulator bug: {exc!r}"
@@ -1593,7 +1617,8 @@ class BotApiEmulator(FakeServer):
         handler = self._handlers.get(name)
         if handler is None:
             raise ApiError("Not Found", 404)
-        self._injected_failure(name)
+        await self._held(name)
+        await self._injected_failure(name)
         if self.flood_limits and name in FLOOD_COUNTED:
             self._check_flood(params)
         result = handler(params)
@@ -1601,7 +1626,22 @@ class BotApiEmulator(FakeServer):
             result = await result
         return result
 
-    def _injected_failure(self, name: str) -> None:
+    async def _held(self, name: str) -> None:
+        hold = self._holds.get(name)
+        if hold is None:
+            return
+        hold.waiting += 1
+        self._notify()
+        try:
+            while not hold.released.is_set() and not self._closing:
+                change = self._change
+                await change.wait()
+        finally:
+            hold.waiting -= 1
+        if hold.drop or self._closing:
+            raise ApiError("Internal Server Error: the call was dropped", 500)
+
+    async def _injected_failure(self, name: str) -> None:
         queue = self._failures.get(name)
         if not queue and name != "getupdates":
             queue = self._failures.get("*")
@@ -1611,7 +1651,15 @@ class BotApiEmulator(FakeServer):
         failure.times -= 1
         if failure.times <= 0:
             queue.popleft()
-        raise ApiError(failure.description, failure.error_code, retry_after=failure.retry_after)
+        if failure.delay:
+            await asyncio.sleep(failure.delay)
+            return
+        raise ApiError(
+            failure.description,
+            failure.error_code,
+            retry_after=failure.retry_after,
+            migrate_to_chat_id=failure.migrate_to_chat_id,
+        )
 
     def _check_flood(self, params: Params) -> None:
         chat_id: int | None
@@ -1654,6 +1702,8 @@ class BotApiEmulator(FakeServer):
                 chat = None
         if chat is None:
             raise ApiError(CHAT_NOT_FOUND)
+        if chat.id in self._migrated:
+            raise ApiError(MIGRATED, migrate_to_chat_id=self._migrated[chat.id])
         if sending:
             if chat.type == "private" and chat.id in self._blocked:
                 raise ApiError(BLOCKED, 403)
@@ -2499,8 +2549,11 @@ class BotApiEmulator(FakeServer):
         description: str | None = None,
         retry_after: int | None = None,
         times: int = 1,
+        migrate_to_chat_id: int | None = None,
     ) -> None:
         """The next ``times`` calls of ``method`` fail with this error, then it works again.
+
+        ``migrate_to_chat_id`` adds that parameter (a group upgraded to a supergroup).
 
         A 429 gets ``retry_after`` (default 1) and the description "Too Many Requests: retry
         after N". ``method="*"`` matches any method except getUpdates. Failures queue up.
@@ -2512,8 +2565,55 @@ class BotApiEmulator(FakeServer):
                 description = f"Too Many Requests: retry after {retry_after}"
             else:
                 description = DEFAULT_DESCRIPTIONS.get(error_code, "Error")
-        failure = _Failure(error_code, description, retry_after, times)
+        failure = _Failure(
+            error_code, description, retry_after, times, migrate_to_chat_id=migrate_to_chat_id
+        )
         self._failures.setdefault(method.lower(), deque()).append(failure)
+
+    def clear_failures(self) -> None:
+        """Forgets every queued failure (an outage ends)."""
+        self._failures.clear()
+
+    def slow_next(self, method: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` take ``seconds`` longer, then succeed."""
+        failure = _Failure(200, "", None, times, delay=seconds)
+        self._failures.setdefault(method.lower(), deque()).append(failure)
+
+    def hold(self, method: str) -> None:
+        """Calls of ``method`` wait (unanswered) until :meth:`release`; see :meth:`held`."""
+        self._holds[method.lower()] = _Hold()
+
+    def held(self, method: str) -> int:
+        """How many calls of ``method`` are waiting in a hold now."""
+        hold = self._holds.get(method.lower())
+        return hold.waiting if hold else 0
+
+    def release(self, method: str, *, drop: bool = False) -> None:
+        """Lets held calls of ``method`` go on; with ``drop`` they fail with 500 and change
+        nothing (as if the request never reached Telegram). Later calls are not held."""
+        hold = self._holds.pop(method.lower(), None)
+        if hold is not None:
+            hold.drop = drop
+            hold.released.set()
+            self._notify()
+
+    def migrate_group(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The group becomes a supergroup with a new id, as Telegram does it: a service
+        message in each chat (migrate_to_chat_id in the old, migrate_from_chat_id in the new),
+        and sends to the old id fail with 400 and parameters.migrate_to_chat_id."""
+        old = self._chats[old_chat_id]
+        self.add_chat(new_chat_id, chat_type="supergroup", title=old.info.get("title"))
+        self._chats[new_chat_id].members.update(old.members)
+        user = self._user(1001)
+        for chat, field_name, value in (
+            (old, "migrate_to_chat_id", new_chat_id),
+            (self._chats[new_chat_id], "migrate_from_chat_id", old_chat_id),
+        ):
+            message = self._new_message(chat, user)
+            payload = self._message_dict(message)
+            payload[field_name] = value
+            self._push_update("message", payload)
+        self._migrated[old_chat_id] = new_chat_id
 
     # ========================================================================================
     # Test-side API: what users do (each makes an update for getUpdates)

@@ -1,0 +1,430 @@
+"""One owner for a job's whole life: admission, record, status reply, queue, run, outcome.
+
+Every way a job can end is decided here, in :func:`_live`:
+
+- done: the status message is removed (the result speaks for itself);
+- cancelled (/cancel, at any moment after the command): "⏹ Stopped: cancelled by you.";
+- a provider failure or a refusal the user should read: "⚠️ <what happened>";
+- the chat blocked or removed the bot: the job (and the chat's other jobs) end quietly;
+- Telegram unreachable past the delivery deadline: the pictures wait in the outbox and the job
+  is finished at the next start;
+- the bot stopping: the job stays resumable and the next start takes it up again;
+- anything unexpected: "⚠️ Something went wrong on our side…", with the traceback in the log.
+
+The row is closed (with the status text it must end with) before the status message changes,
+so a crash in between is settled at the next start. A service only supplies the work
+(events -> status -> deliver) as a coroutine taking the :class:`ActiveJob`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import Bot, Message, ReplyParameters
+from telegram.error import TelegramError
+
+from providers import ProviderError
+
+from . import render
+from .chats import move_chat
+from .delivery import Undeliverable, deliver
+from .jobs import Job, TooManyJobs
+from .pictures import Picture
+from .runtime import Runtime
+from .sending import ChatGone, Postponed, persistently
+from .services.common import Rejected
+from .services.progress import Clock, log_job
+from .status import LiveStatus
+from .storage import JobRow, JobStatus, StorageError
+
+log = logging.getLogger(__name__)
+
+SOMETHING_WRONG = "⚠️ Something went wrong on our side. Please try again in a moment."
+RESTARTING = "the bot is restarting"
+PAUSED = "⏸ The bot is restarting; this job continues when it is back."
+POSTPONED = (
+    "📤 Telegram is not taking the pictures right now; they are saved and will be sent as soon "
+    "as the bot can."
+)
+CHAT_GONE = "the chat blocked or removed the bot"
+RESENDING = "📤 Sending the finished pictures…"
+RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
+MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
+
+
+class JobFailed(Exception):
+    """Ends the job with ``str(error)`` shown as its outcome (a sentence for the user)."""
+
+
+@dataclass(frozen=True)
+class Order:
+    """A command as its job keeps it: enough to answer it again after a restart."""
+
+    kind: str
+    chat_id: int
+    user_id: int
+    command_message_id: int
+    thread_id: int | None
+    prompt: str
+    model_id: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        command: Message,
+        *,
+        kind: str,
+        prompt: str,
+        model_id: str,
+        options: Mapping[str, Any],
+    ) -> Order:
+        return cls(
+            kind=kind,
+            chat_id=command.chat_id,
+            user_id=command.from_user.id if command.from_user else command.chat_id,
+            command_message_id=command.message_id,
+            thread_id=command.message_thread_id if command.is_topic_message else None,
+            prompt=prompt,
+            model_id=model_id,
+            options=dict(options),
+        )
+
+    @classmethod
+    def of_row(cls, row: JobRow) -> Order:
+        return cls(
+            kind=row.kind,
+            chat_id=row.chat_id,
+            user_id=row.user_id,
+            command_message_id=row.command_message_id,
+            thread_id=row.thread_id,
+            prompt=row.prompt,
+            model_id=row.model,
+            options=row.options,
+        )
+
+
+class ActiveJob:
+    """What a service's work sees: where to answer, the status line, the clock, delivery."""
+
+    def __init__(self, runtime: Runtime, bot: Bot, job: Job, order: Order) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        self.order = order
+        self.clock = Clock()
+        self.status: LiveStatus | None = None
+        self._job = job
+
+    @property
+    def id(self) -> int:
+        return self._job.id
+
+    @property
+    def deadline(self) -> float:
+        """When the job's time is up (JOB_TIMEOUT after it started running; loop time)."""
+        return self.clock.start + self.runtime.settings.job_timeout
+
+    @property
+    def chat_id(self) -> int:
+        """The chat to answer in (it changes if the group becomes a supergroup meanwhile)."""
+        return self._job.chat_id
+
+    async def moved(self, new_chat_id: int) -> None:
+        """Telegram said the chat moved: follow it, with the chat's settings and jobs."""
+        old_chat_id = self._job.chat_id
+        if self.status is not None and new_chat_id != old_chat_id:
+            self.status.abandon()  # the old group's messages can no longer be edited
+        await move_chat(self.runtime, old_chat_id, new_chat_id)
+        self._job.chat_id = new_chat_id
+
+    @property
+    def reply(self) -> ReplyParameters:
+        """Replies quote the command (and still arrive if it was deleted or left behind)."""
+        return ReplyParameters(self.order.command_message_id, allow_sending_without_reply=True)
+
+    def show(self, text: str) -> None:
+        """Shows ``text`` on the status message soon (paced; never blocks)."""
+        if self.status is not None:
+            self.status.show(text)
+
+    def delivery_deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.runtime.settings.delivery_deadline
+
+    async def send(self, call: Callable[[int], Awaitable[Any]]) -> Any:
+        """``call(chat_id)`` through Telegram's transient faults (see bot.sending)."""
+        return await persistently(call, self, deadline=self.delivery_deadline())
+
+    async def remember_upstream(self, upstream_job_id: str) -> None:
+        """Stores the upstream's id for this job (what a resume after a restart needs)."""
+        await self.runtime.storage.update_job(self.id, upstream_job_id=upstream_job_id)
+
+    async def deliver(self, pictures: list[Picture], caption: str) -> None:
+        """Keeps the pictures in the outbox, then sends them; they stay until Telegram took
+        them all (or refused them for good)."""
+        outbox = self.runtime.outbox
+        parcel = await asyncio.to_thread(outbox.put, self.id, pictures, caption)
+        await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
+        await self.deliver_saved(parcel.job_id)
+
+    async def deliver_saved(self, job_id: int) -> None:
+        """Sends what the outbox still holds for this job (after a restart, say)."""
+        outbox = self.runtime.outbox
+        parcel = await asyncio.to_thread(outbox.get, job_id)
+        if parcel is None:
+            raise JobFailed("⚠️ The finished pictures were lost; please send your command again.")
+        try:
+            await deliver(
+                self.bot,
+                outbox,
+                parcel,
+                self,
+                reply_to=self.order.command_message_id,
+                thread_id=self.order.thread_id,
+                deadline=self.delivery_deadline(),
+            )
+        except (Undeliverable, ChatGone):
+            await asyncio.to_thread(outbox.drop, job_id)
+            raise
+        await asyncio.to_thread(outbox.drop, job_id)
+
+
+Work = Callable[[ActiveJob], Awaitable[None]]
+
+
+def too_many_jobs(limit: int) -> str:
+    return (
+        f"You already have {limit} job{'s' if limit > 1 else ''} running. "
+        "Wait for one to finish, or send /cancel."
+    )
+
+
+async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: Work) -> None:
+    """Takes a new command on: the rest of its life runs in the background.
+
+    Raises Rejected when the user already runs as many jobs as allowed (once: further commands
+    while still at the cap are ignored). A command Telegram delivered again after a restart is
+    answered once: the stored job carries on (see bot.recovery), the repeat is ignored.
+    """
+    existing = await runtime.storage.job_for_command(
+        order.chat_id, order.command_message_id, order.kind
+    )
+    if existing is not None:
+        log.info(
+            "command %s in chat %s was delivered again; ignored",
+            order.command_message_id,
+            order.chat_id,
+        )
+        return
+    job = Job(chat_id=order.chat_id, user_id=order.user_id)
+    try:
+        runtime.jobs.admit(job)
+    except TooManyJobs as error:
+        if error.already_told:
+            return
+        raise Rejected(too_many_jobs(runtime.settings.max_jobs_per_user)) from None
+    runtime.jobs.start(job, lambda job: _live(runtime, bot, job, order, waiting, work))
+
+
+def resume(runtime: Runtime, bot: Bot, row: JobRow, waiting: str, work: Work) -> None:
+    """Takes a stored job up again after a restart (outside the user's cap)."""
+    job = Job(chat_id=row.chat_id, user_id=row.user_id, id=row.id)
+    runtime.jobs.admit(job, over_cap=True)
+    runtime.jobs.start(
+        job, lambda job: _live(runtime, bot, job, Order.of_row(row), waiting, work, row)
+    )
+
+
+@dataclass
+class _End:
+    """How a job ended: the row's status and error, and the status message's last words."""
+
+    status: JobStatus
+    error: str | None = None
+    text: str = ""  # "" = remove the status message
+    quiet: bool = False  # say nothing (the chat is gone)
+    keep_open: bool = False  # leave the row for the next start (restart, outage)
+
+
+async def _live(
+    runtime: Runtime,
+    bot: Bot,
+    job: Job,
+    order: Order,
+    waiting: str,
+    work: Work,
+    row: JobRow | None = None,
+) -> None:
+    active = ActiveJob(runtime, bot, job, order)
+    job.on_position = lambda position: active.show(render.waiting_text(order.model_id, position))
+    end = _End(JobStatus.FAILED)
+    try:
+        if row is None:
+            job_id = await runtime.storage.create_job(
+                kind=order.kind,
+                chat_id=order.chat_id,
+                user_id=order.user_id,
+                command_message_id=order.command_message_id,
+                prompt=order.prompt,
+                model=order.model_id,
+                options=order.options,
+                thread_id=order.thread_id,
+            )
+            if job_id is None:
+                return  # the same command, delivered again meanwhile: already being answered
+            job.id = job_id
+        await _announce(active, waiting, row.status_message_id if row else None)
+        async with runtime.jobs.slot(job):
+            active.clock.reset()
+            await runtime.storage.start_attempt(job.id)
+            await work(active)
+        end = _End(JobStatus.DONE)
+    except asyncio.CancelledError:
+        end = _cancelled(job.cancel_reason)
+    except ProviderError as error:
+        end = _End(JobStatus.FAILED, error.user_message, render.failure_text(error.user_message))
+    except (JobFailed, Undeliverable) as error:
+        end = _End(JobStatus.FAILED, str(error), _warning(str(error)))
+    except ChatGone as error:
+        log.info("job %s: %s (%s)", job.id, CHAT_GONE, error)
+        end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
+        runtime.jobs.cancel_chat(job.chat_id, CHAT_GONE, sparing=job)
+    except Postponed as error:
+        log.warning("job %s: Telegram kept failing (%s); delivery postponed", job.id, error)
+        end = _End(JobStatus.DELIVERING, text=POSTPONED, keep_open=True)
+    except Exception:
+        log.exception("job %s failed unexpectedly", job.id)
+        end = _End(JobStatus.FAILED, "unexpected error (see the log)", SOMETHING_WRONG)
+    await _close(active, end)  # the runner forgets the job (and frees the user's cap) after this
+    if end.status == JobStatus.DELIVERING:
+        runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
+
+
+async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
+    """Tries a postponed delivery again (the outage may be over)."""
+    row = await runtime.storage.get_job(job_id)
+    if row is None or row.status != JobStatus.DELIVERING:
+        return
+    if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
+        resume(runtime, bot, row, RESENDING, lambda job: job.deliver_saved(job_id))
+
+
+def _warning(text: str) -> str:
+    return text if text.startswith(("⚠️", "⏹")) else f"⚠️ {text}"
+
+
+def _cancelled(reason: str | None) -> _End:
+    if reason == RESTARTING or reason is None:
+        return _End(JobStatus.RUNNING, text=PAUSED, keep_open=True)
+    if reason == CHAT_GONE:
+        return _End(JobStatus.FAILED, reason, quiet=True)
+    return _End(JobStatus.CANCELLED, reason, f"⏹ Stopped: {reason}.")
+
+
+async def _announce(active: ActiveJob, text: str, message_id: int | None) -> None:
+    """Puts the status message up: the stored one again after a restart, else a new reply."""
+    runtime, bot = active.runtime, active.bot
+    interval = runtime.settings.status_edit_interval
+    if message_id is not None:
+        active.status = LiveStatus(bot, active.chat_id, message_id, interval)
+        active.status.show(text)
+        return
+    message: Message = await active.send(
+        lambda chat_id: bot.send_message(
+            chat_id,
+            text,
+            reply_parameters=active.reply,
+            message_thread_id=active.order.thread_id,
+        )
+    )
+    await runtime.storage.update_job(active.id, status_message_id=message.message_id)
+    active.status = LiveStatus(bot, active.chat_id, message.message_id, interval, shown=text)
+
+
+async def _close(active: ActiveJob, end: _End) -> None:
+    """Records the end, then makes the status message say it (or go)."""
+    runtime, order = active.runtime, active.order
+    if not active.id:
+        found = await runtime.storage.job_for_command(
+            order.chat_id, order.command_message_id, order.kind
+        )
+        if found is None or found.status_message_id is not None or found.attempts:
+            return  # nothing was recorded (or it is someone else's run)
+        active._job.id = found.id
+    try:
+        if end.keep_open:
+            await runtime.storage.update_job(active.id, final_text=end.text)
+        else:
+            await runtime.storage.update_job(
+                active.id, status=end.status, error=end.error, final_text=end.text
+            )
+    except StorageError as error:  # the user is still told; the next start settles the row
+        log.error("job %s: could not record its end: %s", active.id, error)
+        end = _End(JobStatus.FAILED, text=end.text or SOMETHING_WRONG, quiet=end.quiet)
+    log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
+    if end.quiet:
+        if active.status is not None:
+            active.status.abandon()
+    else:
+        try:
+            await _settle(active, end.text)
+        except (ChatGone, Postponed, TelegramError) as error:
+            log.warning("job %s: could not update its status message: %s", active.id, error)
+            return
+    if not end.keep_open:
+        with contextlib.suppress(StorageError):
+            await runtime.storage.update_job(active.id, status_settled=1)
+
+
+async def _settle(active: ActiveJob, text: str) -> None:
+    status = active.status
+    if status is None:
+        if text:  # the job ended before its status reply went out: answer the command
+            bot = active.bot
+            await active.send(
+                lambda chat_id: bot.send_message(
+                    chat_id,
+                    text,
+                    reply_parameters=active.reply,
+                    message_thread_id=active.order.thread_id,
+                )
+            )
+        return
+    if text:
+        await status.finish(text)
+    elif not await status.remove():
+        await status.finish(f"✅ Done in {render.elapsed_summary(active.clock.elapsed)}.")
+
+
+async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:
+    """A finished job whose status message was not updated before a crash: update it now."""
+    if row.status_message_id is not None and row.final_text is not None:
+        text = row.final_text
+        with contextlib.suppress(TelegramError):
+            if text:
+                await bot.edit_message_text(
+                    text, chat_id=row.chat_id, message_id=row.status_message_id
+                )
+            else:
+                await bot.delete_message(row.chat_id, row.status_message_id)
+    await runtime.storage.update_job(row.id, status_settled=1)
+
+
+async def close_stored(runtime: Runtime, bot: Bot, row: JobRow, note: str) -> None:
+    """Ends a stored job that cannot be taken up again, saying ``note`` where the user looks."""
+    await runtime.storage.update_job(
+        row.id, status=JobStatus.FAILED, error="interrupted", final_text=note
+    )
+    reply = ReplyParameters(row.command_message_id, allow_sending_without_reply=True)
+    with contextlib.suppress(TelegramError):
+        if row.status_message_id is not None:
+            await bot.edit_message_text(note, chat_id=row.chat_id, message_id=row.status_message_id)
+        else:
+            await bot.send_message(
+                row.chat_id, note, reply_parameters=reply, message_thread_id=row.thread_id
+            )
+    await runtime.storage.update_job(row.id, status_settled=1)
