@@ -38,6 +38,17 @@ def ask_vision(
     return with_deadline(stream, context.settings.job_timeout, entry.provider.label)
 
 
+def resume_images(
+    entry: ModelEntry, job: str, request: ImageRequest, context: ProviderContext
+) -> EventStream | None:
+    """Events of an image job submitted before a restart, or None when its provider cannot
+    follow a job by its id."""
+    stream = entry.provider.resume(entry.upstream, job, request, context)
+    if stream is None:
+        return None
+    return with_deadline(stream, context.settings.job_timeout, entry.provider.label)
+
+
 async def with_deadline(stream: EventStream, seconds: float, label: str) -> EventStream:
     """Re-yields ``stream``'s events, raising ProviderTimeout once ``seconds`` have passed."""
     deadline = asyncio.get_running_loop().time() + seconds

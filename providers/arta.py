@@ -348,17 +348,7 @@ class ARTA(ImageSeed):
             seed = random.randint(9_999, 99_999_999)
         api = context.settings.arta_api_url.rstrip("/")
         auth = await cls.read_and_refresh_token(context, proxy)
-        token: str = auth["idToken"]
-
-        async def authorized(send: Callable[[dict[str, str]], Awaitable[T]]) -> T:
-            """``send(headers)``; after a 401, once more with renewed credentials."""
-            nonlocal token
-            try:
-                return await send({"Authorization": token})
-            except AuthError:
-                token = (await cls._renew(token, context, proxy))["idToken"]
-                return await send({"Authorization": token})
-
+        token = _Token(cls, auth["idToken"], context, proxy)
         form = {
             "prompt": text,
             "negative_prompt": negative_prompt,
@@ -380,22 +370,59 @@ class ARTA(ImageSeed):
                 **_proxy(proxy),
             )
 
-        submitted = await authorized(submit)
-        record_id = require(submitted, "record_id", cls.label)
-        record = urllib.parse.quote(str(record_id), safe="")
+        submitted = await token.send(submit)
+        record_id = str(require(submitted, "record_id", cls.label))
+        follow = cls._follow(context, record_id, token, text, seed, style, poll_retries)
+        async with contextlib.aclosing(follow) as events:
+            async for event in events:
+                yield event
+
+    def resume(
+        self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """Follows a record submitted before a restart, from its id, without submitting again."""
+        return self._resumed(upstream, job, request, context)
+
+    @classmethod
+    async def _resumed(
+        cls, style: str, record_id: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        auth = await cls.read_and_refresh_token(context)
+        token = _Token(cls, auth["idToken"], context, None)
+        follow = cls._follow(
+            context, record_id, token, request.prompt, request.seed, style, POLL_RETRIES
+        )
+        async with contextlib.aclosing(follow) as events:
+            async for event in events:
+                yield event
+
+    @classmethod
+    async def _follow(
+        cls,
+        context: ProviderContext,
+        record_id: str,
+        token: _Token,
+        text: str,
+        seed: int | None,
+        style: str,
+        poll_retries: int,
+    ) -> EventStream:
+        """Polls the record: Progress at each status change, then one ImageResponse."""
+        api = context.settings.arta_api_url.rstrip("/")
+        record = urllib.parse.quote(record_id, safe="")
         status_url = f"{api}/text2image/{record}/status"
         started = asyncio.get_running_loop().time()
 
         async def poll(headers: dict[str, str]) -> Any:
             return await context.http.json(
-                "GET", status_url, provider=cls.label, headers=headers, **_proxy(proxy)
+                "GET", status_url, provider=cls.label, headers=headers, **_proxy(token.proxy)
             )
 
         last_status = ""
         faults = TransientFaults(poll_retries)
         while True:
             try:
-                answer = await authorized(poll)
+                answer = await token.send(poll)
             except ProviderError as error:
                 faults.absorb(error)
                 await asyncio.sleep(context.settings.poll_interval)
@@ -413,7 +440,7 @@ class ARTA(ImageSeed):
                 last_status = status
                 stage, label = _WAITING[status]
                 elapsed = asyncio.get_running_loop().time() - started
-                yield Progress(stage, label, elapsed, job_id=str(record_id))
+                yield Progress(stage, label, elapsed, job_id=record_id)
             await asyncio.sleep(context.settings.poll_interval)
 
     @classmethod
@@ -428,6 +455,25 @@ class ARTA(ImageSeed):
         if not urls:
             raise ResponseError("finished without sending the images", provider=cls.label)
         return urls
+
+
+class _Token:
+    """The id token ARTA's requests carry; after a 401 it is renewed once and the request sent
+    again (renewals are shared between concurrent jobs through the auth file's lock)."""
+
+    def __init__(
+        self, provider: type[ARTA], value: str, context: ProviderContext, proxy: str | None
+    ) -> None:
+        self.provider, self.value, self.context, self.proxy = provider, value, context, proxy
+
+    async def send(self, request: Callable[[dict[str, str]], Awaitable[T]]) -> T:
+        """``request(headers)``; after a 401, once more with renewed credentials."""
+        try:
+            return await request({"Authorization": self.value})
+        except AuthError:
+            renewed = await self.provider._renew(self.value, self.context, self.proxy)
+            self.value = renewed["idToken"]
+            return await request({"Authorization": self.value})
 
 
 def _proxy(proxy: str | None) -> dict[str, str]:

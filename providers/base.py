@@ -87,6 +87,14 @@ class Provider:
         """Events of one question: perhaps progress and TextDelta pieces, then a TextResponse."""
         raise InvalidOption(f"{self.label} does not answer questions about images.")
 
+    def resume(
+        self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream | None:
+        """Events of an image job submitted before a restart, followed from ``job`` (a
+        Progress's ``resume`` or ``job_id``) without submitting it again; None when the
+        upstream cannot be followed that way (a stream, a synchronous API)."""
+        return None
+
 
 class Seed(Provider):
     """A seed provider: class attributes as in the seeds, one ``create_async_generator``.

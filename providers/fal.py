@@ -11,9 +11,12 @@ app's sub-path (``/schnell``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import math
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -96,6 +99,16 @@ def app_input(request: ImageRequest) -> dict[str, Any]:
     return body
 
 
+@dataclass(frozen=True)
+class _Queued:
+    """A request fal accepted, with the addresses it answered (never built by us)."""
+
+    request_id: str
+    status_url: str
+    response_url: str
+    cancel_url: str
+
+
 class Fal(Provider):
     """One fal account: the configured apps as image models, run through fal's queue."""
 
@@ -125,8 +138,6 @@ class Fal(Provider):
         return self._run(upstream.strip("/"), request, context)
 
     async def _run(self, app: str, request: ImageRequest, context: ProviderContext) -> EventStream:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
         submitted = await context.http.json(
             "POST",
             f"{self.queue}/{app}",
@@ -134,26 +145,57 @@ class Fal(Provider):
             json=app_input(request),
             headers=self._headers(),
         )
-        request_id = str(require(submitted, "request_id", self.label))
-        status_url = self._address(submitted, "status_url")
-        response_url = self._address(submitted, "response_url")
-        cancel_url = self._address(submitted, "cancel_url")
-        yield Progress(Stage.SUBMITTED, f"Sent to {self.label}", 0.0, job_id=request_id)
+        queued = _Queued(
+            request_id=str(require(submitted, "request_id", self.label)),
+            status_url=self._address(submitted, "status_url"),
+            response_url=self._address(submitted, "response_url"),
+            cancel_url=self._address(submitted, "cancel_url"),
+        )
+        async with aclosing(self._track(app, queued, request.prompt, context)) as events:
+            async for event in events:
+                yield event
 
+    def resume(
+        self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream | None:
+        """Follows a request queued before a restart (``job`` is the ``resume`` of its
+        Progress), without submitting it again; None for a token we cannot read."""
         try:
-            async with aclosing(self._follow(status_url, context)) as states:
+            queued = _Queued(**json.loads(job))
+        except (ValueError, TypeError):
+            return None
+        addresses = (queued.status_url, queued.response_url, queued.cancel_url)
+        if not all(same_origin(url, self.queue) for url in addresses):
+            return None
+        return self._track(upstream.strip("/"), queued, request.prompt, context)
+
+    async def _track(
+        self, app: str, queued: _Queued, prompt: str, context: ProviderContext
+    ) -> EventStream:
+        """Progress until the request is done (cancelling it upstream if we stop reading
+        first), then one ImageResponse."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        resume = json.dumps(dataclasses.asdict(queued))
+        request_id = queued.request_id
+        yield Progress(
+            Stage.SUBMITTED, f"Sent to {self.label}", 0.0, job_id=request_id, resume=resume
+        )
+        try:
+            async with aclosing(self._follow(queued.status_url, context)) as states:
                 async for stage, label in states:
-                    yield Progress(stage, label, loop.time() - started, job_id=request_id)
+                    elapsed = loop.time() - started
+                    yield Progress(stage, label, elapsed, job_id=request_id, resume=resume)
         except (GeneratorExit, asyncio.CancelledError):
             await cancel_quietly(
-                lambda: self._put(context, cancel_url), f"{self.label} ({request_id})"
+                lambda: self._put(context, queued.cancel_url), f"{self.label} ({request_id})"
             )
             raise
 
         result = await context.http.json(
-            "GET", response_url, provider=self.label, headers=self._headers()
+            "GET", queued.response_url, provider=self.label, headers=self._headers()
         )
-        yield self._response(result, request.prompt, app)
+        yield self._response(result, prompt, app)
 
     async def _follow(
         self, status_url: str, context: ProviderContext

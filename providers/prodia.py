@@ -265,8 +265,30 @@ class Prodia(ImageSeed):
             async for progress in polls:
                 yield progress
 
+        yield cls._result(context, job_id, prompt, seed, model)
+
+    def resume(
+        self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """Follows a job submitted before a restart, from its id, without submitting again."""
+        return self._resumed(upstream, job, request, context)
+
+    @classmethod
+    async def _resumed(
+        cls, model: str, job_id: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        polls = cls._poll_job(context, job_id)
+        async with aclosing(polls):
+            async for progress in polls:
+                yield progress
+        yield cls._result(context, job_id, request.prompt, request.seed, model)
+
+    @classmethod
+    def _result(
+        cls, context: ProviderContext, job_id: str, prompt: str, seed: int | None, model: str
+    ) -> ImageResponse:
         image_root = context.settings.prodia_image_url.rstrip("/")
-        yield ImageResponse(
+        return ImageResponse(
             images=[f"{image_root}/{quote(job_id, safe='')}.png"],
             alt=prompt,
             seed=seed,

@@ -109,9 +109,29 @@ class Replicate(Provider):
     async def _run(
         self, model: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
+        prediction = await self._create(model, request, context)
+        async with aclosing(self._track(model, prediction, request, context)) as events:
+            async for event in events:
+                yield event
+
+    def resume(
+        self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """Follows a prediction created before a restart, from its id, without creating it
+        again."""
+        return self._track(upstream, {"id": job, "status": "starting"}, request, context)
+
+    async def _track(
+        self,
+        model: str,
+        prediction: dict[str, Any],
+        request: ImageRequest,
+        context: ProviderContext,
+    ) -> EventStream:
+        """Progress until the prediction is over (cancelling it upstream if we stop reading
+        first), then one ImageResponse."""
         loop = asyncio.get_running_loop()
         started = loop.time()
-        prediction = await self._create(model, request, context)
         prediction_id = str(require(prediction, "id", self.label))
         yield Progress(Stage.SUBMITTED, f"Sent to {self.label}", 0.0, job_id=prediction_id)
 

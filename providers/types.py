@@ -30,12 +30,17 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True)
 class Progress:
-    """A status change: stage, short label, seconds since submission, the upstream's job id."""
+    """A status change: stage, short label, seconds since submission, the upstream's job id.
+
+    ``resume`` is what :meth:`Provider.resume` needs to follow the job after a restart, when
+    the job id alone is not enough.
+    """
 
     stage: Stage
     label: str
     elapsed: float | None = None
     job_id: str | None = None
+    resume: str | None = None
 
 
 @dataclass(frozen=True)

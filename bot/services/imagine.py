@@ -6,14 +6,18 @@ The job's life around it (queue, status message, outcome, restarts) is bot.lifec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import json
 import logging
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import Bot, Message
 
 from providers import (
+    EventStream,
     ImagePreview,
     ImageRequest,
     ImageResponse,
@@ -28,6 +32,7 @@ from providers import (
     UnknownModel,
     validate_request,
 )
+from providers.api import resume_images
 from providers.fallback import generate_with_fallback
 
 from .. import render
@@ -48,6 +53,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 5.0
 SEED_RANGE = 2**32
 REDRAWING = "🔁 The bot restarted; drawing this again with the same seed…"
+FOLLOWING = "🔁 The bot restarted; picking up the picture where it was…"
 
 
 async def build_request(
@@ -100,8 +106,10 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, args: ImagineArgs
     await start_job(runtime, bot, order, f"⏳ {entry.id}: starting…", drawing(entry, request))
 
 
-def drawing(entry: ModelEntry, request: ImageRequest) -> Work:
-    """The work of one /imagine: follow the provider, then deliver the pictures."""
+def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None = None) -> Work:
+    """The work of one /imagine: follow the provider, then deliver the pictures. With
+    ``accepted`` (after a restart), the upstream job it names is followed instead of
+    submitting the request again."""
 
     async def draw(job: ActiveJob) -> None:
         label = entry.provider.label
@@ -113,7 +121,7 @@ def drawing(entry: ModelEntry, request: ImageRequest) -> Work:
         )
         try:
             async with chat_action(job.bot, job.chat_id, "upload_photo"):
-                result, drawn = await _follow(job, entry, request, preview)
+                result, drawn = await _follow(job, entry, request, preview, accepted)
                 job.show(render.delivering_text(drawn.id, len(result.images), job.clock.elapsed))
                 pictures = await fetch_pictures(job, result.images, drawn.provider.label)
                 caption = render.caption(request.prompt, drawn.id, result.seed, instead_of=entry.id)
@@ -125,7 +133,11 @@ def drawing(entry: ModelEntry, request: ImageRequest) -> Work:
 
 
 async def _follow(
-    job: ActiveJob, entry: ModelEntry, request: ImageRequest, preview: LivePreview
+    job: ActiveJob,
+    entry: ModelEntry,
+    request: ImageRequest,
+    preview: LivePreview,
+    accepted: Accepted | None,
 ) -> tuple[ImageResponse, ModelEntry]:
     """Consumes the provider's events, keeping the status current; returns the final images and
     the model that drew them (a fallback when the chosen model's provider failed)."""
@@ -136,9 +148,7 @@ async def _follow(
         job.show(notice + render.progress_text(drawing.id, stage, job.clock.elapsed, note))
 
     refresh()
-    events = generate_with_fallback(
-        runtime.candidates(entry), request, runtime.providers, runtime.health
-    )
+    events = _events(runtime, entry, request, accepted)
     async with ticker(TICK_SECONDS, refresh):
         async for event in events:
             if isinstance(event, Switched):
@@ -147,8 +157,10 @@ async def _follow(
                 refresh()
             elif isinstance(event, Progress):
                 stage = event.stage
-                if event.job_id:
-                    await job.remember_upstream(event.job_id)
+                token = event.resume or event.job_id
+                if token and (accepted is None or accepted.job != token):
+                    accepted = Accepted(drawing.id, token)
+                    await job.remember_upstream(accepted.stored())
                 refresh()
             elif isinstance(event, ImagePreview):
                 stage, note = Stage.GENERATING, "preview below"
@@ -160,6 +172,55 @@ async def _follow(
                     raise ProviderError("returned no images", provider=drawing.provider.label)
                 return event, drawing
     raise ProviderError("finished without images", provider=drawing.provider.label)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An upstream job that accepted this request: the model that took it and what its
+    provider needs to follow it (stored as the job row's upstream_job_id)."""
+
+    model_id: str
+    job: str
+
+    def stored(self) -> str:
+        return json.dumps({"model": self.model_id, "job": self.job})
+
+    @classmethod
+    def from_stored(cls, value: str | None) -> Accepted | None:
+        try:
+            data = json.loads(value or "")
+            return cls(str(data["model"]), str(data["job"]))
+        except (ValueError, TypeError, KeyError):
+            return None
+
+
+async def _events(
+    runtime: Runtime, entry: ModelEntry, request: ImageRequest, accepted: Accepted | None
+) -> EventStream:
+    """The job's events: the accepted upstream job followed again when there is one and its
+    provider can, else (or when following it fails) the request drawn with fallback."""
+    if accepted is not None:
+        try:
+            model = runtime.registry.resolve(accepted.model_id, Kind.IMAGE)
+            resumed = resume_images(model, accepted.job, request, runtime.providers)
+        except ProviderError:
+            resumed = None
+        if resumed is not None:
+            if model is not entry:  # a fallback model had taken the job before the restart
+                yield Switched(entry.id, model.id, f"{entry.provider.label} had failed")
+            try:
+                async with contextlib.aclosing(resumed):
+                    async for event in resumed:
+                        yield event
+                return
+            except ProviderError as error:
+                log.warning("could not follow %s after a restart: %s", accepted.job, error)
+    fresh = generate_with_fallback(
+        runtime.candidates(entry), request, runtime.providers, runtime.health
+    )
+    async with contextlib.aclosing(fresh):
+        async for event in fresh:
+            yield event
 
 
 async def fetch_one(job: ActiveJob, image: str | bytes, provider: str) -> bytes:
@@ -209,5 +270,8 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
         validate_request(entry, request)
     except (ProviderError, TypeError):
         return None
+    accepted = Accepted.from_stored(row.upstream_job_id)
+    if accepted is not None:
+        return FOLLOWING, drawing(entry, request, accepted)
     waiting = REDRAWING if row.attempts else f"⏳ {entry.id}: starting…"
     return waiting, drawing(entry, request)
