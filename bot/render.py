@@ -35,6 +35,11 @@ def progress_text(model_id: str, stage: Stage, elapsed: float, note: str = "") -
     return f"{STAGE_ICONS[stage]} {STAGE_WORDS[stage]} {model_id}{detail} · {int(elapsed)} s"
 
 
+def queue_note(position: int | None, provider: str) -> str:
+    """Where the job stands in the provider's own queue, when the provider tells."""
+    return f"#{position} in {provider}'s queue" if position else ""
+
+
 def delivering_text(model_id: str, count: int, elapsed: float) -> str:
     noun = "image" if count == 1 else "images"
     return f"📤 {model_id}: sending {count} {noun} · {int(elapsed)} s"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -27,6 +28,7 @@ from . import (
     ask_vision,
     generate_images,
 )
+from .check import check, table
 from .config import ConfigError, build_registry
 from .media import image_extension, sniff_image_type
 
@@ -53,6 +55,17 @@ def parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--image", type=Path)
     ask.add_argument("--model", default="dynaspark/gemini-1.5-flash")
+
+    check = commands.add_parser(
+        "check", help="one small real request to each provider's default models"
+    )
+    check.add_argument(
+        "--image-default", default=os.environ.get("DEFAULT_IMAGE_MODEL", "arta/flux")
+    )
+    check.add_argument(
+        "--vision-default",
+        default=os.environ.get("DEFAULT_VISION_MODEL", "dynaspark/gemini-1.5-flash"),
+    )
     return root
 
 
@@ -75,6 +88,8 @@ async def run(
         return 0
     context = ProviderContext.from_settings(settings)
     try:
+        if args.command == "check":
+            return await _check(registry, args, context, out)
         if args.command == "imagine":
             return await _imagine(registry, args, context, out)
         return await _ask(registry, args, context, out)
@@ -134,6 +149,30 @@ async def _ask(
         if isinstance(event, TextResponse):
             print(event.text, file=out)
     return 0
+
+
+async def _check(
+    registry: Registry, args: argparse.Namespace, context: ProviderContext, out: TextIO
+) -> int:
+    """Prints the probe table; 1 when a default model failed or is not offered."""
+    defaults: list[str] = []
+    wanted = []
+    for name, kind in ((args.image_default, Kind.IMAGE), (args.vision_default, Kind.VISION)):
+        try:
+            entry = registry.resolve(name, kind)
+        except UnknownModel as error:
+            why = registry.why_not_offered(name)
+            print(f"default {name} cannot be checked: {why or error}", file=sys.stderr)
+            defaults.append(name)
+            continue
+        defaults.append(entry.id)
+        wanted.append(entry)
+    probes = await check(registry, context, wanted)
+    print(table(probes, defaults), file=out)
+    for failed in (p for p in probes if p.entry.id in defaults and not p.ok):
+        print(f"default {failed.entry.id} is down", file=sys.stderr)
+    working = {p.entry.id for p in probes if p.ok}
+    return 0 if all(model in working for model in defaults) else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -183,9 +183,15 @@ class Fal(Provider):
         )
         try:
             async with aclosing(self._follow(queued.status_url, context)) as states:
-                async for stage, label in states:
-                    elapsed = loop.time() - started
-                    yield Progress(stage, label, elapsed, job_id=request_id, resume=resume)
+                async for stage, label, position in states:
+                    yield Progress(
+                        stage,
+                        label,
+                        loop.time() - started,
+                        job_id=request_id,
+                        resume=resume,
+                        queue_position=position,
+                    )
         except (GeneratorExit, asyncio.CancelledError):
             await cancel_quietly(
                 lambda: self._put(context, queued.cancel_url), f"{self.label} ({request_id})"
@@ -199,8 +205,9 @@ class Fal(Provider):
 
     async def _follow(
         self, status_url: str, context: ProviderContext
-    ) -> AsyncGenerator[tuple[Stage, str], None]:
-        """(stage, label) at each change of the request's state; ends once it is COMPLETED.
+    ) -> AsyncGenerator[tuple[Stage, str, int | None], None]:
+        """(stage, label, 1-based queue position) at each change of the request's state; ends
+        once it is COMPLETED.
 
         fal counts ``queue_position`` from 0 (next to run); users read it from 1.
         """
@@ -219,17 +226,18 @@ class Fal(Provider):
                         reason = upstream_error(answer["error"], self._secret)
                         raise ResponseError(f"could not draw it: {reason}", provider=self.label)
                     return
+                place = answer.get("queue_position") if isinstance(answer, dict) else None
+                position = place + 1 if isinstance(place, int) else None
                 if state == "IN_QUEUE":
-                    position = answer.get("queue_position")
-                    where = f"#{position + 1} in" if isinstance(position, int) else "Waiting in"
+                    where = f"#{position} in" if position else "Waiting in"
                     stage, label = Stage.QUEUED, f"{where} {self.label}'s queue"
                 elif state == "IN_PROGRESS":
-                    stage, label = Stage.GENERATING, f"{self.label} is drawing"
+                    stage, label, position = Stage.GENERATING, f"{self.label} is drawing", None
                 else:
                     raise ResponseError(f"sent an unknown status '{state}'", provider=self.label)
                 if label != last:
                     last = label
-                    yield stage, label
+                    yield stage, label, position
 
     def _response(self, result: Any, prompt: str, app: str) -> ImageResponse:
         images = require(result, "images", self.label)

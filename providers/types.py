@@ -33,7 +33,7 @@ class Progress:
     """A status change: stage, short label, seconds since submission, the upstream's job id.
 
     ``resume`` is what :meth:`Provider.resume` needs to follow the job after a restart, when
-    the job id alone is not enough.
+    the job id alone is not enough; ``queue_position`` (from 1) where the upstream tells it.
     """
 
     stage: Stage
@@ -41,6 +41,7 @@ class Progress:
     elapsed: float | None = None
     job_id: str | None = None
     resume: str | None = None
+    queue_position: int | None = None
 
 
 @dataclass(frozen=True)

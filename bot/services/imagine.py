@@ -157,6 +157,7 @@ async def _follow(
                 refresh()
             elif isinstance(event, Progress):
                 stage = event.stage
+                note = render.queue_note(event.queue_position, drawing.provider.label)
                 token = event.resume or event.job_id
                 if token and (accepted is None or accepted.job != token):
                     accepted = Accepted(drawing.id, token)

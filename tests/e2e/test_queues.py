@@ -58,6 +58,17 @@ async def test_imagine_draws_with_fal_by_default(world: World, queues: Queues) -
     assert FAL_KEY not in str([c.params for c in tg.calls("sendMediaGroup")])
 
 
+async def test_the_status_shows_the_place_in_fals_queue(world: World, queues: Queues) -> None:
+    tg, fal = world.tg, queues.fal
+    fal.queue_ahead, fal.queue_frozen = 2, True
+    async with world.bot(**queues.overrides()):
+        command = tg.send_text(USER, "/imagine a fox in a queue")
+        status = await world.status_of(USER, command)
+        await tg.wait_for(lambda: "(#3 in fal's queue)" in (status.text or ""))
+        fal.queue_frozen = False
+        await world.photos_for(USER, command, 1)
+
+
 async def test_imagine_draws_with_replicate(world: World, queues: Queues) -> None:
     tg = world.tg
     async with world.bot(**queues.overrides()):
@@ -88,7 +99,7 @@ async def test_cancel_during_a_fal_job_cancels_it_at_fal(
         await tg.wait_for(lambda: fal.cancels == [request_id])
         job = await runtime(app).storage.get_job(1)
         assert job is not None and job.status == JobStatus.CANCELLED
-        assert job.upstream_job_id == request_id
+        assert job.upstream_job_id and request_id in job.upstream_job_id
         assert not [
             m for m in tg.bot_messages(USER) if m.reply_to == command["message_id"] and m.photo
         ]

@@ -66,6 +66,8 @@ class FakeFal(FakeServer):
         super().__init__()
         self.key = key
         self.queue_ahead = 2
+        self.queue_frozen = False
+        """While True, queued requests keep their place."""
         self.progress_polls = 1
         self.submit_status: int | None = None
         self.submit_body: bytes | None = None
@@ -158,7 +160,8 @@ class FakeFal(FakeServer):
         urls = self._urls(queued)
         if queued.ahead >= 0 and not queued.cancelled:
             position = queued.ahead
-            queued.ahead -= 1
+            if not self.queue_frozen:
+                queued.ahead -= 1
             body = {"status": "IN_QUEUE", "queue_position": position, **urls}
             return web.json_response(body, status=202)
         if queued.progress_polls > 0 and not queued.cancelled:

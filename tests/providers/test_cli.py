@@ -82,3 +82,45 @@ async def test_bad_input_and_provider_failures_have_distinct_exit_codes(
     arta.fail("generate", "500")
     assert await run(["imagine", "fox"], settings(tmp_path, **arta.overrides)) == 1
     assert "ARTA" in capsys.readouterr().err
+
+
+async def test_check_probes_each_provider_and_fails_when_a_default_is_down(
+    tmp_path: Path, arta: FakeArta, dynaspark: FakeDynaspark, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = "http://127.0.0.1:9"
+    urls = {
+        **arta.overrides,
+        "dynaspark_api_url": dynaspark.url,
+        "prodia_api_url": dead,
+        "sd35_space_url": dead,
+    }
+    out = io.StringIO()
+    assert await run(["check"], settings(tmp_path, **urls), out) == 0
+    table = out.getvalue()
+    assert "*  ARTA" in table and "arta/flux" in table
+    assert "*  Dynaspark" in table and "dynaspark/gemini-1.5-flash" in table
+    prodia = next(line for line in table.splitlines() if "Prodia" in line)
+    assert "FAILED: Prodia: cannot be reached right now" in prodia
+    assert all("ok in" in line for line in table.splitlines() if line.startswith("*"))
+    assert len(arta.job_list) == 1 and len(dynaspark.submissions) == 1
+
+    arta.fail("generate", "500")
+    out = io.StringIO()
+    assert await run(["check"], settings(tmp_path, **urls), out) == 1
+    assert "default arta/flux is down" in capsys.readouterr().err
+
+
+async def test_check_fails_when_the_default_provider_is_not_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dead = "http://127.0.0.1:9"
+    urls = {"arta_api_url": dead, "prodia_api_url": dead, "sd35_space_url": dead}
+    status = await run(
+        ["check", "--image-default", "fal/flux-dev", "--vision-default", "nosuch/x"],
+        settings(tmp_path, dynaspark_api_url=dead, **urls),
+        io.StringIO(),
+    )
+    assert status == 1
+    err = capsys.readouterr().err
+    assert "default fal/flux-dev cannot be checked: FAL_KEY is not set" in err
+    assert "default nosuch/x cannot be checked: Unknown model" in err
