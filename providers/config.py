@@ -138,7 +138,9 @@ def parse_model_item(item: str) -> tuple[str, str]:
 
 
 def model_list(value: str) -> list[str]:
-    """The items of a comma-separated model list variable."""
+    """The items of a comma-separated model list variable; ``none`` for no models."""
+    if value.strip().lower() == "none":
+        return []
     return [item.strip() for item in value.split(",") if item.strip()]
 
 

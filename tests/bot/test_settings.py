@@ -139,3 +139,14 @@ async def test_a_default_whose_provider_has_no_key_is_replaced_with_one_line(
         " using arta/flux instead" in caplog.messages
     )
     assert any("OPENAI_API_KEY is not set" in m for m in caplog.messages)
+
+
+@pytest.mark.parametrize("document", ["README.md", ".env.example"])
+def test_every_setting_is_documented(document: str) -> None:
+    from bot.settings import BotSettings
+
+    text = (ROOT / document).read_text(encoding="utf-8")
+    for name in BotSettings.model_fields:
+        variable = name.upper()
+        shown = f"| `{variable}` |" if document == "README.md" else f"{variable}="
+        assert shown in text, f"{variable} is missing from {document}"

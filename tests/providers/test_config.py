@@ -96,7 +96,7 @@ def test_shortcut_model_lists_and_urls_can_be_changed(tmp_path: Path) -> None:
             tmp_path,
             openai_api_key="k",
             openai_base_url="http://127.0.0.1:11434/v1/",
-            openai_image_models="",
+            openai_image_models="none",
             openai_vision_models="vision=llava:13b, moondream",
         )
     )

@@ -107,56 +107,18 @@ def test_a_broken_size_in_the_file_stops_the_start(tmp_path: Path) -> None:
         build_registry(settings(providers_file=path), environ={})
 
 
-README_EXAMPLES = """
-[[provider]]
-name = "pollinations"
-type = "pollinations"
-label = "Pollinations"
-api_key_env = "POLLINATIONS_API_KEY"
-image_models = ["flux", "turbo"]
-vision_models = ["openai"]
-
-[[provider]]
-name = "gemini"
-type = "openai"
-label = "Gemini"
-base_url = "https://generativelanguage.googleapis.com/v1beta/openai"
-api_key_env = "GEMINI_API_KEY"
-vision_models = ["gemini-2.5-flash", "gemini-2.5-flash-lite"]
-
-[[provider]]
-name = "hf"
-type = "openai"
-label = "Hugging Face"
-base_url = "https://router.huggingface.co/v1"
-api_key_env = "HF_TOKEN"
-vision_models = { qwen-vl = "Qwen/Qwen2.5-VL-7B-Instruct" }
-
-[[provider]]
-name = "openai"
-type = "openai"
-label = "OpenAI"
-api_key_env = "OPENAI_API_KEY"
-image_models = ["gpt-image-1", "dall-e-3"]
-vision_models = ["gpt-4o-mini"]
-
-[[provider]]
-name = "ollama"
-type = "openai"
-label = "Ollama"
-base_url = "http://localhost:11434/v1"
-vision_models = ["llava"]
-"""
+EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "providers.example.toml"
 
 
-def test_the_readme_examples_build_these_models(tmp_path: Path) -> None:
-    path = tmp_path / "providers.toml"
-    path.write_text(README_EXAMPLES, encoding="utf-8")
+def test_the_example_file_builds_these_models(tmp_path: Path) -> None:
+    path = EXAMPLES
     environ = {
         "POLLINATIONS_API_KEY": "pk",
         "GEMINI_API_KEY": "gk",
         "HF_TOKEN": "hf",
         "OPENAI_API_KEY": "sk",
+        "FAL_KEY": "fk",
+        "REPLICATE_API_TOKEN": "rk",
     }
     registry = build_registry(settings(providers_file=path), environ=environ)
     ids = [entry.id for entry in registry.entries if entry.kind == Kind.VISION]
@@ -179,3 +141,13 @@ def test_the_readme_examples_build_these_models(tmp_path: Path) -> None:
     ollama = registry.resolve("ollama/llava").provider
     assert isinstance(ollama, OpenAICompatible) and ollama.endpoint.headers() == {}
     assert registry.resolve("openai/dall-e-3").options is not None
+    images = [entry.id for entry in registry.entries if entry.kind == Kind.IMAGE]
+    for expected in (
+        "pollinations/flux",
+        "fal/flux-schnell",
+        "fal/sd35",
+        "replicate/flux-schnell",
+        "replicate/flux-dev",
+        "flux/schnell",
+    ):
+        assert expected in images
