@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Sequence
 
-from .base import Kind, ProviderContext
+from .base import Kind, Provider, ProviderContext
 from .errors import InvalidOption, ProviderTimeout
 from .registry import ModelEntry
-from .types import EventStream, ImageRequest, Media
+from .types import EventStream, ImageRequest, Media, Progress, Stage
 
 
 def validate_request(entry: ModelEntry, request: ImageRequest) -> None:
@@ -23,7 +24,9 @@ def generate_images(
 ) -> EventStream:
     """Events of one image job: progress, previews, then one ImageResponse."""
     validate_request(entry, request)
-    stream = entry.provider.generate(entry.upstream, request, context)
+    stream = in_slot(
+        entry.provider, lambda: entry.provider.generate(entry.upstream, request, context)
+    )
     return with_deadline(stream, context.settings.job_timeout, entry.provider.label)
 
 
@@ -34,7 +37,9 @@ def ask_vision(
     TextResponse."""
     if entry.kind != Kind.VISION:
         raise InvalidOption(f"{entry.id} is not a vision model.")
-    stream = entry.provider.ask(entry.upstream, question, media, context)
+    stream = in_slot(
+        entry.provider, lambda: entry.provider.ask(entry.upstream, question, media, context)
+    )
     return with_deadline(stream, context.settings.job_timeout, entry.provider.label)
 
 
@@ -46,7 +51,19 @@ def resume_images(
     stream = entry.provider.resume(entry.upstream, job, request, context)
     if stream is None:
         return None
-    return with_deadline(stream, context.settings.job_timeout, entry.provider.label)
+    return with_deadline(
+        in_slot(entry.provider, lambda: stream), context.settings.job_timeout, entry.provider.label
+    )
+
+
+async def in_slot(provider: Provider, start: Callable[[], EventStream]) -> EventStream:
+    """``start()``'s events once the provider has a free slot; while it has none, one
+    Progress(QUEUED) says the job waits for it."""
+    if provider.slots.full:
+        yield Progress(Stage.QUEUED, f"Waiting for a free slot at {provider.label}")
+    async with provider.slots.taken(), contextlib.aclosing(start()) as stream:
+        async for event in stream:
+            yield event
 
 
 async def with_deadline(stream: EventStream, seconds: float, label: str) -> EventStream:

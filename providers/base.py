@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from .errors import InvalidOption, UnknownModel
 from .http import HttpClient
 from .settings import ProviderSettings
+from .slots import API_SLOTS, Slots
 from .types import EventStream, ImageOptions, ImageRequest, Media, Message, Messages
 
 
@@ -62,6 +63,16 @@ class Provider:
     """Lower-case id prefix: model ids are ``<name>/<alias>``."""
     label: str
     """How users see the provider named ("ARTA", "fal")."""
+    max_concurrency: int = API_SLOTS
+    """How many of its jobs run at once (an entry's ``max_concurrency`` changes it)."""
+
+    @property
+    def slots(self) -> Slots:
+        """This provider's own :class:`Slots`, made on first use."""
+        found = self.__dict__.get("_slots")
+        if not isinstance(found, Slots):
+            found = self.__dict__["_slots"] = Slots(self.max_concurrency)
+        return found
 
     def offers(self) -> Sequence[ModelSpec]:
         """Every model, in the order menus show them."""

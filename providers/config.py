@@ -67,6 +67,8 @@ class ProviderConfig(BaseModel):
     vision_models: ModelList = Field(default_factory=dict)
     sizes: list[str] | None = None
     """openai: the sizes (``WxH``) the model takes; the one closest to the aspect ratio is sent."""
+    max_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    """How many jobs the provider runs at once (default: 4 for gradio, 64 for the others)."""
     response_format: Literal["b64_json", "url"] | None = None
     """openai: sent with image requests only when set (gpt-image-1 rejects the parameter)."""
 
@@ -318,7 +320,10 @@ def build_providers(configs: Iterable[Configured]) -> list[Provider]:
             raise ConfigError(
                 f"provider {item.config.name}: type {item.config.type} is not built in"
             )
-        providers.append(factory(item.config, item.api_key))
+        provider = factory(item.config, item.api_key)
+        if item.config.max_concurrency is not None:
+            provider.max_concurrency = item.config.max_concurrency
+        providers.append(provider)
     return providers
 
 
@@ -343,5 +348,23 @@ def build_registry(
     configuration = configured(settings, environ)
     keyed = build_providers(configuration.providers)
     names = {provider.name for provider in keyed}
-    seeds = [seed for seed in seed_providers() if seed.name not in names]
-    return Registry([*keyed, *seeds], not_offered=configuration.not_offered)
+    providers = [*keyed, *(seed for seed in seed_providers() if seed.name not in names)]
+    for name, limit in slot_limits(settings.provider_slots).items():
+        found = [p for p in providers if p.name == name]
+        if not found:
+            raise ConfigError(f"PROVIDER_SLOTS: no provider is named '{name}'")
+        found[0].max_concurrency = limit
+    return Registry(providers, not_offered=configuration.not_offered)
+
+
+def slot_limits(value: str) -> dict[str, int]:
+    """``name=N`` pairs of PROVIDER_SLOTS; ConfigError for anything else."""
+    limits: dict[str, int] = {}
+    for item in (part.strip() for part in value.split(",")):
+        if not item:
+            continue
+        name, _, number = item.partition("=")
+        if not number.strip().isdigit() or not 1 <= int(number) <= 1000:
+            raise ConfigError(f"PROVIDER_SLOTS: '{item}' is not name=N with N from 1 to 1000")
+        limits[name.strip().lower()] = int(number)
+    return limits

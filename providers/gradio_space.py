@@ -29,6 +29,7 @@ from .errors import ResponseError
 from .gradio_call import GradioCall
 from .gradio_info import Endpoint, parse_endpoint
 from .gradio_inputs import fill
+from .slots import SPACE_SLOTS
 from .types import EventStream, ImageOptions, ImageRequest, ImageResponse
 
 OPTIONS = ImageOptions(
@@ -69,6 +70,7 @@ class GradioSpace(Provider):
             )
         self.name = config.name
         self.label = config.title
+        self.max_concurrency = config.max_concurrency or SPACE_SLOTS
         self.url = config.url
         self._models = config.models(Kind.IMAGE)
         self._api_key = api_key

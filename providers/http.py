@@ -47,10 +47,11 @@ class HttpClient:
             sock_connect=self.settings.connect_timeout, sock_read=self.settings.read_timeout
         )
         headers = {"User-Agent": USER_AGENT}
+        # No pool-wide cap: each provider's slots bound how many of its jobs talk at once.
         if proxy and proxy.startswith("socks"):
-            connector: aiohttp.BaseConnector = ProxyConnector.from_url(proxy, limit=100)
+            connector: aiohttp.BaseConnector = ProxyConnector.from_url(proxy, limit=0)
             return aiohttp.ClientSession(connector=connector, timeout=timeout, headers=headers)
-        connector = aiohttp.TCPConnector(limit=100, ttl_dns_cache=300)
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
         return aiohttp.ClientSession(
             connector=connector, timeout=timeout, headers=headers, proxy=proxy or None
         )

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from .base import ImageSeed, ProviderContext
 from .errors import InvalidOption
 from .gradio_call import GradioCall, parse_result
+from .slots import SPACE_SLOTS
 from .types import EventStream, ImageOptions, ImageRequest, Messages, format_prompt
 
 MIN_SIDE, MAX_SIDE = 512, 1440
@@ -32,6 +33,7 @@ class StabilityAI_SD35Large(ImageSeed):
 
     name = "sd35"
     label = "StabilityAI SD 3.5 Large"
+    max_concurrency = SPACE_SLOTS
     url = "https://stabilityai-stable-diffusion-3-5-large.hf.space"
     api_endpoint: ClassVar[str] = "/gradio_api/call/infer"
     working = True

@@ -47,6 +47,8 @@ class ProviderSettings(BaseSettings):
     fallback_image_models: str = "auto"
     """Models tried in order when the chosen image model's provider fails: ids, auto or none."""
     fallback_vision_models: str = "auto"
+    provider_slots: str = ""
+    """Jobs each provider runs at once, overriding the defaults: ``sd35=2,openai=100``."""
     providers_file: Path | None = None
     """Extra providers in TOML; unset means ``providers.toml`` in the working directory, if any."""
     allow_private_urls: bool = False
