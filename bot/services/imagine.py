@@ -51,7 +51,7 @@ from .progress import chat_action, ticker
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
-SEED_RANGE = 2**32
+SEED_RANGE = 2**31  # a seed every upstream takes (Gradio sliders stop at 2**31 - 1)
 REDRAWING = "🔁 The bot restarted; drawing this again with the same seed…"
 FOLLOWING = "🔁 The bot restarted; picking up the picture where it was…"
 
