@@ -70,13 +70,18 @@ PREVIEWS = frozenset({"editmessagemedia"})
 MAX_RETRY_AFTER = 3600.0  # a longer ban is not waited out: the call fails
 
 
+Shape = tuple[int, float, int]  # (calls, seconds, reserve) of one moving window
+
+
 @dataclass(frozen=True)
 class Limits:
-    """Telegram's limits as (calls, seconds) moving windows."""
+    """Telegram's limits as moving windows of (calls, seconds, reserve): the reserve is the room
+    that clean-up and status edits leave for answers and results that may come any moment."""
 
-    overall: tuple[int, float] = (30, 1.0)
-    private: tuple[tuple[int, float], ...] = ((3, 3.0),)  # about 1/s with a burst of three
-    group: tuple[tuple[int, float], ...] = ((20, 60.0), (3, 3.0))
+    overall: Shape = (30, 1.0, 10)
+    private: tuple[Shape, ...] = ((3, 3.0, 1),)  # about 1/s with a burst of three
+    # A minute is long: what status edits take now is missing for a first answer a minute later.
+    group: tuple[Shape, ...] = ((20, 60.0, 10), (3, 3.0, 1))
 
 
 class Window:
@@ -84,11 +89,10 @@ class Window:
 
     __slots__ = ("_done", "_open", "length", "limit", "reserve")
 
-    def __init__(self, limit: int, length: float) -> None:
+    def __init__(self, limit: int, length: float, reserve: int = 0) -> None:
         self.limit = limit
         self.length = length
-        # Room that only calls of a priority above SPARE_ONLY may use.
-        self.reserve = min(limit - 1, max(1, limit // 3))
+        self.reserve = min(limit - 1, reserve)  # room calls from SPARE_ONLY on must leave free
         self._done: deque[float] = deque()  # when finished calls were answered, ascending
         self._open = 0
 
@@ -326,7 +330,7 @@ class FloodControl(BaseRateLimiter[Priority]):
                 for key in [k for k, c in self._chats.items() if c.idle(now)]:
                     del self._chats[key]
             shape = self._limits.private if chat_id > 0 else self._limits.group
-            chat = self._chats[chat_id] = _Chat([Window(n, s) for n, s in shape])
+            chat = self._chats[chat_id] = _Chat([Window(*window) for window in shape])
         return chat
 
     def _block(self, chat: _Chat | None, delay: float) -> None:

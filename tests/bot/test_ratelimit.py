@@ -24,8 +24,7 @@ def test_a_window_counts_a_call_from_its_start_until_its_answer() -> None:
 
 
 def test_a_reserve_keeps_room_for_what_matters() -> None:
-    window = Window(30, 1.0)
-    assert window.reserve == 10
+    window = Window(30, 1.0, reserve=10)
     for _ in range(20):
         window.take()
         window.give_back(0.0)
@@ -54,7 +53,7 @@ class Api:
 
 
 async def test_pictures_go_before_progress_edits_that_waited_longer() -> None:
-    flood = FloodControl(Limits(overall=(2, 0.2)))
+    flood = FloodControl(Limits(overall=(2, 0.2, 1)))
     api = Api(flood)
     await api.call("sendMessage", 1, "answer 1")
     await api.call("sendMessage", 2, "answer 2")  # the window is full for 0.2 s
@@ -71,7 +70,7 @@ async def test_pictures_go_before_progress_edits_that_waited_longer() -> None:
 
 
 async def test_first_answers_go_before_results() -> None:
-    flood = FloodControl(Limits(overall=(1, 0.1)))
+    flood = FloodControl(Limits(overall=(1, 0.1, 0)))
     api = Api(flood)
     await api.call("sendMessage", 1, "answer 1")
     waiting = [
@@ -98,7 +97,7 @@ async def test_a_429_is_retried_as_often_as_telegram_asks() -> None:
 
 
 async def test_calls_that_are_not_counted_are_never_held_back() -> None:
-    flood = FloodControl(Limits(overall=(1, 60.0)))
+    flood = FloodControl(Limits(overall=(1, 60.0, 0)))
     api = Api(flood)
     await api.call("sendMessage", 1, "answer")
     await api.call("sendChatAction", 1, "typing")
