@@ -239,9 +239,17 @@ async def _wait_until(condition: Callable[[], bool], limit: float, step: float =
 
 
 async def run(
-    scenario: Scenario, *, upstream: float = 3.0, env: dict[str, str] | None = None
+    scenario: Scenario,
+    *,
+    upstream: float = 3.0,
+    env: dict[str, str] | None = None,
+    cleanup_wait: float = CLEANUP_WAIT,
 ) -> Result:
-    """Runs one scenario against a fresh bot process and returns what it measured."""
+    """Runs one scenario against a fresh bot process and returns what it measured.
+
+    ``env`` adds settings for the bot; after the last picture, the bot gets up to
+    ``cleanup_wait`` seconds to delete its status messages.
+    """
     tg = BotApiEmulator()
     tg.flood_limits = True
     arta = TimedArta(upstream)
@@ -249,7 +257,8 @@ async def run(
     await arta.start()
     try:
         with tempfile.TemporaryDirectory(prefix="imagine-bench-") as data_dir:
-            return await _measure(tg, arta, scenario, upstream, Path(data_dir), env or {})
+            directory = Path(data_dir)
+            return await _measure(tg, arta, scenario, upstream, directory, env or {}, cleanup_wait)
     finally:
         await arta.stop()
         await tg.stop()
@@ -262,6 +271,7 @@ async def _measure(
     upstream: float,
     data_dir: Path,
     extra_env: dict[str, str],
+    cleanup_wait: float,
 ) -> Result:
     for group in scenario.groups:
         tg.add_chat(group, chat_type="supergroup")
@@ -327,7 +337,7 @@ async def _measure(
                 if not tg.message(chat, call.result["message_id"]).deleted
             )
 
-        await _wait_until(lambda: statuses_left() == 0, CLEANUP_WAIT, step=1.0)
+        await _wait_until(lambda: statuses_left() == 0, cleanup_wait, step=0.5)
         cpu = _cpu_seconds(process.pid) - cpu_before
         rss = _peak_rss_mb(process.pid)
     finally:
