@@ -13,6 +13,8 @@ from providers import ProviderError
 from providers.http import HttpClient
 
 from .delivery import prepare
+from .ratelimit import Priority, sending_as
+from .status import delete
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,7 @@ class LivePreview:
             await self._changed.wait()
             self._changed.clear()
             if self._wanted is not None:
-                with contextlib.suppress(ProviderError, TelegramError):
+                with contextlib.suppress(ProviderError, TelegramError), sending_as(Priority.STATUS):
                     await self._send(self._wanted)
             await asyncio.sleep(PREVIEW_INTERVAL)
 
@@ -78,4 +80,4 @@ class LivePreview:
                 await self._task
         if self._message is not None:
             with contextlib.suppress(TelegramError):
-                await self._bot.delete_message(self._chat_id, self._message.message_id)
+                await delete(self._bot, self._chat_id, self._message.message_id)

@@ -10,6 +10,7 @@ from telegram.error import TelegramError
 from providers import Kind, Media, ModelEntry, ProviderError, TextResponse, ask_vision
 
 from ..markdown import render_markdown
+from ..ratelimit import Priority, sending_as
 from ..runtime import Runtime
 from . import models
 from .common import Rejected, open_job, supervise
@@ -114,7 +115,8 @@ async def _answer(runtime: Runtime, entry: ModelEntry, question: str, media: lis
 
 async def _reply(bot: Bot, command: Message, answer: str) -> None:
     reply = ReplyParameters(message_id=command.message_id, allow_sending_without_reply=True)
-    for chunk in render_markdown(answer):
-        await bot.send_message(
-            command.chat_id, chunk.text, entities=chunk.entities, reply_parameters=reply
-        )
+    with sending_as(Priority.RESULT):  # behind first answers to other commands
+        for chunk in render_markdown(answer):
+            await bot.send_message(
+                command.chat_id, chunk.text, entities=chunk.entities, reply_parameters=reply
+            )
