@@ -13,7 +13,6 @@ from providers import ProviderError
 from providers.http import HttpClient
 
 from .delivery import prepare
-from .ratelimit import Priority, sending_as
 from .status import delete
 
 log = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class LivePreview:
             await self._changed.wait()
             self._changed.clear()
             if self._wanted is not None:
-                with contextlib.suppress(ProviderError, TelegramError), sending_as(Priority.STATUS):
+                with contextlib.suppress(ProviderError, TelegramError):
                     await self._send(self._wanted)
             await asyncio.sleep(PREVIEW_INTERVAL)
 
