@@ -11,6 +11,11 @@ A call occupies its windows from the moment it is let through until its answer a
 then counted at that moment: Telegram counted it somewhere in between, so its windows can never
 be fuller than ours, whatever the network's delays (a window that timestamps the call when it is
 sent draws a 429 whenever an earlier call travelled slower than a later one).
+
+Why not a library: ``limits``' moving window stamps an entry when it is taken and cannot move
+it to the answer, counts whole seconds on the wall clock, and has no notion of priority;
+``aiolimiter`` is a leaky bucket, which stays inside a window only at half its rate. The
+window arithmetic is the small part here; the scheduler around it is the point.
 """
 
 from __future__ import annotations
@@ -245,7 +250,7 @@ class FloodControl(BaseRateLimiter[Priority]):
         """Stops the wake-up timer."""
         if self._timer is not None:
             self._timer.cancel()
-            self._timer = None
+            self._timer, self._timer_at = None, math.inf
 
     # -- what callers see ----------------------------------------------------------------------
 
