@@ -142,7 +142,7 @@ async def delete(bot: Bot, chat_id: int, message_id: int) -> None:
         return
     key = (id(bot), chat_id)
     batch = _batches.get(key)
-    if batch is None or len(batch.ids) >= DELETE_BATCH:
+    if batch is None or batch.done.done() or len(batch.ids) >= DELETE_BATCH:
         batch = _batches[key] = _Batch([], asyncio.get_running_loop().create_future())
         batch.done.add_done_callback(lambda done: done.cancelled() or done.exception())
         batch.task = asyncio.create_task(_send_batch(bot, flood, key, batch))
@@ -155,7 +155,7 @@ async def _send_batch(bot: Bot, flood: FloodControl, key: tuple[int, int], batch
     try:
         with await flood.turn("deleteMessages", chat_id, Priority.CLEANUP):
             if _batches.get(key) is batch:
-                del _batches[key]
+                del _batches[key]  # deletions from now on start the next batch
             await bot.delete_messages(chat_id, batch.ids)
     except TelegramError as error:
         batch.done.set_exception(error)
@@ -164,3 +164,6 @@ async def _send_batch(bot: Bot, flood: FloodControl, key: tuple[int, int], batch
         raise
     else:
         batch.done.set_result(None)
+    finally:
+        if _batches.get(key) is batch:
+            del _batches[key]
