@@ -2,10 +2,11 @@
 
 Telegram allows about 30 messages a second overall, 20 a minute in a group and about one a
 second in any one chat (a short burst is tolerated); edits count. :class:`FloodControl` keeps a
-moving window per limit and lets a call through the moment every window it counts against has
-room, so the budget is used in full. Waiting calls go in order of :class:`Priority`: the first
-answer to a command, then results, then clean-up, then progress edits, which only ever get
-budget nobody more important is waiting for, and a share of every window is kept free for them.
+moving window per limit (a token bucket for the one a second) and lets a call through the moment
+every limit it counts against has room, so the budget is used in full. Waiting calls go in
+order of :class:`Priority`: the first answer to a command, then results, then clean-up, then
+progress edits, which only ever get budget nobody more important is waiting for, and a share of
+every limit is kept free for them.
 
 A call occupies its windows from the moment it is let through until its answer arrives, and is
 then counted at that moment: Telegram counted it somewhere in between, so its windows can never
@@ -80,13 +81,16 @@ Shape = tuple[int, float, int]  # (calls, seconds, reserve) of one moving window
 
 @dataclass(frozen=True)
 class Limits:
-    """Telegram's limits as moving windows of (calls, seconds, reserve): the reserve is the room
-    that clean-up and status edits leave for answers and results that may come any moment."""
+    """Telegram's limits. A reserve is the room that clean-up and status edits leave free for
+    answers and results that may come any moment."""
 
-    overall: Shape = (30, 1.0, 10)
-    private: tuple[Shape, ...] = ((3, 3.0, 1),)  # about 1/s with a burst of three
+    overall: Shape = (30, 1.0, 10)  # a moving window: 30 in any second
     # A minute is long: what status edits take now is missing for a first answer a minute later.
-    group: tuple[Shape, ...] = ((20, 60.0, 10), (3, 3.0, 1))
+    group: Shape = (20, 60.0, 10)
+    # Every chat, groups too: about one a second after a burst of three (a token bucket).
+    chat_burst: int = 3
+    chat_per_second: float = 1.0
+    chat_reserve: int = 1
 
 
 class Window:
@@ -108,6 +112,9 @@ class Window:
             done.popleft()
         return len(done) + self._open
 
+    def idle(self, now: float) -> bool:
+        return not self.used(now)
+
     def free_at(self, now: float, keep: int) -> float:
         """The first moment from ``now`` on when one more call leaves ``keep`` places free;
         infinity while that depends on calls still in flight."""
@@ -128,10 +135,54 @@ class Window:
             self._done.append(answered_at)
 
 
+class Bucket:
+    """About ``rate`` calls a second after a burst of ``burst``: a token bucket in which a call
+    holds its token from being let through, and its refill starts when it was answered."""
+
+    __slots__ = ("_open", "_tokens", "_when", "burst", "rate", "reserve")
+
+    def __init__(self, burst: int, rate: float, reserve: int = 0) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.reserve = min(burst - 1, reserve)
+        self._tokens = float(burst)  # after the last answered call...
+        self._when = 0.0  # ...which was answered then
+        self._open = 0
+
+    def _answered(self, now: float) -> float:
+        """Tokens left by the answered calls alone."""
+        return min(float(self.burst), self._tokens + self.rate * (now - self._when))
+
+    def idle(self, now: float) -> bool:
+        return not self._open and self._answered(now) >= self.burst
+
+    def free_at(self, now: float, keep: int) -> float:
+        """The first moment from ``now`` on when one more call leaves ``keep`` tokens;
+        infinity while that depends on calls still in flight."""
+        need = 1 + keep
+        if self.burst - self._open < need:
+            return math.inf
+        level = self._answered(now) - self._open
+        return now if level >= need else now + (need - level) / self.rate
+
+    def take(self) -> None:
+        self._open += 1
+
+    def give_back(self, answered_at: float | None) -> None:
+        """The call is over: its token spent at ``answered_at``, or returned (``None``)."""
+        self._open -= 1
+        if answered_at is not None:
+            at = max(answered_at, self._when)
+            self._tokens, self._when = self._answered(at) - 1, at
+
+
+Limit = Window | Bucket
+
+
 class _Chat:
     __slots__ = ("blocked_until", "waiting", "windows")
 
-    def __init__(self, windows: list[Window]) -> None:
+    def __init__(self, windows: list[Limit]) -> None:
         self.windows = windows
         self.blocked_until = 0.0  # a 429's retry_after
         self.waiting = 0
@@ -146,7 +197,7 @@ class _Chat:
         return (
             not self.waiting
             and self.blocked_until <= now
-            and not any(w.used(now) for w in self.windows)
+            and all(w.idle(now) for w in self.windows)
         )
 
 
@@ -158,7 +209,7 @@ class Permit:
     its place on leaving the block.
     """
 
-    def __init__(self, owner: FloodControl, chat_id: int | None, windows: list[Window]) -> None:
+    def __init__(self, owner: FloodControl, chat_id: int | None, windows: list[Limit]) -> None:
         self._owner = owner
         self.chat_id = chat_id
         self._windows = windows
@@ -334,8 +385,13 @@ class FloodControl(BaseRateLimiter[Priority]):
                 now = self._clock()
                 for key in [k for k, c in self._chats.items() if c.idle(now)]:
                     del self._chats[key]
-            shape = self._limits.private if chat_id > 0 else self._limits.group
-            chat = self._chats[chat_id] = _Chat([Window(*window) for window in shape])
+            limits = self._limits
+            windows: list[Limit] = [
+                Bucket(limits.chat_burst, limits.chat_per_second, limits.chat_reserve)
+            ]
+            if chat_id < 0:
+                windows.append(Window(*limits.group))
+            chat = self._chats[chat_id] = _Chat(windows)
         return chat
 
     def _block(self, chat: _Chat | None, delay: float) -> None:
@@ -418,7 +474,7 @@ class FloodControl(BaseRateLimiter[Priority]):
                         held.add(id(chat))
                         wake = min(wake, at)
                         continue
-                windows = list(chat.windows) if chat is not None else []
+                windows: list[Limit] = list(chat.windows) if chat is not None else []
                 if turn.overall:
                     windows.append(self._overall)
                 for window in windows:

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.error import RetryAfter
 
-from bot.ratelimit import FloodControl, Limits, Priority, Window, sending_as
+from bot.ratelimit import Bucket, FloodControl, Limits, Priority, Window, sending_as
 
 
 def test_a_window_counts_a_call_from_its_start_until_its_answer() -> None:
@@ -21,6 +21,24 @@ def test_a_window_counts_a_call_from_its_start_until_its_answer() -> None:
     assert window.free_at(1.5, keep=0) == 1.5
     window.give_back(None)  # never sent: frees its place at once
     assert window.used(1.5) == 0
+
+
+def test_a_chat_gets_a_burst_of_three_then_about_one_a_second() -> None:
+    bucket = Bucket(3, 1.0)
+    for _ in range(3):
+        assert bucket.free_at(10.0, keep=0) == 10.0
+        bucket.take()
+        bucket.give_back(10.0)
+    assert bucket.free_at(10.0, keep=0) == 11.0
+
+
+def test_a_call_holds_its_token_until_answered_and_refill_starts_then() -> None:
+    bucket = Bucket(3, 1.0)
+    for _ in range(3):
+        bucket.take()
+    assert bucket.free_at(10.0, keep=0) == float("inf")
+    bucket.give_back(10.5)
+    assert bucket.free_at(10.5, keep=0) == 11.5
 
 
 def test_a_reserve_keeps_room_for_what_matters() -> None:
