@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint install install-dev clean
+.PHONY: run test lint bench install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ lint: install-dev
 
 test: lint
 	$(BIN)/pytest -q
+
+# The bot as a process against the Bot API emulator with Telegram's flood limits (about 5
+# minutes); BENCH_ARGS="--chats 200 --only burst" runs a part.
+bench: install-dev
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from providers import ProviderError
 
 from .pictures import NotAPicture, prepare
+from .status import delete
 
 log = logging.getLogger(__name__)
 
@@ -80,4 +81,4 @@ class LivePreview:
         if self._message is not None:
             message, self._message = self._message, None
             with contextlib.suppress(TelegramError):
-                await self._bot.delete_message(self._chat_id, message.message_id)
+                await delete(self._bot, self._chat_id, message.message_id)

@@ -1,15 +1,39 @@
-"""Flood control for every Bot API call, so that normal use never meets a 429."""
+"""Flood control for every Bot API call: Telegram's whole budget, spent in order of importance.
+
+Telegram allows about 30 messages a second overall, 20 a minute in a group and about one a
+second in any one chat (a short burst is tolerated); edits count. :class:`FloodControl` keeps a
+moving window per limit (a token bucket for the one a second) and lets a call through the moment
+every limit it counts against has room, so the budget is used in full. Waiting calls go in
+order of :class:`Priority`: the first answer to a command, then results, then clean-up, then
+progress edits, which only ever get budget nobody more important is waiting for, and a share of
+every limit is kept free for them.
+
+A call occupies its windows from the moment it is let through until its answer arrives, and is
+then counted at that moment: Telegram counted it somewhere in between, so its windows can never
+be fuller than ours, whatever the network's delays (a window that timestamps the call when it is
+sent draws a 429 whenever an earlier call travelled slower than a later one).
+
+Why not a library: ``limits``' moving window stamps an entry when it is taken and cannot move
+it to the answer, counts whole seconds on the wall clock, and has no notion of priority;
+``aiolimiter`` is a leaky bucket, which stays inside a window only at half its rate. The
+window arithmetic is the small part here; the scheduler around it is the point.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import datetime as dt
 import logging
-from collections.abc import Callable, Coroutine
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from enum import IntEnum
 from typing import Any
 
-from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -17,80 +41,287 @@ log = logging.getLogger(__name__)
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
-# Calls that put or change a message in a chat count towards Telegram's limits; chat actions,
-# deletions, callback answers and reads do not.
+
+class Priority(IntEnum):
+    """Which waiting call goes first when the budget is short (lower goes first)."""
+
+    ANSWER = 0  # the first answer to a command; replies, menus, buttons
+    RESULT = 1  # pictures, answers, how a job ended
+    CLEANUP = 2  # deleting status and preview messages once they served
+    STATUS = 3  # progress edits and previews
+
+
+SPARE_ONLY = Priority.CLEANUP  # from here on, calls leave each window's reserve alone
+
+# Calls that put or change a message count towards every limit; deletions count towards a
+# group's limits (Telegram does not say; a 429 costs more than a slower clean-up). Chat
+# actions, callback answers and reads are free.
 COUNTED_PREFIXES = ("send", "edit", "copy", "forward")
-NOT_COUNTED = {"sendChatAction"}
+NOT_COUNTED = frozenset({"sendchataction"})
+DELETIONS = frozenset({"deletemessage", "deletemessages"})
+RESULTS = frozenset(
+    {
+        "sendphoto",
+        "sendmediagroup",
+        "senddocument",
+        "sendanimation",
+        "sendvideo",
+        "sendaudio",
+        "sendvoice",
+        "sendsticker",
+    }
+)
+PREVIEWS = frozenset({"editmessagemedia"})
+
+MAX_RETRY_AFTER = 3600.0  # a longer ban is not waited out: the call fails
 
 
-def leaky(per_window: float, window: float) -> AsyncLimiter:
-    """A limiter that never lets more than ``per_window`` calls into ANY ``window`` seconds.
+Shape = tuple[int, float, int]  # (calls, seconds, reserve) of one moving window
 
-    aiolimiter is a leaky bucket that holds C and drains C per period: a full bucket plus one
-    period of draining admits 2C in one window, so C is half the limit and the period the window.
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's limits. A reserve is the room that clean-up and status edits leave free for
+    answers and results that may come any moment."""
+
+    overall: Shape = (30, 1.0, 10)  # a moving window: 30 in any second
+    # A minute is long: what status edits take now is missing for a first answer a minute later.
+    group: Shape = (20, 60.0, 10)
+    # Every chat, groups too: about one a second after a burst of three (a token bucket).
+    chat_burst: int = 3
+    chat_per_second: float = 1.0
+    chat_reserve: int = 1
+
+
+class Window:
+    """At most ``limit`` calls in any ``length`` seconds, counting calls still in flight."""
+
+    __slots__ = ("_done", "_open", "length", "limit", "reserve")
+
+    def __init__(self, limit: int, length: float, reserve: int = 0) -> None:
+        self.limit = limit
+        self.length = length
+        self.reserve = min(limit - 1, reserve)  # room calls from SPARE_ONLY on must leave free
+        self._done: deque[float] = deque()  # when finished calls were answered, ascending
+        self._open = 0
+
+    def used(self, now: float) -> int:
+        """Calls counted in the window that ends now."""
+        done = self._done
+        while done and done[0] <= now - self.length:
+            done.popleft()
+        return len(done) + self._open
+
+    def idle(self, now: float) -> bool:
+        return not self.used(now)
+
+    def free_at(self, now: float, keep: int) -> float:
+        """The first moment from ``now`` on when one more call leaves ``keep`` places free;
+        infinity while that depends on calls still in flight."""
+        excess = self.used(now) - (self.limit - keep) + 1
+        if excess <= 0:
+            return now
+        if excess > len(self._done):
+            return math.inf
+        return self._done[excess - 1] + self.length
+
+    def take(self) -> None:
+        self._open += 1
+
+    def give_back(self, answered_at: float | None) -> None:
+        """The call is over: counted at ``answered_at``, or not at all (``None``: never sent)."""
+        self._open -= 1
+        if answered_at is not None:
+            self._done.append(answered_at)
+
+
+class Bucket:
+    """About ``rate`` calls a second after a burst of ``burst``: a token bucket in which a call
+    holds its token from being let through, and its refill starts when it was answered."""
+
+    __slots__ = ("_open", "_tokens", "_when", "burst", "rate", "reserve")
+
+    def __init__(self, burst: int, rate: float, reserve: int = 0) -> None:
+        self.burst = burst
+        self.rate = rate
+        self.reserve = min(burst - 1, reserve)
+        self._tokens = float(burst)  # after the last answered call...
+        self._when = 0.0  # ...which was answered then
+        self._open = 0
+
+    def _answered(self, now: float) -> float:
+        """Tokens left by the answered calls alone."""
+        return min(float(self.burst), self._tokens + self.rate * (now - self._when))
+
+    def idle(self, now: float) -> bool:
+        return not self._open and self._answered(now) >= self.burst
+
+    def free_at(self, now: float, keep: int) -> float:
+        """The first moment from ``now`` on when one more call leaves ``keep`` tokens;
+        infinity while that depends on calls still in flight."""
+        need = 1 + keep
+        if self.burst - self._open < need:
+            return math.inf
+        level = self._answered(now) - self._open
+        return now if level >= need else now + (need - level) / self.rate
+
+    def take(self) -> None:
+        self._open += 1
+
+    def give_back(self, answered_at: float | None) -> None:
+        """The call is over: its token spent at ``answered_at``, or returned (``None``)."""
+        self._open -= 1
+        if answered_at is not None:
+            at = max(answered_at, self._when)
+            self._tokens, self._when = self._answered(at) - 1, at
+
+
+Limit = Window | Bucket
+
+
+class _Chat:
+    __slots__ = ("blocked_until", "waiting", "windows")
+
+    def __init__(self, windows: list[Limit]) -> None:
+        self.windows = windows
+        self.blocked_until = 0.0  # a 429's retry_after
+        self.waiting = 0
+
+    def free_at(self, now: float, spare_only: bool) -> float:
+        at = self.blocked_until if self.blocked_until > now else now
+        for window in self.windows:
+            at = max(at, window.free_at(now, window.reserve if spare_only else 0))
+        return at
+
+    def idle(self, now: float) -> bool:
+        return (
+            not self.waiting
+            and self.blocked_until <= now
+            and all(w.idle(now) for w in self.windows)
+        )
+
+
+class Permit:
+    """A counted call's place in its windows, from being let through until it is answered.
+
+    Used as a context manager around one Bot call, the permit is spent by the first counted
+    call for its chat inside the block (see :meth:`FloodControl.turn`); an unspent permit frees
+    its place on leaving the block.
     """
-    return AsyncLimiter(per_window / 2, window)
+
+    def __init__(self, owner: FloodControl, chat_id: int | None, windows: list[Limit]) -> None:
+        self._owner = owner
+        self.chat_id = chat_id
+        self._windows = windows
+        self.spent = False
+        self._closed = False
+        self._token: contextvars.Token[Permit | None] | None = None
+
+    def close(self, answered_at: float | None) -> None:
+        """Counts the call as answered at ``answered_at`` (``None``: it never went out)."""
+        if self._closed:
+            return
+        self._closed = True
+        for window in self._windows:
+            window.give_back(answered_at)
+        self._owner._poke()
+
+    def __enter__(self) -> Permit:
+        self._token = _PERMIT.set(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._token is not None:
+            _PERMIT.reset(self._token)
+        if not self.spent:
+            self.close(None)
 
 
-class FloodControl(BaseRateLimiter[int]):
-    """Telegram's published limits: ~30 messages/s overall, 20/min per group, ~1/s per chat.
+_PERMIT: contextvars.ContextVar[Permit | None] = contextvars.ContextVar("permit", default=None)
+_PRIORITY: contextvars.ContextVar[Priority | None] = contextvars.ContextVar(
+    "priority", default=None
+)
 
-    python-telegram-bot's AIORateLimiter counts chat actions against a group's 20 a minute and
-    leaves private chats to the overall limit; this one counts only message-producing calls and
-    paces every chat. A 429 is retried after its ``retry_after`` (``max_retries`` times).
+
+@contextlib.contextmanager
+def sending_as(priority: Priority) -> Iterator[None]:
+    """Counted calls made inside the block (by this task) wait with ``priority``."""
+    token = _PRIORITY.set(priority)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
+
+
+def default_priority(endpoint: str) -> Priority:
+    """The priority of a call nobody gave one: pictures are results, the rest answers."""
+    name = endpoint.lower()
+    if name in RESULTS:
+        return Priority.RESULT
+    if name in DELETIONS:
+        return Priority.CLEANUP
+    if name in PREVIEWS:
+        return Priority.STATUS
+    return Priority.ANSWER
+
+
+@dataclass(eq=False)
+class _Turn:
+    priority: Priority
+    chat: _Chat | None
+    chat_id: int | None
+    overall: bool
+    future: asyncio.Future[Permit]
+
+
+class FloodControl(BaseRateLimiter[Priority]):
+    """Lets each counted Bot API call through as soon as Telegram's limits allow, by priority.
+
+    A 429 is retried after its ``retry_after`` for as long as it takes (the chat waits that
+    long for everything); only a ``retry_after`` over an hour fails the call.
     """
 
     def __init__(
-        self,
-        *,
-        overall_per_second: float = 30,
-        group_per_minute: float = 20,
-        private_per_second: float = 1,
-        max_retries: int = 3,
+        self, limits: Limits | None = None, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self._overall = leaky(overall_per_second, 1)
-        self._group_rate = group_per_minute
-        self._private_rate = private_per_second
-        self._chats: dict[int, AsyncLimiter] = {}
-        self._max_retries = max_retries
+        self._limits = limits or Limits()
+        self._clock = clock
+        self._overall = Window(*self._limits.overall)
+        self._chats: dict[int, _Chat] = {}
+        self._queues: dict[Priority, dict[_Turn, None]] = {p: {} for p in Priority}
+        self._chat_only = dict.fromkeys(Priority, 0)  # waiting turns outside the overall limit
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = math.inf
+        self._poked = False
 
     async def initialize(self) -> None:
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Stops the wake-up timer."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._timer_at = None, math.inf
 
-    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
-        if len(self._chats) > 4096:
-            for key in [k for k, v in self._chats.items() if v.has_capacity(v.max_rate)]:
-                del self._chats[key]
-        limiter = self._chats.get(chat_id)
-        if limiter is None:
-            if chat_id < 0:
-                limiter = leaky(self._group_rate, 60)
-            else:
-                limiter = AsyncLimiter(1, 1 / self._private_rate)
-            self._chats[chat_id] = limiter
-        return limiter
+    # -- what callers see ----------------------------------------------------------------------
 
-    def spare(self, chat_id: int) -> bool:
-        """Whether an optional message (a status edit) fits now without delaying a required one.
+    async def turn(self, endpoint: str, chat_id: int, priority: Priority) -> Permit:
+        """Waits until a call to ``endpoint`` in the chat may go now with ``priority``.
 
-        Half of a group's budget and of the overall budget is kept for results and replies.
+        Use the permit as a context manager around the call, deciding its content only then;
+        this is how a progress edit always shows the newest text however long it waited.
         """
-        chat = self._chat_limiter(chat_id)
-        return chat.has_capacity(max(1.0, chat.max_rate / 2)) and self._overall.has_capacity(
-            self._overall.max_rate / 2
-        )
+        counted = self._counted(endpoint, chat_id)
+        if counted is None:
+            return Permit(self, chat_id, [])
+        return await self._acquire(counted[0], chat_id, counted[1], priority)
 
-    def _limiters(self, endpoint: str, data: dict[str, Any]) -> list[AsyncLimiter]:
-        if not endpoint.startswith(COUNTED_PREFIXES) or endpoint in NOT_COUNTED:
-            return []
-        chat_id = data.get("chat_id")
-        with contextlib.suppress(TypeError, ValueError):
-            chat_id = int(chat_id)  # type: ignore[arg-type]
-        chat = [self._chat_limiter(chat_id)] if isinstance(chat_id, int) else []
-        return [*chat, self._overall]
+    def busy(self, chat_id: int) -> bool:
+        """Whether calls for this chat, or any answers and results, are waiting for budget."""
+        chat = self._chats.get(chat_id)
+        if chat is not None and chat.waiting:
+            return True
+        return bool(self._queues[Priority.ANSWER] or self._queues[Priority.RESULT])
 
     async def process_request(
         self,
@@ -99,22 +330,182 @@ class FloodControl(BaseRateLimiter[int]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: int | None,
+        rate_limit_args: Priority | None,
     ) -> JSONResult:
-        retries = self._max_retries if rate_limit_args is None else rate_limit_args
-        for attempt in range(retries + 1):
+        chat_id = _chat_id(data)
+        counted = self._counted(endpoint, chat_id)
+        if counted is None:
+            return await callback(*args, **kwargs)
+        chat, overall = counted
+        priority = rate_limit_args if rate_limit_args is not None else _PRIORITY.get()
+        if priority is None:
+            priority = default_priority(endpoint)
+        permit = _PERMIT.get()
+        if permit is not None and not permit.spent and permit.chat_id == chat_id:
+            permit.spent = True
+        else:
+            permit = await self._acquire(chat, chat_id, overall, priority)
+            permit.spent = True
+        while True:
             try:
-                async with contextlib.AsyncExitStack() as stack:
-                    for limiter in self._limiters(endpoint, data):
-                        await stack.enter_async_context(limiter)
-                    return await callback(*args, **kwargs)
+                result = await callback(*args, **kwargs)
             except RetryAfter as error:
-                if attempt == retries:
+                permit.close(None)  # refused, so not counted: Telegram's retry_after rules now
+                delay = _seconds(error)
+                if delay > MAX_RETRY_AFTER:
                     raise
-                delay = _seconds(error) + 0.1
-                log.info("%s hit a flood limit; retrying in %.1f s", endpoint, delay)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
+                log.warning("%s drew a 429; retrying in %.0f s", endpoint, delay)
+                self._block(chat, delay)
+                permit = await self._acquire(chat, chat_id, overall, priority, first=True)
+                permit.spent = True
+                continue
+            except BaseException:
+                permit.close(self._clock())
+                raise
+            permit.close(self._clock())
+            return result
+
+    # -- bookkeeping ---------------------------------------------------------------------------
+
+    def _counted(self, endpoint: str, chat_id: int | None) -> tuple[_Chat | None, bool] | None:
+        """The chat windows and whether the overall one apply to a call; None: not counted."""
+        name = endpoint.lower()
+        if name in DELETIONS:
+            if chat_id is None or chat_id > 0:
+                return None
+            return self._chat(chat_id), False
+        if not name.startswith(COUNTED_PREFIXES) or name in NOT_COUNTED:
+            return None
+        return (self._chat(chat_id) if chat_id is not None else None), True
+
+    def _chat(self, chat_id: int) -> _Chat:
+        chat = self._chats.get(chat_id)
+        if chat is None:
+            if len(self._chats) >= 4096:
+                now = self._clock()
+                for key in [k for k, c in self._chats.items() if c.idle(now)]:
+                    del self._chats[key]
+            limits = self._limits
+            windows: list[Limit] = [
+                Bucket(limits.chat_burst, limits.chat_per_second, limits.chat_reserve)
+            ]
+            if chat_id < 0:
+                windows.append(Window(*limits.group))
+            chat = self._chats[chat_id] = _Chat(windows)
+        return chat
+
+    def _block(self, chat: _Chat | None, delay: float) -> None:
+        until = self._clock() + delay
+        if chat is not None:
+            chat.blocked_until = max(chat.blocked_until, until)
+        else:  # the 429 names no chat: hold everything back
+            for waiting in self._chats.values():
+                waiting.blocked_until = max(waiting.blocked_until, until)
+
+    async def _acquire(
+        self,
+        chat: _Chat | None,
+        chat_id: int | None,
+        overall: bool,
+        priority: Priority,
+        *,
+        first: bool = False,
+    ) -> Permit:
+        future: asyncio.Future[Permit] = asyncio.get_running_loop().create_future()
+        turn = _Turn(priority, chat, chat_id, overall, future)
+        queue = self._queues[priority]
+        if first:  # a retried call keeps its place at the front
+            self._queues[priority] = {turn: None, **queue}
+        else:
+            queue[turn] = None
+        if chat is not None:
+            chat.waiting += 1
+        if not overall:
+            self._chat_only[priority] += 1
+        self._dispatch()
+        try:
+            return await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                future.result().close(None)
+            raise
+        finally:
+            self._queues[turn.priority].pop(turn, None)
+            if chat is not None:
+                chat.waiting -= 1
+            if not overall:
+                self._chat_only[priority] -= 1
+
+    def _poke(self) -> None:
+        """Runs the dispatcher soon (once, however many calls finished meanwhile)."""
+        if not self._poked:
+            self._poked = True
+            with contextlib.suppress(RuntimeError):  # no loop: nothing can be waiting
+                asyncio.get_running_loop().call_soon(self._dispatch)
+
+    def _dispatch(self) -> None:
+        """Lets through every waiting call that fits now, most important first."""
+        self._poked = False
+        now = self._clock()
+        wake = math.inf
+        held: set[int] = set()  # chats whose next place belongs to a more important call
+        for priority, queue in self._queues.items():
+            if not queue:
+                continue
+            spare_only = priority >= SPARE_ONLY
+            keep = self._overall.reserve if spare_only else 0
+            overall_at = self._overall.free_at(now, keep)
+            admitted: list[_Turn] = []
+            for turn in queue:
+                if turn.future.done():
+                    admitted.append(turn)
+                    continue
+                if turn.overall and overall_at > now:
+                    wake = min(wake, overall_at)
+                    if not self._chat_only[priority]:
+                        break
+                    continue
+                chat = turn.chat
+                if chat is not None:
+                    if id(chat) in held:
+                        continue
+                    at = chat.free_at(now, spare_only)
+                    if at > now:
+                        held.add(id(chat))
+                        wake = min(wake, at)
+                        continue
+                windows: list[Limit] = list(chat.windows) if chat is not None else []
+                if turn.overall:
+                    windows.append(self._overall)
+                for window in windows:
+                    window.take()
+                turn.future.set_result(Permit(self, turn.chat_id, windows))
+                admitted.append(turn)
+                if turn.overall:
+                    overall_at = self._overall.free_at(now, keep)
+            for turn in admitted:
+                queue.pop(turn, None)
+        self._wake_at(wake, now)
+
+    def _wake_at(self, at: float, now: float) -> None:
+        if at == math.inf or (self._timer is not None and self._timer_at <= at):
+            return
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = asyncio.get_running_loop().call_later(max(0.0, at - now), self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer, self._timer_at = None, math.inf
+        self._dispatch()
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    value = data.get("chat_id")
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None  # "@channelname": only the overall limit applies
 
 
 def _seconds(error: RetryAfter) -> float:

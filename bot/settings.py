@@ -38,7 +38,7 @@ class BotSettings(ProviderSettings):
     group_model_admins_only: bool = True
 
     max_jobs_per_user: int = Field(default=2, ge=1)
-    max_concurrent_jobs: int = Field(default=4, ge=1)
+    max_concurrent_jobs: int = Field(default=128, ge=1)
     status_edit_interval: float = Field(default=1.0, ge=0)
     delivery_deadline: float = Field(default=900.0, gt=0)
     shutdown_grace: float = Field(default=20.0, ge=0)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass, field
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
-from .ratelimit import FloodControl
+from .ratelimit import FloodControl, Priority, sending_as
 
 log = logging.getLogger(__name__)
 
-BUDGET_RETRY = 0.5
+DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 
 def is_not_modified(error: TelegramError) -> bool:
@@ -25,12 +26,18 @@ def is_gone(error: TelegramError) -> bool:
     return "message to edit not found" in text or "message to delete not found" in text
 
 
+def flood_control(bot: Bot) -> FloodControl | None:
+    """The bot's :class:`FloodControl`, if it has one."""
+    limiter = getattr(bot, "rate_limiter", None)
+    return limiter if isinstance(limiter, FloodControl) else None
+
+
 class LiveStatus:
     """Shows the newest text on one message, at most once per ``interval`` seconds.
 
     :meth:`show` never blocks: it only records the text, and a background task edits the
-    message when the pacing and the chat's flood budget allow (results and replies come first),
-    skipping texts that were superseded meanwhile.
+    message when the pacing and spare flood budget allow (answers, results and clean-up come
+    first), with the text that is newest at that moment.
     If the user deleted the message, updates stop silently; the job carries on.
     """
 
@@ -63,18 +70,18 @@ class LiveStatus:
             self._task = asyncio.create_task(self._run(), name=f"status-{self.message_id}")
 
     async def _run(self) -> None:
+        flood = flood_control(self._bot)
         while not self.gone:
             await self._changed.wait()
-            # The budget refills with time, not on an event, so it is checked again after a pause.
-            while not self._flood_budget_spare():  # noqa: ASYNC110
-                await asyncio.sleep(BUDGET_RETRY)
-            self._changed.clear()
-            await self._edit(self._wanted)
+            permit = (
+                await flood.turn("editMessageText", self._chat_id, Priority.STATUS)
+                if flood is not None
+                else contextlib.nullcontext()
+            )
+            with permit:
+                self._changed.clear()
+                await self._edit(self._wanted)
             await asyncio.sleep(self._interval)
-
-    def _flood_budget_spare(self) -> bool:
-        limiter = getattr(self._bot, "rate_limiter", None)
-        return not isinstance(limiter, FloodControl) or limiter.spare(self._chat_id)
 
     async def _edit(self, text: str) -> None:
         if text == self._shown or self.gone:
@@ -106,7 +113,8 @@ class LiveStatus:
     async def finish(self, text: str) -> None:
         """Stops updating and leaves ``text`` as the final content (now, not paced)."""
         await self._stop()
-        await self._edit(text)
+        with sending_as(Priority.RESULT):
+            await self._edit(text)
 
     async def remove(self) -> bool:
         """Stops updating and deletes the message; False when it could not be deleted."""
@@ -114,8 +122,57 @@ class LiveStatus:
         if self.gone:
             return True
         try:
-            await self._bot.delete_message(self._chat_id, self.message_id)
+            await delete(self._bot, self._chat_id, self.message_id)
         except TelegramError as error:
             return is_gone(error)
         self.gone = True
         return True
+
+
+@dataclass(eq=False)
+class _Batch:
+    ids: list[int]
+    done: asyncio.Future[None]
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+
+_batches: dict[tuple[int, int], _Batch] = {}  # (id of the bot, chat) -> deletions not yet sent
+
+
+async def delete(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Deletes one of the bot's messages; raises TelegramError when Telegram refuses.
+
+    In groups, where deletions are counted against the chat's flood budget, deletions waiting
+    for budget are sent together, up to a hundred in one ``deleteMessages`` call.
+    """
+    flood = flood_control(bot)
+    if flood is None or chat_id > 0:
+        await bot.delete_message(chat_id, message_id)
+        return
+    key = (id(bot), chat_id)
+    batch = _batches.get(key)
+    if batch is None or batch.done.done() or len(batch.ids) >= DELETE_BATCH:
+        batch = _batches[key] = _Batch([], asyncio.get_running_loop().create_future())
+        batch.done.add_done_callback(lambda done: done.cancelled() or done.exception())
+        batch.task = asyncio.create_task(_send_batch(bot, flood, key, batch))
+    batch.ids.append(message_id)
+    await asyncio.shield(batch.done)
+
+
+async def _send_batch(bot: Bot, flood: FloodControl, key: tuple[int, int], batch: _Batch) -> None:
+    chat_id = key[1]
+    try:
+        with await flood.turn("deleteMessages", chat_id, Priority.CLEANUP):
+            if _batches.get(key) is batch:
+                del _batches[key]  # deletions from now on start the next batch
+            await bot.delete_messages(chat_id, batch.ids)
+    except TelegramError as error:
+        batch.done.set_exception(error)
+    except BaseException:
+        batch.done.cancel()
+        raise
+    else:
+        batch.done.set_result(None)
+    finally:
+        if _batches.get(key) is batch:
+            del _batches[key]

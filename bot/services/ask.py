@@ -19,6 +19,7 @@ from .. import render
 from ..lifecycle import MAX_RUNS, ActiveJob, JobFailed, Order, Work
 from ..lifecycle import submit as start_job
 from ..markdown import Chunk, render_markdown
+from ..ratelimit import Priority, sending_as
 from ..runtime import Runtime
 from ..storage import JobRow
 from . import models
@@ -157,7 +158,8 @@ async def _reply(job: ActiveJob, answer: str) -> None:
                 message_thread_id=job.order.thread_id,
             )
 
-        await job.send(send)
+        with sending_as(Priority.RESULT):  # behind first answers to other commands
+            await job.send(send)
 
 
 def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:

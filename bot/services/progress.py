@@ -12,6 +12,8 @@ from contextlib import AbstractAsyncContextManager
 from telegram import Bot
 from telegram.error import TelegramError
 
+from ..status import flood_control
+
 log = logging.getLogger("bot.jobs")
 
 CHAT_ACTION_PERIOD = 4.5  # Telegram shows an action for about five seconds.
@@ -40,9 +42,18 @@ async def repeating(
 
 
 def chat_action(bot: Bot, chat_id: int, action: str) -> AbstractAsyncContextManager[None]:
-    """Keeps ``action`` ("upload_photo", "typing") visible in the chat while the block runs."""
+    """Shows ``action`` ("upload_photo", "typing") in the chat as the block starts, and again
+    every few seconds while it runs, except while the bot's flood control holds messages back
+    (for this chat, or answers and results anywhere): the status message already tells the
+    user, and under load each repetition costs CPU that the waiting messages need."""
+    flood = flood_control(bot)
+    first = True
 
     async def send() -> None:
+        nonlocal first
+        if not first and flood is not None and flood.busy(chat_id):
+            return
+        first = False
         with contextlib.suppress(TelegramError):
             await bot.send_chat_action(chat_id, action)
 

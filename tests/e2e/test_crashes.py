@@ -55,6 +55,8 @@ async def test_killed_while_queued_and_while_generating(world: World) -> None:
     waiting = tg.send_text(7777, "/imagine a fox in line")
     waiting_status = await world.status_of(7777, waiting)
     await tg.wait_for(lambda: "#1 in line" in (waiting_status.text or ""), timeout=30)
+    drawing_status = await world.status_of(USER, drawing)
+    await tg.wait_for(lambda: "waiting in line at arta" in (drawing_status.text or ""), timeout=30)
     await stop(process, signal.SIGKILL)
     arta.queue_polls = 0
     async with bot_process(world, MAX_CONCURRENT_JOBS="1"):

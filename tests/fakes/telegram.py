@@ -23,9 +23,9 @@ What it speaks
 Flood limits (off by default; ``tg.flood_limits = True``), see :class:`FloodPolicy`
     Counted calls: every send*/edit*/copy/forward call, counted when it arrives, whatever its
     outcome (a media group is one call). Deletes, chat actions and callback answers are free.
-    * private chat (chat id > 0): a token bucket of 3 with a refill of 1 per second, i.e.
+    * any chat, private or group: a token bucket of 3 with a refill of 1 per second, i.e.
       a burst of 3 then 1 a second;
-    * group or supergroup (chat id < 0): at most 20 in any 60 seconds (sliding window);
+    * group or supergroup (chat id < 0), besides: at most 20 in any 60 seconds (sliding window);
     * overall: at most 30 in any 1 second (sliding window).
     Past a limit the call is refused with 429 ``Too Many Requests: retry after N`` where N is the
     whole seconds until the call would have been allowed (at least 1), and nothing is consumed.
@@ -1339,7 +1339,7 @@ def validate_reply_markup(raw: Any) -> dict[str, Any] | None:
 class FloodPolicy:
     """Telegram's (approximate) limits; see the module docstring."""
 
-    private_burst: float = 3.0  # token bucket size per private chat
+    private_burst: float = 3.0  # token bucket size per chat (groups too, despite the name)
     private_per_second: float = 1.0  # refill rate
     group_per_minute: int = 20  # sliding 60 s window per group/supergroup
     global_per_second: int = 30  # sliding 1 s window over all chats
@@ -1363,7 +1363,7 @@ class FloodControl:
         if len(self._global) >= p.global_per_second:
             waits.append(self._global[0] + 1.0 - now)
         tokens = 0.0
-        if chat_id is not None and private:
+        if chat_id is not None:
             tokens, when = self._buckets.get(chat_id, (p.private_burst, now))
             tokens = min(p.private_burst, tokens + (now - when) * p.private_per_second)
             if tokens < 1.0:
@@ -1378,7 +1378,7 @@ class FloodControl:
         if waits:
             return max(1, math.ceil(max(waits) - 1e-9))
         self._global.append(now)
-        if chat_id is not None and private:
+        if chat_id is not None:
             self._buckets[chat_id] = (tokens - 1.0, now)
         if window is not None:
             window.append(now)

@@ -1,0 +1,411 @@
+"""``make bench``: the bot as a process, against the Bot API emulator with Telegram's flood limits
+on and an ARTA that takes a fixed time per job; prints how the bot spends Telegram's budget.
+
+    .venv/bin/python -m bench.run                   # every scenario, 1000 chats in the burst
+    .venv/bin/python -m bench.run --chats 200 --only burst
+
+Everything runs on 127.0.0.1. Each scenario starts a fresh bot (default settings; only the
+addresses point at the fakes) so that its peak RSS and CPU time are its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import signal
+import statistics
+import sys
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from tests.fakes.arta import FakeArta
+from tests.fakes.telegram import BotApiEmulator, Call, FloodPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+PICTURE_METHODS = ("sendphoto", "sendmediagroup", "senddocument")
+CLEANUP_WAIT = 75.0  # a group's status deletions wait for its 20-a-minute budget
+
+
+class TimedArta(FakeArta):
+    """ARTA whose every job is done a fixed number of seconds after it was submitted."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(queue_polls=0, progress_polls=0)
+        self.seconds = seconds
+        self.submitted: dict[str, float] = {}
+
+    def done_at(self, prompt: str) -> float | None:
+        """When the job with this prompt was finished upstream (monotonic seconds)."""
+        for record_id, job in self.jobs.items():
+            if job.form.get("prompt") == prompt:
+                return self.submitted[record_id] + self.seconds
+        return None
+
+    async def _text2image(self, request: web.Request) -> web.Response:
+        before = set(self.jobs)
+        response = await super()._text2image(request)
+        for record_id in self.jobs.keys() - before:
+            self.submitted[record_id] = time.monotonic()
+        return response
+
+    async def _status(self, request: web.Request) -> web.Response:
+        submitted = self.submitted.get(request.match_info["record_id"])
+        if submitted is not None and time.monotonic() < submitted + self.seconds:
+            return web.json_response({"status": "IN_PROGRESS", "response": None})
+        return await super()._status(request)
+
+
+@dataclass(frozen=True)
+class Command:
+    at: float  # seconds after the scenario starts
+    chat_id: int
+    user_id: int
+
+
+@dataclass
+class Scenario:
+    name: str
+    commands: list[Command]
+    groups: list[int] = field(default_factory=list)
+
+
+def burst(chats: int) -> Scenario:
+    """``chats`` people each send /imagine in their private chat at the same moment."""
+    commands = [Command(0, 10_000 + i, 0) for i in range(chats)]
+    return Scenario(f"burst: {chats} private chats", commands)
+
+
+def busy_groups(groups: int = 10, per_group: int = 20) -> Scenario:
+    """``per_group`` members of each of ``groups`` groups send /imagine at the same moment."""
+    ids = [-100_900_000 - g for g in range(groups)]
+    commands = [
+        Command(0, g, 50_000 + 1000 * index + i)
+        for index, g in enumerate(ids)
+        for i in range(per_group)
+    ]
+    return Scenario(f"groups: {groups * per_group} jobs in {groups} groups", commands, ids)
+
+
+def moderate(jobs: int = 120, per_second: float = 2.0) -> Scenario:
+    """A steady stream: ``per_second`` /imagine a second, every fourth in one of six groups
+    (each group then uses about half its budget on answers and pictures)."""
+    ids = [-100_800_000 - g for g in range(6)]
+    commands = []
+    for i in range(jobs):
+        chat = ids[(i // 4) % 6] if i % 4 == 3 else 20_000 + i
+        commands.append(Command(i / per_second, chat, 60_000 + i))
+    return Scenario(f"moderate: {jobs} jobs, {per_second:g}/s", commands, ids)
+
+
+@dataclass
+class Result:
+    scenario: str
+    jobs: int
+    delivered: int
+    too_many_requests: int
+    last_picture: float
+    bound: float
+    first_answer: list[float]
+    done_to_picture: list[float]
+    status_edits: int
+    statuses_left: int
+    peak_rss_mb: float
+    cpu_seconds: float
+
+    @property
+    def lost(self) -> int:
+        return self.jobs - self.delivered
+
+    def rows(self) -> list[tuple[str, str]]:
+        return [
+            ("delivered / lost", f"{self.delivered} / {self.lost}"),
+            ("429s drawn", f"{self.too_many_requests}"),
+            ("last picture (lower bound)", f"{self.last_picture:.1f} s ({self.bound:.1f} s)"),
+            ("last picture / lower bound", f"x{self.last_picture / self.bound:.2f}"),
+            ("command -> first answer p50 / p95", _percentiles(self.first_answer)),
+            ("upstream done -> picture p50 / p95", _percentiles(self.done_to_picture)),
+            ("status edits per job", f"{self.status_edits / self.jobs:.2f}"),
+            ("status messages left undeleted", f"{self.statuses_left}"),
+            ("peak RSS of the bot", f"{self.peak_rss_mb:.0f} MB"),
+            ("CPU per job", f"{1000 * self.cpu_seconds / self.jobs:.1f} ms"),
+        ]
+
+
+def _percentiles(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return f"{statistics.median(ordered):.2f} s / {p95:.2f} s"
+
+
+def lower_bound(
+    commands: list[Command], private: Callable[[int], bool], upstream: float, policy: FloodPolicy
+) -> float:
+    """When the last picture could arrive at the earliest, under the emulator's limits.
+
+    Each job needs two messages: the first answer (from its command on) and the picture (from
+    ``upstream`` seconds after its command on). Messages are sent in order of when they may go,
+    each at the first moment every limit allows: one a second per chat after a burst, 20 a
+    minute per group, 30 a second overall.
+    """
+    eps = 1e-9
+    pending = sorted(
+        [(c.at, c.chat_id, False) for c in commands]
+        + [(c.at + upstream, c.chat_id, True) for c in commands]
+    )
+    overall: deque[float] = deque()
+    buckets: dict[int, tuple[float, float]] = {}
+    groups: dict[int, deque[float]] = {}
+    last = 0.0
+    now = pending[0][0]
+    while pending:
+        while overall and overall[0] <= now - 1.0 + eps:
+            overall.popleft()
+        if len(overall) >= policy.global_per_second:
+            now = overall[0] + 1.0
+            continue
+        waiting = []
+        wake = math.inf
+        for index, (release, chat, picture) in enumerate(pending):
+            if release > now + eps:
+                wake = min(wake, release)
+                waiting.extend(pending[index:])
+                break
+            if len(overall) >= policy.global_per_second:
+                waiting.append((release, chat, picture))
+                continue
+            tokens, when = buckets.get(chat, (policy.private_burst, now))
+            tokens = min(policy.private_burst, tokens + (now - when) * policy.private_per_second)
+            wait = (1.0 - tokens) / policy.private_per_second if tokens < 1.0 - eps else 0.0
+            window = groups.setdefault(chat, deque()) if not private(chat) else None
+            if window is not None:
+                while window and window[0] <= now - 60.0 + eps:
+                    window.popleft()
+                if len(window) >= policy.group_per_minute:
+                    wait = max(wait, window[0] + 60.0 - now)
+            if wait > eps:
+                wake = min(wake, now + wait)
+                waiting.append((release, chat, picture))
+                continue
+            overall.append(now)
+            buckets[chat] = (tokens - 1.0, now)
+            if window is not None:
+                window.append(now)
+            if picture:
+                last = max(last, now)
+        pending = waiting
+        if pending:
+            next_free = overall[0] + 1.0 if len(overall) >= policy.global_per_second else wake
+            now = max(now, min(wake, next_free))
+    return last
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _replied_to(call: Call) -> int | None:
+    reply = call.params.get("reply_parameters")
+    if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
+        return int(reply["message_id"])
+    value = call.params.get("reply_to_message_id")
+    return value if isinstance(value, int) else None
+
+
+async def _wait_until(condition: Callable[[], bool], limit: float, step: float = 0.25) -> bool:
+    deadline = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(step)
+    return True
+
+
+async def run(
+    scenario: Scenario,
+    *,
+    upstream: float = 3.0,
+    env: dict[str, str] | None = None,
+    cleanup_wait: float = CLEANUP_WAIT,
+) -> Result:
+    """Runs one scenario against a fresh bot process and returns what it measured.
+
+    ``env`` adds settings for the bot; after the last picture, the bot gets up to
+    ``cleanup_wait`` seconds to delete its status messages.
+    """
+    tg = BotApiEmulator()
+    tg.flood_limits = True
+    arta = TimedArta(upstream)
+    await tg.start()
+    await arta.start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="imagine-bench-") as data_dir:
+            directory = Path(data_dir)
+            return await _measure(tg, arta, scenario, upstream, directory, env or {}, cleanup_wait)
+    finally:
+        await arta.stop()
+        await tg.stop()
+
+
+async def _measure(
+    tg: BotApiEmulator,
+    arta: TimedArta,
+    scenario: Scenario,
+    upstream: float,
+    data_dir: Path,
+    extra_env: dict[str, str],
+    cleanup_wait: float,
+) -> Result:
+    for group in scenario.groups:
+        tg.add_chat(group, chat_type="supergroup")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.url,
+        "DATA_DIR": str(data_dir),
+        "ALLOW_PRIVATE_URLS": "true",
+        "LOG_LEVEL": "WARNING",
+        **{key.upper(): value for key, value in arta.overrides.items()},
+        **extra_env,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=data_dir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        started = await _wait_until(lambda: bool(tg.calls("getUpdates")), 60)
+        if not started:
+            raise RuntimeError("the bot did not start")
+        cpu_before = _cpu_seconds(process.pid)
+        sent: dict[tuple[int, int], tuple[Command, float, str]] = {}
+        start = time.monotonic()
+        for command in sorted(scenario.commands, key=lambda c: c.at):
+            delay = start + command.at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            prompt = f"bench {command.chat_id} {command.user_id}"
+            group = command.chat_id < 0
+            text = f"/imagine@{tg.bot_username} {prompt}" if group else f"/imagine {prompt}"
+            user = command.user_id if group else None
+            message = tg.send_text(command.chat_id, text, user_id=user)
+            sent[(command.chat_id, message["message_id"])] = (command, time.monotonic(), prompt)
+
+        def pictures() -> dict[tuple[int, int], Call]:
+            found: dict[tuple[int, int], Call] = {}
+            for call in tg.calls():
+                if call.ok and call.method.lower() in PICTURE_METHODS:
+                    key = (int(call.chat_id or 0), _replied_to(call) or 0)
+                    if key in sent and key not in found:
+                        found[key] = call
+            return found
+
+        bound = lower_bound(scenario.commands, lambda chat: chat > 0, upstream, tg.flood_policy)
+        await _wait_until(lambda: len(pictures()) == len(sent), 3 * bound + 60, step=0.5)
+        answers: dict[tuple[int, int], Call] = {}
+        for call in tg.calls("sendMessage"):
+            key = (int(call.chat_id or 0), _replied_to(call) or 0)
+            if call.ok and key in sent and key not in answers:
+                answers[key] = call
+
+        def statuses_left() -> int:
+            return sum(
+                1
+                for (chat, _), call in answers.items()
+                if not tg.message(chat, call.result["message_id"]).deleted
+            )
+
+        await _wait_until(lambda: statuses_left() == 0, cleanup_wait, step=0.5)
+        cpu = _cpu_seconds(process.pid) - cpu_before
+        rss = _peak_rss_mb(process.pid)
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+        except TimeoutError:
+            process.kill()
+            stderr = b""
+    if process.returncode not in (0, None):
+        print(stderr.decode(errors="replace")[-3000:], file=sys.stderr)
+    found = pictures()
+    first = min(at for _, at, _ in sent.values())
+    first_answer = [answers[k].time - sent[k][1] for k in sent if k in answers]
+    done_to_picture = []
+    for key, call in found.items():
+        done = arta.done_at(sent[key][2])
+        if done is not None:
+            done_to_picture.append(call.time - done)
+    return Result(
+        scenario=scenario.name,
+        jobs=len(sent),
+        delivered=len(found),
+        too_many_requests=tg.too_many_requests_sent,
+        last_picture=max((c.time for c in found.values()), default=math.inf) - first,
+        bound=bound,
+        first_answer=first_answer,
+        done_to_picture=done_to_picture,
+        status_edits=sum(1 for c in tg.calls("editMessageText") if c.ok),
+        statuses_left=statuses_left(),
+        peak_rss_mb=rss,
+        cpu_seconds=cpu,
+    )
+
+
+def report(results: list[Result]) -> str:
+    """The results as a Markdown table, one column per scenario."""
+    names = [r.scenario for r in results]
+    lines = ["| | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for index, (label, _) in enumerate(results[0].rows()):
+        lines.append(f"| {label} | " + " | ".join(r.rows()[index][1] for r in results) + " |")
+    return "\n".join(lines)
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=1000, help="private chats in the burst")
+    parser.add_argument("--upstream", type=float, default=3.0, help="seconds ARTA takes per job")
+    parser.add_argument(
+        "--only", choices=["burst", "groups", "moderate"], action="append", help="run only these"
+    )
+    args = parser.parse_args(argv)
+    scenarios = {
+        "burst": lambda: burst(args.chats),
+        "groups": lambda: busy_groups(),
+        "moderate": lambda: moderate(),
+    }
+    results = []
+    for name in args.only or list(scenarios):
+        scenario = scenarios[name]()
+        print(f"running {scenario.name} ...", file=sys.stderr, flush=True)
+        result = await run(scenario, upstream=args.upstream)
+        results.append(result)
+        print(report([result]), file=sys.stderr, flush=True)
+    print(report(results))
+    return 0 if all(r.lost == 0 and r.too_many_requests == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

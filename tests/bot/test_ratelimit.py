@@ -1,0 +1,125 @@
+"""Flood control: Telegram's windows spent in full, in order of what the user waits for."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+from telegram.error import RetryAfter
+
+from bot.ratelimit import Bucket, FloodControl, Limits, Priority, Window, sending_as
+
+
+def test_a_window_counts_a_call_from_its_start_until_its_answer() -> None:
+    window = Window(2, 1.0)
+    window.take()
+    window.take()
+    assert window.free_at(0.0, keep=0) == float("inf")  # both still in flight
+    window.give_back(0.5)  # answered at 0.5: counted until 1.5
+    assert window.free_at(0.6, keep=0) == 1.5
+    assert window.free_at(1.5, keep=0) == 1.5
+    window.give_back(None)  # never sent: frees its place at once
+    assert window.used(1.5) == 0
+
+
+def test_a_chat_gets_a_burst_of_three_then_about_one_a_second() -> None:
+    bucket = Bucket(3, 1.0)
+    for _ in range(3):
+        assert bucket.free_at(10.0, keep=0) == 10.0
+        bucket.take()
+        bucket.give_back(10.0)
+    assert bucket.free_at(10.0, keep=0) == 11.0
+
+
+def test_a_call_holds_its_token_until_answered_and_refill_starts_then() -> None:
+    bucket = Bucket(3, 1.0)
+    for _ in range(3):
+        bucket.take()
+    assert bucket.free_at(10.0, keep=0) == float("inf")
+    bucket.give_back(10.5)
+    assert bucket.free_at(10.5, keep=0) == 11.5
+
+
+def test_a_reserve_keeps_room_for_what_matters() -> None:
+    window = Window(30, 1.0, reserve=10)
+    for _ in range(20):
+        window.take()
+        window.give_back(0.0)
+    assert window.free_at(0.5, keep=0) == 0.5
+    assert window.free_at(0.5, keep=window.reserve) == 1.0
+
+
+class Api:
+    """Stands in for the HTTP call PTB hands to the rate limiter; records what went out."""
+
+    def __init__(self, flood: FloodControl) -> None:
+        self.flood = flood
+        self.sent: list[str] = []
+        self.refusals: list[float] = []
+
+    async def call(self, endpoint: str, chat_id: int, label: str, **kwargs: Any) -> Any:
+        async def callback() -> bool:
+            if self.refusals:
+                raise RetryAfter(dt.timedelta(seconds=self.refusals.pop(0)))
+            self.sent.append(label)
+            return True
+
+        return await self.flood.process_request(
+            callback, (), {}, endpoint, {"chat_id": chat_id}, kwargs.get("priority")
+        )
+
+
+async def test_pictures_go_before_progress_edits_that_waited_longer() -> None:
+    flood = FloodControl(Limits(overall=(2, 0.2, 1)))
+    api = Api(flood)
+    await api.call("sendMessage", 1, "answer 1")
+    await api.call("sendMessage", 2, "answer 2")  # the window is full for 0.2 s
+
+    async def progress_edit() -> None:
+        with await flood.turn("editMessageText", 3, Priority.STATUS):
+            await api.call("editMessageText", 3, "progress 3")
+
+    edit = asyncio.create_task(progress_edit())
+    await asyncio.sleep(0)  # the edit queues first
+    picture = asyncio.create_task(api.call("sendPhoto", 4, "picture 4"))
+    await asyncio.gather(edit, picture)
+    assert api.sent == ["answer 1", "answer 2", "picture 4", "progress 3"]
+
+
+async def test_first_answers_go_before_results() -> None:
+    flood = FloodControl(Limits(overall=(1, 0.1, 0)))
+    api = Api(flood)
+    await api.call("sendMessage", 1, "answer 1")
+    waiting = [
+        asyncio.create_task(api.call("sendPhoto", 2, "picture 2")),
+        asyncio.create_task(api.call("sendMediaGroup", 3, "album 3")),
+        asyncio.create_task(api.call("sendMessage", 4, "answer 4")),
+    ]
+
+    async def ask_answer() -> None:
+        with sending_as(Priority.RESULT):
+            await api.call("sendMessage", 5, "ask answer 5")
+
+    waiting.append(asyncio.create_task(ask_answer()))
+    await asyncio.gather(*waiting)
+    assert api.sent == ["answer 1", "answer 4", "picture 2", "album 3", "ask answer 5"]
+
+
+async def test_a_429_is_retried_as_often_as_telegram_asks() -> None:
+    flood = FloodControl()
+    api = Api(flood)
+    api.refusals = [0.01] * 6  # more than any small fixed retry count
+    assert await api.call("sendPhoto", 7, "picture") is True
+    assert api.sent == ["picture"]
+
+
+async def test_calls_that_are_not_counted_are_never_held_back() -> None:
+    flood = FloodControl(Limits(overall=(1, 60.0, 0)))
+    api = Api(flood)
+    await api.call("sendMessage", 1, "answer")
+    await api.call("sendChatAction", 1, "typing")
+    await api.call("deleteMessage", 1, "delete in a private chat")
+    await api.call("answerCallbackQuery", 1, "button")
+    assert api.sent == ["answer", "typing", "delete in a private chat", "button"]
+    assert flood.busy(1) is False
