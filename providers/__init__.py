@@ -36,13 +36,11 @@ from .types import (
 
 @cache
 def default_registry() -> Registry:
-    """The registry of the four built-in providers."""
-    from .arta import ARTA
-    from .dynaspark import Dynaspark
-    from .prodia import Prodia
-    from .sd35 import StabilityAI_SD35Large
+    """The registry of the four built-in providers (the bot and the CLI use
+    :func:`providers.config.build_registry`, which adds the configured ones)."""
+    from .config import seed_providers
 
-    return Registry([ARTA, Prodia, StabilityAI_SD35Large, Dynaspark])
+    return Registry(seed_providers())
 
 
 __all__ = [
