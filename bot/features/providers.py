@@ -8,6 +8,7 @@ from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 from .. import render
 from ..runtime import runtime_of
 from ..services import models
+from ..services.language import texts_for
 
 
 async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -18,10 +19,12 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if message is None:
         return
     runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
     chosen = await models.chat_models(runtime, message.chat_id)
     operator = user is not None and user.id in runtime.settings.admin_user_ids
     lines = [
         render.provider_line(
+            tr,
             provider.label,
             runtime.health.of(provider.name),
             [e.id for e in (chosen.image, chosen.vision) if e.provider is provider],
@@ -30,7 +33,7 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         )
         for provider in runtime.registry.providers
     ]
-    await message.reply_text(render.providers_text(lines))
+    await message.reply_text(render.providers_text(tr, lines))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
