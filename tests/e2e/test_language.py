@@ -169,3 +169,12 @@ async def test_a_job_keeps_its_language_across_a_restart(world: World) -> None:
         await tg.wait_for(lambda: status.deleted)
     english = ("sent to", "waiting in line", "drawing with", "starting", "restarted")
     assert not [t for t in texts_of(status) if any(word in t for word in english)]
+
+
+async def test_users_without_a_telegram_language_get_default_language(world: World) -> None:
+    tg = world.tg
+    tg.add_user(EN_USER, language_code=None)
+    async with world.bot(default_language="ru"):
+        assert (await reply(world, EN_USER, "/help")).startswith("Привет!")
+    async with world.bot():
+        assert (await reply(world, EN_USER, "/help")).startswith("Hi!")
