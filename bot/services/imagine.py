@@ -38,7 +38,7 @@ from ..lifecycle import MAX_RUNS, RESENDING, ActiveJob, Order, Work
 from ..lifecycle import submit as start_job
 from ..pictures import NotAPicture, Picture, prepare
 from ..preview import PREVIEW, LivePreview
-from ..provider_texts import error_text, switched_parts, unknown_model
+from ..provider_texts import sentence, switched_parts, unknown_model
 from ..runtime import Runtime
 from ..storage import JobRow, JobStatus
 from . import models
@@ -81,7 +81,7 @@ async def build_request(
     try:
         validate_request(entry, request)
     except InvalidOption as error:
-        raise Rejected(error_text(tr, error)) from None
+        raise Rejected(sentence(tr, str(error), error)) from None
     if request.seed is None and entry.options is not None and entry.options.seed:
         request = dataclasses.replace(request, seed=secrets.randbelow(SEED_RANGE))
     return entry, request
