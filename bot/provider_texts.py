@@ -152,6 +152,22 @@ SENTENCES: tuple[tuple[str, str], ...] = (
         N_("{model} does not take a negative prompt."),
     ),
     (r"(?P<model>\S+) does not take a seed\.", N_("{model} does not take a seed.")),
+    (
+        r"Guidance for (?P<model>\S+) must be between (?P<low>[\d.]+) and (?P<high>[\d.]+)\.",
+        N_("Guidance for {model} must be between {low} and {high}."),
+    ),
+    (
+        r"Steps for (?P<model>\S+) must be a whole number from (?P<low>\d+) to (?P<high>\d+)\.",
+        N_("Steps for {model} must be a whole number from {low} to {high}."),
+    ),
+    (
+        r"(?P<model>\S+) has no aspect ratio '(?P<value>[^']*)'; use (?P<allowed>.+)\.",
+        N_("{model} has no aspect ratio '{value}'; use {allowed}."),
+    ),
+    (
+        r"(?P<model>\S+) has no sampler '(?P<value>[^']*)'; use (?P<allowed>.+)\.",
+        N_("{model} has no sampler '{value}'; use {allowed}."),
+    ),
     (r"(?P<model>\S+) is not an image model\.", N_("{model} is not an image model.")),
     (r"(?P<model>\S+) is not a vision model\.", N_("{model} is not a vision model.")),
     (
@@ -191,7 +207,7 @@ def _by_type(tr: Translator, error: ProviderError | None) -> str:
     if isinstance(error, AuthError):
         return tr.gettext("refused our credentials")
     if isinstance(error, InvalidOption):
-        return tr.gettext("cannot take these options")
+        return tr.gettext("This model cannot take these options.")
     return tr.gettext("failed to do this job")
 
 
