@@ -13,6 +13,12 @@ import gettext
 from dataclasses import dataclass
 from pathlib import Path
 
+
+def N_(message: str) -> str:
+    """Marks ``message`` for extraction without translating it (translate it where it is used)."""
+    return message
+
+
 DOMAIN = "bot"
 LOCALE_DIR = Path(__file__).parent / "locales"
 ENGLISH = "en"
@@ -20,12 +26,10 @@ RUSSIAN = "ru"
 LANGUAGES = (ENGLISH, RUSSIAN)
 """Every language the bot speaks; the first is the language of the messages in the code."""
 LANGUAGE_NAMES = {ENGLISH: "English", RUSSIAN: "Русский"}
+"""Each language in its own words (what its button says)."""
+LANGUAGE_TITLES = {ENGLISH: N_("English"), RUSSIAN: N_("Russian")}
+"""Each language's name for use inside a sentence (translate it: "русский")."""
 DECIMAL_MARKS = {RUSSIAN: ","}
-
-
-def N_(message: str) -> str:
-    """Marks ``message`` for extraction without translating it (translate it where it is used)."""
-    return message
 
 
 @dataclass(frozen=True)

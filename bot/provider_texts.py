@@ -256,6 +256,16 @@ def reason_text(tr: Translator, reason: str, label: str) -> str:
     return f"{label}: {_match(tr, rest, _COMPILED) or tr.gettext('failed to do this job')}"
 
 
+def recorded_error_text(tr: Translator, text: str, label: str) -> str:
+    """A provider's last error as recorded ("ARTA: cannot be reached right now") in ``tr``'s
+    language; a sentence without a pattern stays as recorded (operators see the detail)."""
+    prefix = f"{label}: "
+    if tr.language == ENGLISH or not text.startswith(prefix):
+        return text
+    rest = text[len(prefix) :]
+    return prefix + (_match(tr, rest, _COMPILED) or rest)
+
+
 def adjustment_text(tr: Translator, note: str) -> str:
     """How a request was adapted to a fallback model, in ``tr``'s language."""
     if tr.language == ENGLISH:

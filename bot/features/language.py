@@ -7,7 +7,7 @@ from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from ..commands import arguments
-from ..i18n import LANGUAGE_NAMES, LANGUAGES, N_, Translator, parse_choice
+from ..i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
 from ..runtime import runtime_of
 from ..services import language as languages
 from ..status import is_not_modified
@@ -24,10 +24,12 @@ def summary(tr: Translator, chosen: str | None) -> str:
     """What /language shows: the language in use and whether the chat chose it."""
     if chosen is None:
         head = tr.gettext("🌐 Language: {name}, from your Telegram settings.").format(
-            name=LANGUAGE_NAMES[tr.language]
+            name=tr.gettext(LANGUAGE_TITLES[tr.language])
         )
     else:
-        head = tr.gettext("🌐 Language of this chat: {name}.").format(name=LANGUAGE_NAMES[chosen])
+        head = tr.gettext("🌐 Language of this chat: {name}.").format(
+            name=tr.gettext(LANGUAGE_TITLES[chosen])
+        )
     return head + "\n" + tr.gettext(USAGE)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from tests.e2e.conftest import World
 from tests.e2e.test_model import button
 from tests.fakes.telegram import StoredMessage
@@ -74,7 +76,7 @@ async def test_a_russian_user_gets_russian_help_statuses_errors_and_buttons(worl
         await tg.wait_for(lambda: "Модель для картинок: arta/medieval" in (menu.text or ""))
 
         language = await menu_of(world, RU_USER, "/language")
-        assert (language.text or "").startswith("🌐 Язык: Русский, по настройкам вашего Telegram.")
+        assert (language.text or "").startswith("🌐 Язык: русский, по настройкам вашего Telegram.")
         labels = [b["text"] for b in language.buttons]
         assert labels == ["English", "Русский", "✅ Язык Telegram"]
 
@@ -119,7 +121,7 @@ async def test_language_overrides_the_telegram_language_and_survives_a_restart(
     async with world.bot():  # a new Application on the same database
         assert (await reply(world, EN_USER, "/help")).startswith("Привет!")
         menu = await menu_of(world, EN_USER, "/language")
-        assert (menu.text or "").startswith("🌐 Язык этого чата: Русский.")
+        assert (menu.text or "").startswith("🌐 Язык этого чата: русский.")
         assert "✅ Русский" in [b["text"] for b in menu.buttons]
         tg.press_button(EN_USER, menu.message_id, "lang:auto")
         await tg.wait_for(
@@ -178,3 +180,26 @@ async def test_users_without_a_telegram_language_get_default_language(world: Wor
         assert (await reply(world, EN_USER, "/help")).startswith("Привет!")
     async with world.bot():
         assert (await reply(world, EN_USER, "/help")).startswith("Hi!")
+
+
+async def test_a_fallback_and_providers_are_explained_in_russian(world: World) -> None:
+    tg, prodia = world.tg, world.prodia
+    tg.add_user(RU_USER, language_code="ru")
+    prodia.hold = asyncio.Event()  # the fallback waits until the status has said why
+    async with world.bot(
+        fallback_image_models="auto", arta_api_url="http://127.0.0.1:9", admin_user_ids=str(RU_USER)
+    ):
+        command = tg.send_text(RU_USER, "/imagine лиса --n 2")
+        status = await world.status_of(RU_USER, command)
+        await tg.wait_for(
+            lambda: (status.text or "").startswith(
+                "↪️ ARTA: сейчас недоступен; вместо этого рисует "
+                "prodia/absolutereality_v181 (1 изображение вместо 2)."
+            )
+        )
+        prodia.hold.set()
+        await world.photos_for(RU_USER, command, 1)
+        listing = await reply(world, RU_USER, "/providers")
+        assert listing.startswith("Провайдеры (✅ работает · ⚠️ сбоит · ❌ не работает)")
+        assert "последняя ошибка: ARTA: сейчас недоступен" in listing
+        assert "100% из 1 последней задачи" in listing
