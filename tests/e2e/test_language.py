@@ -6,6 +6,7 @@ import asyncio
 
 from tests.e2e.conftest import World
 from tests.e2e.test_model import button
+from tests.fakes.arta import png_bytes
 from tests.fakes.telegram import StoredMessage
 
 RU_USER = 1301
@@ -203,3 +204,22 @@ async def test_a_fallback_and_providers_are_explained_in_russian(world: World) -
         assert listing.startswith("Провайдеры (✅ работает · ⚠️ сбоит · ❌ не работает)")
         assert "последняя ошибка: ARTA: сейчас недоступен" in listing
         assert "100% из 1 последней задачи" in listing
+
+
+async def test_ask_hints_and_refusals_in_russian(world: World) -> None:
+    tg, vision = world.tg, world.dynaspark
+    tg.add_user(RU_USER, language_code="ru")
+    vision.answer = "Красный квадрат."
+    async with world.bot():
+        command = tg.send_photo(RU_USER, png_bytes(1), caption="/ask")
+        status = await world.status_of(RU_USER, command)
+        await world.reply_to(RU_USER, command, lambda m: m.text == "Красный квадрат.")
+        assert texts_of(status)[0] == "🔎 Смотрю на фото…"
+        assert vision.submissions[0].user_input == "Опиши это изображение."
+        assert (await reply(world, RU_USER, "/ask")).startswith("Задайте вопрос:")
+        assert (await reply(world, RU_USER, "привет")).startswith("Отправьте /imagine <описание>")
+        assert (await reply(world, RU_USER, "/draw")).startswith("Я не знаю такой команды.")
+    async with world.bot(allowed_user_ids=str(EN_USER)):
+        assert await reply(world, RU_USER, "/imagine лиса") == (
+            "Извините, это закрытый бот. Попросите его владельца открыть вам доступ."
+        )
