@@ -6,9 +6,10 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
 from .commands import split_command
+from .i18n import N_, from_telegram, translator
 from .runtime import runtime_of
 
-REFUSAL = "Sorry, this bot is private. Ask its operator to let you in."
+REFUSAL = N_("Sorry, this bot is private. Ask its operator to let you in.")
 
 
 def allowed(update: Update, users: frozenset[int], chats: frozenset[int]) -> bool:
@@ -25,12 +26,14 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     admins = settings.admin_user_ids
     if allowed(update, settings.allowed_user_ids | admins, settings.allowed_chat_ids):
         return
+    user = update.effective_user
+    tr = translator(from_telegram(user.language_code if user else None, settings.default_language))
     if update.callback_query is not None:
-        await update.callback_query.answer(REFUSAL, show_alert=True)
+        await update.callback_query.answer(tr.gettext(REFUSAL), show_alert=True)
     elif (message := update.effective_message) is not None:
         text = message.text or message.caption or ""
         if split_command(text, context.bot.username):
-            await message.reply_text(REFUSAL)
+            await message.reply_text(tr.gettext(REFUSAL))
     raise ApplicationHandlerStop
 
 

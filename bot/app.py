@@ -14,14 +14,18 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes,
 
 from . import access
 from .commands import menu
-from .features import ask, cancel, chats, hints, imagine, model, providers, start
+from .features import ask, cancel, chats, hints, imagine, language, model, providers, start
+from .i18n import N_, from_telegram, translator
 from .lifecycle import RESTARTING
 from .ratelimit import FloodControl
 from .recovery import recover
-from .runtime import AnyApp, Runtime, attach, attached, detach
+from .runtime import AnyApp, Runtime, attach, attached, detach, runtime_of
+from .services.language import texts_for
 from .settings import BotSettings
 
 log = logging.getLogger(__name__)
+
+SOMETHING_WRONG = N_("Something went wrong on my side. Please try again.")
 
 
 def build_application(settings: BotSettings) -> AnyApp:
@@ -43,7 +47,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         .build()
     )
     app.add_handler(access.handler(), group=-1)
-    for feature in (chats, start, imagine, model, ask, cancel, providers, hints):
+    for feature in (chats, start, imagine, model, language, ask, cancel, providers, hints):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)
@@ -81,17 +85,18 @@ async def on_shutdown(app: AnyApp) -> None:
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any button the bot does not know (old or forged): a polite note, nothing changes."""
     if update.callback_query is not None:
-        await update.callback_query.answer(model.STALE, show_alert=True)
+        tr = await texts_for(runtime_of(context), update)
+        await update.callback_query.answer(tr.gettext(model.STALE), show_alert=True)
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Logs the failure and, where there is a message, tells its author something went wrong."""
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
+        user = update.effective_user
+        tr = translator(from_telegram(user.language_code if user else None))
         with contextlib.suppress(TelegramError):
-            await update.effective_message.reply_text(
-                "Something went wrong on my side. Please try again."
-            )
+            await update.effective_message.reply_text(tr.gettext(SOMETHING_WRONG))
 
 
 @asynccontextmanager

@@ -6,28 +6,23 @@ import re
 
 from telegram import BotCommand, Message
 
-MENU: dict[str, list[tuple[str, str]]] = {
-    "en": [
-        ("imagine", "Draw a picture: /imagine <prompt>"),
-        ("model", "Show or change this chat's models"),
-        ("ask", "Ask about a photo: /ask <question>"),
-        ("cancel", "Stop your running jobs"),
-        ("providers", "Which providers work right now"),
-        ("help", "How to use the bot"),
-    ],
-    "ru": [
-        ("imagine", "Нарисовать картинку: /imagine <описание>"),
-        ("model", "Показать или сменить модели чата"),
-        ("ask", "Вопрос о фото: /ask <вопрос>"),
-        ("cancel", "Остановить ваши задачи"),
-        ("providers", "Какие провайдеры сейчас работают"),
-        ("help", "Как пользоваться ботом"),
-    ],
-}
+from .i18n import N_, translator
+
+MENU: list[tuple[str, str]] = [
+    ("imagine", N_("Draw a picture: /imagine <prompt>")),
+    ("model", N_("Show or change this chat's models")),
+    ("ask", N_("Ask about a photo: /ask <question>")),
+    ("cancel", N_("Stop your running jobs")),
+    ("providers", N_("Which providers work right now")),
+    ("language", N_("English or Russian for this chat")),
+    ("help", N_("How to use the bot")),
+]
 
 
 def menu(language: str) -> list[BotCommand]:
-    return [BotCommand(name, text) for name, text in MENU[language]]
+    """The command menu with descriptions in ``language``."""
+    tr = translator(language)
+    return [BotCommand(name, tr.gettext(text)) for name, text in MENU]
 
 
 COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?:\s+|$)", re.S)

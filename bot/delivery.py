@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from telegram import Bot, InputMediaDocument, InputMediaPhoto, Message, ReplyParameters
 from telegram.error import BadRequest
 
+from .i18n import N_, Translator
 from .outbox import Outbox, Parcel
 from .pictures import Picture
 from .sending import Destination, persistently
@@ -25,8 +26,19 @@ ALBUM_MAX = 10
 UPLOAD_TIMEOUT = 120.0  # seconds one upload may take before it counts as a transient fault
 
 
+REFUSED = N_("Telegram refused the images ({reason}).")
+
+
 class Undeliverable(Exception):
-    """Telegram refused the pictures for good; ``str(error)`` is the reason for the user."""
+    """Telegram refused the pictures for good; :meth:`text` is the reason for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(REFUSED.format(reason=reason))
+        self.reason = reason
+
+    def text(self, tr: Translator) -> str:
+        """The reason in ``tr``'s language (Telegram's own words stay as they are)."""
+        return tr.gettext(REFUSED).format(reason=self.reason)
 
 
 def albums(count: int) -> list[range]:
@@ -75,7 +87,7 @@ async def deliver(
         try:
             await send([documents[i] for i in group], as_photo=False)
         except BadRequest as error:
-            raise Undeliverable(f"Telegram refused the images ({error}).") from error
+            raise Undeliverable(str(error)) from error
 
 
 async def _send_batch(

@@ -33,8 +33,10 @@ from providers import ProviderError
 from . import render
 from .chats import move_chat
 from .delivery import Undeliverable, deliver
+from .i18n import ENGLISH, N_, Translator, translator
 from .jobs import Job, TooManyJobs
 from .pictures import Picture
+from .provider_texts import error_text
 from .runtime import Runtime
 from .sending import ChatGone, Postponed, persistently
 from .services.common import Rejected
@@ -44,21 +46,24 @@ from .storage import JobRow, JobStatus, StorageError
 
 log = logging.getLogger(__name__)
 
-SOMETHING_WRONG = "⚠️ Something went wrong on our side. Please try again in a moment."
+SOMETHING_WRONG = N_("⚠️ Something went wrong on our side. Please try again in a moment.")
 RESTARTING = "the bot is restarting"
-PAUSED = "⏸ The bot is restarting; this job continues when it is back."
-POSTPONED = (
+PAUSED = N_("⏸ The bot is restarting; this job continues when it is back.")
+POSTPONED = N_(
     "📤 Telegram is not taking the pictures right now; they are saved and will be sent as soon "
     "as the bot can."
 )
 CHAT_GONE = "the chat blocked or removed the bot"
-RESENDING = "📤 Sending the finished pictures…"
+CANCELLED_BY_USER = N_("cancelled by you")
+RESENDING = N_("📤 Sending the finished pictures…")
+PICTURES_LOST = N_("⚠️ The finished pictures were lost; please send your command again.")
 RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
 MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
 
 
 class JobFailed(Exception):
-    """Ends the job with ``str(error)`` shown as its outcome (a sentence for the user)."""
+    """Ends the job with ``str(error)`` shown as its outcome (a sentence for the user, already
+    in the job's language: see :attr:`ActiveJob.tr`)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class Order:
     prompt: str
     model_id: str
     options: Mapping[str, Any] = field(default_factory=dict)
+    language: str = ENGLISH
 
     @classmethod
     def of(
@@ -83,6 +89,7 @@ class Order:
         prompt: str,
         model_id: str,
         options: Mapping[str, Any],
+        language: str,
     ) -> Order:
         return cls(
             kind=kind,
@@ -93,6 +100,7 @@ class Order:
             prompt=prompt,
             model_id=model_id,
             options=dict(options),
+            language=language,
         )
 
     @classmethod
@@ -106,6 +114,7 @@ class Order:
             prompt=row.prompt,
             model_id=row.model,
             options=row.options,
+            language=row.language or ENGLISH,
         )
 
 
@@ -118,6 +127,8 @@ class ActiveJob:
         self.order = order
         self.clock = Clock()
         self.status: LiveStatus | None = None
+        self.tr: Translator = translator(order.language)
+        """The job's texts, in the language of the chat (or of the user) that asked."""
         self._job = job
 
     @property
@@ -176,7 +187,7 @@ class ActiveJob:
         outbox = self.runtime.outbox
         parcel = await asyncio.to_thread(outbox.get, job_id)
         if parcel is None:
-            raise JobFailed("⚠️ The finished pictures were lost; please send your command again.")
+            raise JobFailed(self.tr.gettext(PICTURES_LOST))
         try:
             await deliver(
                 self.bot,
@@ -196,11 +207,14 @@ class ActiveJob:
 Work = Callable[[ActiveJob], Awaitable[None]]
 
 
-def too_many_jobs(limit: int) -> str:
-    return (
-        f"You already have {limit} job{'s' if limit > 1 else ''} running. "
-        "Wait for one to finish, or send /cancel."
+def too_many_jobs(tr: Translator, limit: int) -> str:
+    """The refusal of a command over the user's cap."""
+    text = tr.ngettext(
+        "You already have {limit} job running. Wait for it to finish, or send /cancel.",
+        "You already have {limit} jobs running. Wait for one to finish, or send /cancel.",
+        limit,
     )
+    return text.format(limit=limit)
 
 
 async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: Work) -> None:
@@ -226,7 +240,8 @@ async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: W
     except TooManyJobs as error:
         if error.already_told:
             return
-        raise Rejected(too_many_jobs(runtime.settings.max_jobs_per_user)) from None
+        tr = translator(order.language)
+        raise Rejected(too_many_jobs(tr, runtime.settings.max_jobs_per_user)) from None
     runtime.jobs.start(job, lambda job: _live(runtime, bot, job, order, waiting, work))
 
 
@@ -260,7 +275,10 @@ async def _live(
     row: JobRow | None = None,
 ) -> None:
     active = ActiveJob(runtime, bot, job, order)
-    job.on_position = lambda position: active.show(render.waiting_text(order.model_id, position))
+    tr = active.tr
+    job.on_position = lambda position: active.show(
+        render.waiting_text(tr, order.model_id, position)
+    )
     end = _End(JobStatus.FAILED)
     try:
         if row is None:
@@ -273,6 +291,7 @@ async def _live(
                 model=order.model_id,
                 options=order.options,
                 thread_id=order.thread_id,
+                language=order.language,
             )
             if job_id is None:
                 return  # the same command, delivered again meanwhile: already being answered
@@ -284,21 +303,24 @@ async def _live(
             await work(active)
         end = _End(JobStatus.DONE)
     except asyncio.CancelledError:
-        end = _cancelled(job.cancel_reason)
+        end = _cancelled(tr, job.cancel_reason)
     except ProviderError as error:
-        end = _End(JobStatus.FAILED, error.user_message, render.failure_text(error.user_message))
-    except (JobFailed, Undeliverable) as error:
+        text = render.failure_text(tr, error_text(tr, error))
+        end = _End(JobStatus.FAILED, error.user_message, text)
+    except JobFailed as error:
         end = _End(JobStatus.FAILED, str(error), _warning(str(error)))
+    except Undeliverable as error:
+        end = _End(JobStatus.FAILED, str(error), _warning(error.text(tr)))
     except ChatGone as error:
         log.info("job %s: %s (%s)", job.id, CHAT_GONE, error)
         end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
         runtime.jobs.cancel_chat(job.chat_id, CHAT_GONE, sparing=job)
     except Postponed as error:
         log.warning("job %s: Telegram kept failing (%s); delivery postponed", job.id, error)
-        end = _End(JobStatus.DELIVERING, text=POSTPONED, keep_open=True)
+        end = _End(JobStatus.DELIVERING, text=tr.gettext(POSTPONED), keep_open=True)
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
-        end = _End(JobStatus.FAILED, "unexpected error (see the log)", SOMETHING_WRONG)
+        end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
     await _close(active, end)  # the runner forgets the job (and frees the user's cap) after this
     if end.status == JobStatus.DELIVERING:
         runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
@@ -310,19 +332,21 @@ async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
     if row is None or row.status != JobStatus.DELIVERING:
         return
     if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
-        resume(runtime, bot, row, RESENDING, lambda job: job.deliver_saved(job_id))
+        waiting = translator(row.language or ENGLISH).gettext(RESENDING)
+        resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))
 
 
 def _warning(text: str) -> str:
     return text if text.startswith(("⚠️", "⏹")) else f"⚠️ {text}"
 
 
-def _cancelled(reason: str | None) -> _End:
+def _cancelled(tr: Translator, reason: str | None) -> _End:
     if reason == RESTARTING or reason is None:
-        return _End(JobStatus.RUNNING, text=PAUSED, keep_open=True)
+        return _End(JobStatus.RUNNING, text=tr.gettext(PAUSED), keep_open=True)
     if reason == CHAT_GONE:
         return _End(JobStatus.FAILED, reason, quiet=True)
-    return _End(JobStatus.CANCELLED, reason, f"⏹ Stopped: {reason}.")
+    text = tr.gettext("⏹ Stopped: {reason}.").format(reason=tr.gettext(reason))
+    return _End(JobStatus.CANCELLED, reason, text)
 
 
 async def _announce(active: ActiveJob, text: str, message_id: int | None) -> None:
@@ -364,7 +388,8 @@ async def _close(active: ActiveJob, end: _End) -> None:
             )
     except StorageError as error:  # the user is still told; the next start settles the row
         log.error("job %s: could not record its end: %s", active.id, error)
-        end = _End(JobStatus.FAILED, text=end.text or SOMETHING_WRONG, quiet=end.quiet)
+        text = end.text or active.tr.gettext(SOMETHING_WRONG)
+        end = _End(JobStatus.FAILED, text=text, quiet=end.quiet)
     log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
     if end.quiet:
         if active.status is not None:
@@ -397,7 +422,9 @@ async def _settle(active: ActiveJob, text: str) -> None:
     if text:
         await status.finish(text)
     elif not await status.remove():
-        await status.finish(f"✅ Done in {render.elapsed_summary(active.clock.elapsed)}.")
+        done = active.tr.gettext("✅ Done in {duration}.")
+        duration = render.elapsed_summary(active.tr, active.clock.elapsed)
+        await status.finish(done.format(duration=duration))
 
 
 async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:

@@ -12,12 +12,14 @@ from telegram.error import TelegramError
 
 from providers import ProviderError
 
+from .i18n import N_
 from .pictures import NotAPicture, prepare
 from .status import delete
 
 log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL = 3.0
+PREVIEW = N_("👀 Preview")
 
 
 class LivePreview:
@@ -29,8 +31,10 @@ class LivePreview:
         chat_id: int,
         reply_to: int,
         fetch: Callable[[str | bytes], Awaitable[bytes]],
+        caption: str = PREVIEW,
     ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._caption = caption
         self._fetch = fetch
         self._wanted: str | bytes | None = None
         self._changed = asyncio.Event()
@@ -61,12 +65,12 @@ class LivePreview:
             self._message = await self._bot.send_photo(
                 self._chat_id,
                 picture.data,
-                caption="👀 Preview",
+                caption=self._caption,
                 filename=picture.filename,
                 reply_parameters=ReplyParameters(self._reply_to, allow_sending_without_reply=True),
             )
         else:
-            media = InputMediaPhoto(picture.data, caption="👀 Preview", filename=picture.filename)
+            media = InputMediaPhoto(picture.data, caption=self._caption, filename=picture.filename)
             await self._bot.edit_message_media(
                 media, chat_id=self._chat_id, message_id=self._message.message_id
             )

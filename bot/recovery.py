@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 from telegram import Bot
 
+from .i18n import ENGLISH, N_, translator
 from .lifecycle import Work, close_stored, resume, settle_stale
 from .runtime import Runtime
 from .services import ask, imagine
@@ -23,7 +24,7 @@ from .storage import JobRow, JobStatus
 
 log = logging.getLogger(__name__)
 
-RESTART_NOTE = "⚠️ Interrupted: the bot restarted; please send your command again."
+RESTART_NOTE = N_("⚠️ Interrupted: the bot restarted; please send your command again.")
 RESUMPTIONS: dict[str, Callable[[Runtime, JobRow], tuple[str, Work] | None]] = {
     "imagine": imagine.resumption,
     "ask": ask.resumption,
@@ -45,7 +46,8 @@ async def recover(runtime: Runtime, bot: Bot) -> None:
         plan = RESUMPTIONS[row.kind](runtime, row) if row.kind in RESUMPTIONS else None
         if plan is None:
             log.info("job %s cannot be taken up again; closing it", row.id)
-            await close_stored(runtime, bot, row, RESTART_NOTE)
+            note = translator(row.language or ENGLISH).gettext(RESTART_NOTE)
+            await close_stored(runtime, bot, row, note)
             continue
         waiting, work = plan
         log.info("job %s is taken up again after a restart", row.id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode
@@ -36,6 +36,8 @@ class BotSettings(ProviderSettings):
     allowed_chat_ids: IdSet = frozenset()
     admin_user_ids: IdSet = frozenset()
     group_model_admins_only: bool = True
+    default_language: Literal["en", "ru"] = "en"
+    """The language for users whose Telegram client sends no language (others get theirs)."""
 
     max_jobs_per_user: int = Field(default=2, ge=1)
     max_concurrent_jobs: int = Field(default=128, ge=1)

@@ -82,6 +82,12 @@ MIGRATIONS: tuple[str, ...] = (
         recent            TEXT NOT NULL
     );
     """,
+    # Languages: a chat's choice (/language; NULL = each user's Telegram language) and the
+    # language a job speaks, so that its texts after a restart stay in it.
+    """
+    ALTER TABLE chat_prefs ADD COLUMN language TEXT;
+    ALTER TABLE jobs ADD COLUMN language TEXT;
+    """,
 )
 
 
@@ -110,6 +116,7 @@ class ChatPrefs:
     vision_model: str | None = None
     aspect_ratio: str | None = None
     image_count: int | None = None
+    language: str | None = None  # None: each user's own Telegram language
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class JobRow:
     attempts: int = 0
     status_settled: bool = False
     final_text: str | None = None  # what the status message must end as ("" = deleted)
+    language: str | None = None  # the language the job's texts are in (None: from before them)
 
 
 def _locked(error: sqlite3.Error) -> bool:
@@ -300,7 +308,7 @@ class Storage:
 
         async def read() -> ChatPrefs:
             async with self._db.execute(
-                "SELECT image_model, vision_model, aspect_ratio, image_count"
+                "SELECT image_model, vision_model, aspect_ratio, image_count, language"
                 " FROM chat_prefs WHERE chat_id = ?",
                 (chat_id,),
             ) as cursor:
@@ -311,7 +319,7 @@ class Storage:
 
     async def set_prefs(self, chat_id: int, **values: str | int | None) -> None:
         """Stores the given preference columns for the chat, keeping the others."""
-        allowed = {"image_model", "vision_model", "aspect_ratio", "image_count"}
+        allowed = {"image_model", "vision_model", "aspect_ratio", "image_count", "language"}
         if not values or not set(values) <= allowed:
             raise ValueError(f"unknown preference: {set(values) - allowed}")
         columns = ", ".join(values)
@@ -336,8 +344,9 @@ class Storage:
         async def write() -> None:
             await self._db.execute(
                 "INSERT OR IGNORE INTO chat_prefs (chat_id, image_model, vision_model,"
-                " aspect_ratio, image_count, updated_at) SELECT ?, image_model, vision_model,"
-                " aspect_ratio, image_count, updated_at FROM chat_prefs WHERE chat_id = ?",
+                " aspect_ratio, image_count, language, updated_at) SELECT ?, image_model,"
+                " vision_model, aspect_ratio, image_count, language, updated_at FROM chat_prefs"
+                " WHERE chat_id = ?",
                 (new_chat_id, old_chat_id),
             )
             await self._db.execute("DELETE FROM chat_prefs WHERE chat_id = ?", (old_chat_id,))
@@ -404,14 +413,15 @@ class Storage:
         model: str,
         options: Mapping[str, Any] | None = None,
         thread_id: int | None = None,
+        language: str | None = None,
     ) -> int | None:
         """Inserts a queued job; ``None`` if this command already has one (a redelivered update)."""
 
         async def write() -> int | None:
             cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO jobs (kind, chat_id, user_id, command_message_id, prompt,"
-                " options, model, status, created_at, thread_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " options, model, status, created_at, thread_id, language)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     chat_id,
@@ -423,6 +433,7 @@ class Storage:
                     JobStatus.QUEUED,
                     time.time(),
                     thread_id,
+                    language,
                 ),
             )
             return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -473,7 +484,8 @@ class Storage:
 
     _COLUMNS = (
         "id, kind, chat_id, user_id, command_message_id, status_message_id, prompt, options,"
-        " model, status, upstream_job_id, error, thread_id, attempts, status_settled, final_text"
+        " model, status, upstream_job_id, error, thread_id, attempts, status_settled, final_text,"
+        " language"
     )
 
     @staticmethod

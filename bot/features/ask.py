@@ -9,6 +9,7 @@ from ..commands import arguments, split_command
 from ..runtime import runtime_of
 from ..services import ask as service
 from ..services.common import Rejected
+from ..services.language import texts_for
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -16,9 +17,11 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
+    runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
     try:
         question = arguments(message, context.bot.username)
-        await service.submit(runtime_of(context), context.bot, message, question)
+        await service.submit(runtime, context.bot, message, question, tr)
     except Rejected as error:
         await message.reply_text(str(error))
 

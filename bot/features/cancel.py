@@ -5,7 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
+from ..lifecycle import CANCELLED_BY_USER
 from ..runtime import runtime_of
+from ..services.language import texts_for
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -13,11 +15,15 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    count = runtime_of(context).jobs.cancel(message.chat_id, user.id, "cancelled by you")
+    runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
+    count = runtime.jobs.cancel(message.chat_id, user.id, CANCELLED_BY_USER)
     text = (
-        f"Cancelling {count} job{'s' if count != 1 else ''}."
+        tr.ngettext("Cancelling {count} job.", "Cancelling {count} jobs.", count).format(
+            count=count
+        )
         if count
-        else "You have nothing running in this chat."
+        else tr.gettext("You have nothing running in this chat.")
     )
     await message.reply_text(text)
 

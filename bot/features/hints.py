@@ -5,12 +5,16 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
 
-PHOTO_HINT = (
+from ..i18n import N_
+from ..runtime import runtime_of
+from ..services.language import texts_for
+
+PHOTO_HINT = N_(
     "To ask about this picture, reply to it with /ask <question>, "
     "or send it with the caption /ask <question>."
 )
-TEXT_HINT = "Send /imagine <prompt> to draw something, or /help to see everything I can do."
-UNKNOWN = "I don't know that command. Send /help to see what I can do."
+TEXT_HINT = N_("Send /imagine <prompt> to draw something, or /help to see everything I can do.")
+UNKNOWN = N_("I don't know that command. Send /help to see what I can do.")
 
 
 async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,7 +28,8 @@ async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         text = UNKNOWN
     else:
         text = TEXT_HINT
-    await message.reply_text(text)
+    tr = await texts_for(runtime_of(context), update)
+    await message.reply_text(tr.gettext(text))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -10,16 +10,19 @@ from ..flags import FlagError, parse_imagine
 from ..runtime import runtime_of
 from ..services import imagine as service
 from ..services.common import Rejected
+from ..services.language import texts_for
 
 
 async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Starts a generation, or replies with what is wrong with the request."""
+    """Starts a generation, or replies (in the chat's language) with what is wrong."""
     message = update.effective_message
     if message is None:
         return
+    runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
     try:
-        args = parse_imagine(arguments(message, context.bot.username))
-        await service.submit(runtime_of(context), context.bot, message, args)
+        args = parse_imagine(arguments(message, context.bot.username), tr)
+        await service.submit(runtime, context.bot, message, args, tr)
     except (FlagError, Rejected) as error:
         await message.reply_text(str(error))
 

@@ -19,16 +19,19 @@ from providers import Kind, ModelEntry, Provider, UnknownModel
 from providers.health import State
 
 from ..commands import arguments
+from ..i18n import N_, Translator
+from ..provider_texts import unknown_model
 from ..runtime import Runtime, runtime_of
 from ..services import models
+from ..services.language import texts_for
 from ..status import is_not_modified
 
 PER_PAGE = 10
 PER_ROW = 2
 TABS_PER_ROW = 4
 PREFIX = "mdl"
-STALE = "This button is out of date. Send /model again."
-ADMINS_ONLY = "Only this group's admins can change its models."
+STALE = N_("This button is out of date. Send /model again.")
+ADMINS_ONLY = N_("Only this group's admins can change its models.")
 ANONYMOUS_ADMIN_ID = 1087968824  # @GroupAnonymousBot, who speaks for anonymous group admins
 
 
@@ -38,18 +41,26 @@ def tabs(runtime: Runtime) -> list[Provider]:
     return sorted(registry.providers, key=lambda p: not registry.of_provider(p, Kind.IMAGE))
 
 
-def summary(runtime: Runtime, chosen: models.ChatModels) -> str:
+def summary(runtime: Runtime, chosen: models.ChatModels, tr: Translator) -> str:
     """The chat's two models (noting a provider that is down) and how to change them."""
 
-    def line(icon: str, kind: str, entry: ModelEntry) -> str:
+    def line(icon: str, text: str, entry: ModelEntry) -> str:
         down = runtime.health.of(entry.provider.name).state is State.DOWN
-        note = f" (❌ {entry.provider.label} is down: jobs use a fallback)" if down else ""
-        return f"{icon} {kind} model: {entry.id}{note}\n"
+        note = (
+            " "
+            + tr.gettext("(❌ {provider} is down: jobs use a fallback)").format(
+                provider=entry.provider.label
+            )
+            if down
+            else ""
+        )
+        return f"{icon} {text.format(model=entry.id)}{note}\n"
 
     return (
-        line("🎨", "Image", chosen.image)
-        + line("🔎", "Vision", chosen.vision)
-        + "\nPick another below, or send /model <id> (for example /model sd-3.5)."
+        line("🎨", tr.gettext("Image model: {model}"), chosen.image)
+        + line("🔎", tr.gettext("Vision model: {model}"), chosen.vision)
+        + "\n"
+        + tr.gettext("Pick another below, or send /model <id> (for example /model sd-3.5).")
     )
 
 
@@ -134,24 +145,30 @@ async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if message is None or chat is None:
         return
     runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
     wanted = arguments(message, context.bot.username).strip()
     if wanted:
         try:
             entry = runtime.registry.resolve(wanted)
         except UnknownModel as error:
-            await message.reply_text(f"{error} Send /model to see the choices.")
+            see = tr.gettext("Send /model to see the choices.")
+            await message.reply_text(f"{unknown_model(tr, error)} {see}")
             return
         if not await may_change(context, chat, update.effective_user, message):
-            await message.reply_text(ADMINS_ONLY)
+            await message.reply_text(tr.gettext(ADMINS_ONLY))
             return
         await models.choose(runtime, chat.id, entry)
-        kind = "Image" if entry.kind == "image" else "Vision"
-        await message.reply_text(f"{kind} model for this chat: {entry.id}")
+        text = (
+            tr.gettext("Image model for this chat: {model}")
+            if entry.kind == "image"
+            else tr.gettext("Vision model for this chat: {model}")
+        )
+        await message.reply_text(text.format(model=entry.id))
         return
     chosen = await models.chat_models(runtime, chat.id)
     tab, page = tab_of(runtime, chosen.image)
     await message.reply_text(
-        summary(runtime, chosen), reply_markup=keyboard(runtime, chosen, tab, page)
+        summary(runtime, chosen, tr), reply_markup=keyboard(runtime, chosen, tab, page)
     )
 
 
@@ -161,10 +178,11 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = update.effective_chat
     if query is None:
         return
-    if chat is None or not isinstance(query.message, Message):
-        await query.answer(STALE)
-        return
     runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
+    if chat is None or not isinstance(query.message, Message):
+        await query.answer(tr.gettext(STALE))
+        return
     parts = (query.data or "").split(":")
     if parts[:2] == [PREFIX, "noop"]:
         await query.answer()
@@ -172,28 +190,33 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if len(parts) == 4 and parts[1] == "t" and parts[2].isdigit() and parts[3].isdigit():
         await query.answer()
         chosen = await models.chat_models(runtime, chat.id)
-        await _redraw(query, runtime, chosen, int(parts[2]), int(parts[3]))
+        await _redraw(query, runtime, chosen, tr, int(parts[2]), int(parts[3]))
         return
     entry = runtime.registry.by_short_id(parts[2]) if len(parts) == 3 and parts[1] == "s" else None
     if entry is None:
-        await query.answer(STALE, show_alert=True)
+        await query.answer(tr.gettext(STALE), show_alert=True)
         return
     if not await may_change(context, chat, query.from_user, None):
-        await query.answer(ADMINS_ONLY, show_alert=True)
+        await query.answer(tr.gettext(ADMINS_ONLY), show_alert=True)
         return
     await models.choose(runtime, chat.id, entry)
-    await query.answer(f"Now using {entry.id}")
+    await query.answer(tr.gettext("Now using {model}").format(model=entry.id))
     chosen = await models.chat_models(runtime, chat.id)
     tab, page = tab_of(runtime, entry)
-    await _redraw(query, runtime, chosen, tab, page)
+    await _redraw(query, runtime, chosen, tr, tab, page)
 
 
 async def _redraw(
-    query: CallbackQuery, runtime: Runtime, chosen: models.ChatModels, tab: int, page: int
+    query: CallbackQuery,
+    runtime: Runtime,
+    chosen: models.ChatModels,
+    tr: Translator,
+    tab: int,
+    page: int,
 ) -> None:
     try:
         await query.edit_message_text(
-            summary(runtime, chosen), reply_markup=keyboard(runtime, chosen, tab, page)
+            summary(runtime, chosen, tr), reply_markup=keyboard(runtime, chosen, tab, page)
         )
     except BadRequest as error:
         if not is_not_modified(error):

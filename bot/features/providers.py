@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
 from .. import render
+from ..provider_texts import recorded_error_text
 from ..runtime import runtime_of
 from ..services import models
+from ..services.language import texts_for
 
 
 async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -18,19 +22,25 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     if message is None:
         return
     runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
     chosen = await models.chat_models(runtime, message.chat_id)
     operator = user is not None and user.id in runtime.settings.admin_user_ids
-    lines = [
-        render.provider_line(
+    lines: list[str] = []
+    for provider in runtime.registry.providers:
+        health = runtime.health.of(provider.name)
+        if health.last_error:
+            last_error = recorded_error_text(tr, health.last_error, provider.label)
+            health = dataclasses.replace(health, last_error=last_error)
+        line = render.provider_line(
+            tr,
             provider.label,
-            runtime.health.of(provider.name),
+            health,
             [e.id for e in (chosen.image, chosen.vision) if e.provider is provider],
             runtime.health.clock(),
             show_error=operator,
         )
-        for provider in runtime.registry.providers
-    ]
-    await message.reply_text(render.providers_text(lines))
+        lines.append(line)
+    await message.reply_text(render.providers_text(tr, lines))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -5,7 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-HELP = """\
+from ..i18n import N_
+from ..runtime import runtime_of
+from ..services.language import texts_for
+
+HELP = N_("""\
 Hi! I draw pictures and answer questions about photos.
 
 🎨 /imagine <prompt> — draw it. Options:
@@ -21,15 +25,18 @@ Example: /imagine a lighthouse at dawn, watercolor --ar 3:2 --n 2
 🔎 /ask <question> — as the caption of a photo, as a reply to a photo, or with text alone.
 ⏹ /cancel — stop your running jobs in this chat.
 📡 /providers — which providers work right now; when one fails, jobs move on to another.
+🌐 /language — English or Russian for this chat (I follow your Telegram language by default).
 
-In groups, address me as /imagine@{username}."""
+In groups, address me as /imagine@{username}.""")
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Replies with the help text: commands, options and an example."""
+    """Replies with the help text (commands, options and an example) in the chat's language."""
     if update.effective_message is None:
         return
-    await update.effective_message.reply_text(HELP.format(username=context.bot.username))
+    tr = await texts_for(runtime_of(context), update)
+    text = tr.gettext(HELP).format(username=context.bot.username)
+    await update.effective_message.reply_text(text)
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

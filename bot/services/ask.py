@@ -16,9 +16,11 @@ from providers import Kind, Media, ModelEntry, ProviderError, Switched, TextDelt
 from providers.fallback import ask_with_fallback
 
 from .. import render
+from ..i18n import ENGLISH, N_, Translator, translator
 from ..lifecycle import MAX_RUNS, ActiveJob, JobFailed, Order, Work
 from ..lifecycle import submit as start_job
 from ..markdown import Chunk, render_markdown
+from ..provider_texts import switched_parts
 from ..ratelimit import Priority, sending_as
 from ..runtime import Runtime
 from ..storage import JobRow
@@ -28,7 +30,9 @@ from .progress import chat_action
 
 log = logging.getLogger(__name__)
 
-DEFAULT_QUESTION = "Describe this image."
+DEFAULT_QUESTION = N_("Describe this image.")
+THINKING = N_("💭 Thinking…")
+LOOKING = N_("🔎 Looking at the photo…")
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots may download files up to 20 MB
 
 
@@ -63,7 +67,7 @@ class PhotoRef:
         return cls(options["file_id"], options.get("filename", "photo.jpg"), options["mime"])
 
 
-def photo_ref(source: Message) -> PhotoRef:
+def photo_ref(source: Message, tr: Translator) -> PhotoRef:
     """The photo's file reference, or Rejected when it is not one a bot can download."""
     name, mime = "photo.jpg", "image/jpeg"
     if source.photo:
@@ -73,15 +77,17 @@ def photo_ref(source: Message) -> PhotoRef:
         name = source.document.file_name or "image"
         mime = source.document.mime_type or mime
     else:
-        raise Rejected("That message has no photo.")
+        raise Rejected(tr.gettext("That message has no photo."))
     if size and size > DOWNLOAD_LIMIT:
         raise Rejected(
-            "That image is larger than 20 MB, which bots cannot download. Send a smaller one."
+            tr.gettext(
+                "That image is larger than 20 MB, which bots cannot download. Send a smaller one."
+            )
         )
     return PhotoRef(file_id, name, mime)
 
 
-async def download_image(bot: Bot, ref: PhotoRef) -> Media:
+async def download_image(bot: Bot, ref: PhotoRef, tr: Translator) -> Media:
     """The image's bytes through getFile, or JobFailed when Telegram will not hand them over."""
     try:
         file = await bot.get_file(ref.file_id)
@@ -89,36 +95,49 @@ async def download_image(bot: Bot, ref: PhotoRef) -> Media:
     except TelegramError as error:
         log.warning("photo download failed: %s", error)
         raise JobFailed(
-            "I could not download that photo from Telegram. Please send it again."
+            tr.gettext("I could not download that photo from Telegram. Please send it again.")
         ) from None
     return Media(data=data, filename=ref.filename, content_type=ref.content_type)
 
 
-async def submit(runtime: Runtime, bot: Bot, command: Message, question: str) -> None:
-    """Accepts an /ask: the job replies with a status message and answers in the background."""
+async def submit(
+    runtime: Runtime, bot: Bot, command: Message, question: str, tr: Translator
+) -> None:
+    """Accepts an /ask: the job replies (in ``tr``'s language) with a status message and
+    answers in the background."""
     source = photo_source(command)
-    question = question.strip() or (DEFAULT_QUESTION if source else "")
+    question = question.strip() or (tr.gettext(DEFAULT_QUESTION) if source else "")
     if not question:
         raise Rejected(
-            "Ask me something: send a photo with the caption /ask <question>, reply to a photo "
-            "with /ask <question>, or ask with text alone: /ask <question>."
+            tr.gettext(
+                "Ask me something: send a photo with the caption /ask <question>, reply to a "
+                "photo with /ask <question>, or ask with text alone: /ask <question>."
+            )
         )
     entry = await models.current(runtime, command.chat_id, Kind.VISION)
-    ref = photo_ref(source) if source else None
+    ref = photo_ref(source, tr) if source else None
     options: dict[str, Any] = {"image": ref is not None, **(ref.as_options() if ref else {})}
-    order = Order.of(command, kind="ask", prompt=question, model_id=entry.id, options=options)
-    await start_job(runtime, bot, order, waiting_text(ref), answering(entry, question, ref))
+    order = Order.of(
+        command,
+        kind="ask",
+        prompt=question,
+        model_id=entry.id,
+        options=options,
+        language=tr.language,
+    )
+    await start_job(runtime, bot, order, waiting_text(tr, ref), answering(entry, question, ref))
 
 
-def waiting_text(ref: PhotoRef | None) -> str:
-    return "🔎 Looking at the photo…" if ref else "💭 Thinking…"
+def waiting_text(tr: Translator, ref: PhotoRef | None) -> str:
+    """The first status of a question: looking at the photo, or thinking."""
+    return tr.gettext(LOOKING) if ref else tr.gettext(THINKING)
 
 
 def answering(entry: ModelEntry, question: str, ref: PhotoRef | None) -> Work:
     """The work of one /ask: fetch the photo, ask the model, send the answer."""
 
     async def answer(job: ActiveJob) -> None:
-        media = [await download_image(job.bot, ref)] if ref else []
+        media = [await download_image(job.bot, ref, job.tr)] if ref else []
         async with chat_action(job.bot, job.chat_id, "typing"):
             text = await _answer(job, entry, question, media)
             await _reply(job, text)
@@ -129,15 +148,17 @@ def answering(entry: ModelEntry, question: str, ref: PhotoRef | None) -> Work:
 async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[Media]) -> str:
     """The model's answer; while it streams, the status message shows it growing (paced), and
     says so when the question moves on to a fallback model."""
-    runtime, notice, partial, asked = job.runtime, "", "", entry
+    runtime, notice, partial, asked, tr = job.runtime, "", "", entry, job.tr
     events = ask_with_fallback(
         runtime.candidates(entry), question, media, runtime.providers, runtime.health
     )
     async for event in events:
         if isinstance(event, Switched):
+            reason, adjustments = switched_parts(tr, event, asked.provider.label)
             asked = runtime.registry.resolve(event.to_model)
-            notice, partial = render.switched_text(event, "asking") + "\n", ""
-            job.show(notice + "💭 Thinking…")
+            notice = render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
+            partial = ""
+            job.show(notice + tr.gettext(THINKING))
         elif isinstance(event, TextDelta):
             partial += event.text
             job.show(notice + render.growing_answer(partial))
@@ -173,4 +194,4 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
     ref = PhotoRef.from_options(row.options)
     if row.options.get("image") and ref is None:
         return None
-    return waiting_text(ref), answering(entry, row.prompt, ref)
+    return waiting_text(translator(row.language or ENGLISH), ref), answering(entry, row.prompt, ref)

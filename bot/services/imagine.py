@@ -38,10 +38,12 @@ from providers.fallback import generate_with_fallback
 from .. import render
 from ..fetch import fetch_bytes
 from ..flags import ImagineArgs
+from ..i18n import ENGLISH, N_, Translator, translator
 from ..lifecycle import MAX_RUNS, RESENDING, ActiveJob, Order, Work
 from ..lifecycle import submit as start_job
 from ..pictures import NotAPicture, Picture, prepare
-from ..preview import LivePreview
+from ..preview import PREVIEW, LivePreview
+from ..provider_texts import sentence, switched_parts, unknown_model
 from ..runtime import Runtime
 from ..storage import JobRow, JobStatus
 from . import models
@@ -52,12 +54,13 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
 SEED_RANGE = 2**31  # a seed every upstream takes (Gradio sliders stop at 2**31 - 1)
-REDRAWING = "🔁 The bot restarted; drawing this again with the same seed…"
-FOLLOWING = "🔁 The bot restarted; picking up the picture where it was…"
+REDRAWING = N_("🔁 The bot restarted; drawing this again with the same seed…")
+FOLLOWING = N_("🔁 The bot restarted; picking up the picture where it was…")
+SEE_CHOICES = N_("Send /model to see the choices.")
 
 
 async def build_request(
-    runtime: Runtime, chat_id: int, args: ImagineArgs
+    runtime: Runtime, chat_id: int, args: ImagineArgs, tr: Translator
 ) -> tuple[ModelEntry, ImageRequest]:
     """The model and provider-neutral request for these arguments, or Rejected with the reason.
 
@@ -71,7 +74,7 @@ async def build_request(
             else await models.current(runtime, chat_id, Kind.IMAGE)
         )
     except UnknownModel as error:
-        raise Rejected(f"{error} Send /model to see the choices.") from None
+        raise Rejected(f"{unknown_model(tr, error)} {tr.gettext(SEE_CHOICES)}") from None
     request = ImageRequest(
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
@@ -84,26 +87,31 @@ async def build_request(
     try:
         validate_request(entry, request)
     except InvalidOption as error:
-        raise Rejected(str(error)) from None
+        raise Rejected(sentence(tr, str(error), error)) from None
     if request.seed is None and entry.options is not None and entry.options.seed:
         request = dataclasses.replace(request, seed=secrets.randbelow(SEED_RANGE))
     return entry, request
 
 
-async def submit(runtime: Runtime, bot: Bot, command: Message, args: ImagineArgs) -> None:
-    """Accepts an /imagine command: the job replies with a status message and draws.
+async def submit(
+    runtime: Runtime, bot: Bot, command: Message, args: ImagineArgs, tr: Translator
+) -> None:
+    """Accepts an /imagine command: the job replies (in ``tr``'s language) with a status message
+    and draws.
 
     Raises Rejected (nothing stored, nothing started) when the request cannot be served.
     """
-    entry, request = await build_request(runtime, command.chat_id, args)
+    entry, request = await build_request(runtime, command.chat_id, args, tr)
     order = Order.of(
         command,
         kind="imagine",
         prompt=request.prompt,
         model_id=entry.id,
         options=dataclasses.asdict(request),
+        language=tr.language,
     )
-    await start_job(runtime, bot, order, f"⏳ {entry.id}: starting…", drawing(entry, request))
+    waiting = render.starting_text(tr, entry.id)
+    await start_job(runtime, bot, order, waiting, drawing(entry, request))
 
 
 def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None = None) -> Work:
@@ -118,13 +126,17 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
             job.chat_id,
             job.order.command_message_id,
             lambda image: fetch_one(job, image, label),
+            caption=job.tr.gettext(PREVIEW),
         )
         try:
             async with chat_action(job.bot, job.chat_id, "upload_photo"):
                 result, drawn = await _follow(job, entry, request, preview, accepted)
-                job.show(render.delivering_text(drawn.id, len(result.images), job.clock.elapsed))
+                tr, count = job.tr, len(result.images)
+                job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))
                 pictures = await fetch_pictures(job, result.images, drawn.provider.label)
-                caption = render.caption(request.prompt, drawn.id, result.seed, instead_of=entry.id)
+                caption = render.caption(
+                    tr, request.prompt, drawn.id, result.seed, instead_of=entry.id
+                )
                 await job.deliver(pictures, caption)
         finally:
             await preview.remove()
@@ -142,29 +154,31 @@ async def _follow(
     """Consumes the provider's events, keeping the status current; returns the final images and
     the model that drew them (a fallback when the chosen model's provider failed)."""
     stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
-    runtime = job.runtime
+    runtime, tr = job.runtime, job.tr
 
     def refresh() -> None:
-        job.show(notice + render.progress_text(drawing.id, stage, job.clock.elapsed, note))
+        job.show(notice + render.progress_text(tr, drawing.id, stage, job.clock.elapsed, note))
 
     refresh()
     events = _events(runtime, entry, request, accepted)
     async with ticker(TICK_SECONDS, refresh):
         async for event in events:
             if isinstance(event, Switched):
+                reason, adjustments = switched_parts(tr, event, drawing.provider.label)
                 drawing = runtime.registry.resolve(event.to_model)
-                stage, note, notice = Stage.SUBMITTED, "", render.switched_text(event) + "\n"
+                stage, note = Stage.SUBMITTED, ""
+                notice = render.switched_text(tr, event, reason, adjustments) + "\n"
                 refresh()
             elif isinstance(event, Progress):
                 stage = event.stage
-                note = render.queue_note(event.queue_position, drawing.provider.label)
+                note = render.queue_note(tr, event.queue_position, drawing.provider.label)
                 token = event.resume or event.job_id
                 if token and (accepted is None or accepted.job != token):
                     accepted = Accepted(drawing.id, token)
                     await job.remember_upstream(accepted.stored())
                 refresh()
             elif isinstance(event, ImagePreview):
-                stage, note = Stage.GENERATING, "preview below"
+                stage, note = Stage.GENERATING, tr.gettext("preview below")
                 refresh()
                 if event.images:
                     preview.show(event.images[0])
@@ -260,8 +274,9 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
     Finished pictures still in the outbox are sent; a job cut short before that is drawn again
     with its stored request and seed, once.
     """
+    tr = translator(row.language or ENGLISH)
     if row.status == JobStatus.DELIVERING and row.id in runtime.outbox.job_ids():
-        return RESENDING, lambda job: job.deliver_saved(row.id)
+        return tr.gettext(RESENDING), lambda job: job.deliver_saved(row.id)
     if row.attempts >= MAX_RUNS:
         return None
     try:
@@ -273,6 +288,6 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
         return None
     accepted = Accepted.from_stored(row.upstream_job_id)
     if accepted is not None:
-        return FOLLOWING, drawing(entry, request, accepted)
-    waiting = REDRAWING if row.attempts else f"⏳ {entry.id}: starting…"
+        return tr.gettext(FOLLOWING), drawing(entry, request, accepted)
+    waiting = tr.gettext(REDRAWING) if row.attempts else render.starting_text(tr, entry.id)
     return waiting, drawing(entry, request)

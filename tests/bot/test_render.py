@@ -6,26 +6,29 @@ from telegram import MessageEntity
 
 from bot import render
 from bot.commands import split_command
+from bot.i18n import translator
 from bot.markdown import render_markdown
 from providers import Stage
 
+EN = translator("en")
+
 
 def test_caption_keeps_model_and_seed_when_prompt_is_huge() -> None:
-    caption = render.caption("word " * 500, "arta/flux", 1234)
+    caption = render.caption(EN, "word " * 500, "arta/flux", 1234)
     assert len(caption) <= render.CAPTION_LIMIT
     assert caption.endswith("🎨 arta/flux · seed 1234")
     assert "…" in caption
 
 
 def test_short_caption_is_untouched() -> None:
-    assert render.caption("a fox", "sd35/sd-3.5", None) == "a fox\n\n🎨 sd35/sd-3.5"
+    assert render.caption(EN, "a fox", "sd35/sd-3.5", None) == "a fox\n\n🎨 sd35/sd-3.5"
 
 
 def test_progress_and_waiting_texts() -> None:
-    assert render.progress_text("arta/flux", Stage.GENERATING, 12.7) == (
+    assert render.progress_text(EN, "arta/flux", Stage.GENERATING, 12.7) == (
         "🎨 drawing with arta/flux · 12 s"
     )
-    assert "#3 in line" in render.waiting_text("arta/flux", 3)
+    assert "#3 in line" in render.waiting_text(EN, "arta/flux", 3)
 
 
 def test_markdown_becomes_entities_not_escapes() -> None:

@@ -78,7 +78,7 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path, monkeypatc
     storage = await Storage.open(path)
     await storage.set_prefs(7, image_model="arta/flux")
     await storage.close()
-    extra = "ALTER TABLE chat_prefs ADD COLUMN language TEXT;"
+    extra = "ALTER TABLE chat_prefs ADD COLUMN example_only TEXT;"
     monkeypatch.setattr("bot.storage.MIGRATIONS", (*MIGRATIONS, extra))
     storage = await Storage.open(path)
     assert await storage.schema_version() == len(MIGRATIONS) + 1

@@ -91,7 +91,7 @@ class World:
                 for m in self.tg.bot_messages(chat_id, include_deleted=False)
                 if m.reply_to == message_id
                 and m.kind in ("photo", "document")
-                and m.caption != "👀 Preview"
+                and not (m.caption or "").startswith("👀")  # a live preview, in any language
             ]
             return photos if len(photos) >= count else []
 

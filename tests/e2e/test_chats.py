@@ -109,7 +109,9 @@ async def test_menu_in_english_and_russian(world: World) -> None:
         english = dict(world.tg.my_commands())
         russian = dict(world.tg.my_commands(language_code="ru"))
     assert (
-        set(english) == set(russian) == {"imagine", "model", "ask", "cancel", "providers", "help"}
+        set(english)
+        == set(russian)
+        == {"imagine", "model", "ask", "cancel", "providers", "language", "help"}
     )
     assert russian["imagine"].startswith("Нарисовать")
 

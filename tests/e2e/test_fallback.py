@@ -84,7 +84,7 @@ async def test_operators_see_each_providers_last_error(world: World) -> None:
         listing = await providers_reply(world)
     assert "⚠️ ARTA" in listing
     assert "last error: ARTA: is having trouble (HTTP 500)" in listing
-    assert "✅ Prodia" in listing and "100% of 1 recent jobs" in listing
+    assert "✅ Prodia" in listing and "100% of 1 recent job" in listing
 
 
 async def test_an_unreachable_provider_is_left_for_the_fallback(world: World) -> None:

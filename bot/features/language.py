@@ -1,0 +1,115 @@
+"""/language: the chat's language (English, Russian, or each user's Telegram language)."""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+
+from ..commands import arguments
+from ..i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
+from ..runtime import runtime_of
+from ..services import language as languages
+from ..status import is_not_modified
+from .model import may_change
+
+PREFIX = "lang"
+AUTO = "auto"
+ADMINS_ONLY = N_("Only this group's admins can change its language.")
+STALE = N_("This button is out of date. Send /language again.")
+USAGE = N_("Send /language en, /language ru or /language auto, or pick below.")
+
+
+def summary(tr: Translator, chosen: str | None) -> str:
+    """What /language shows: the language in use and whether the chat chose it."""
+    if chosen is None:
+        head = tr.gettext("🌐 Language: {name}, from your Telegram settings.").format(
+            name=tr.gettext(LANGUAGE_TITLES[tr.language])
+        )
+    else:
+        head = tr.gettext("🌐 Language of this chat: {name}.").format(
+            name=tr.gettext(LANGUAGE_TITLES[chosen])
+        )
+    return head + "\n" + tr.gettext(USAGE)
+
+
+def keyboard(tr: Translator, chosen: str | None) -> InlineKeyboardMarkup:
+    """One button per language and one to follow each user's Telegram language."""
+    options = [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+    options.append((AUTO, tr.gettext("Telegram's language")))
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    ("✅ " if code == (chosen or AUTO) else "") + label,
+                    callback_data=f"{PREFIX}:{code}",
+                )
+                for code, label in options
+            ]
+        ]
+    )
+
+
+def confirmation(tr: Translator, chosen: str | None) -> str:
+    """The answer once the chat's language changed, in the new language (so each translation of
+    "I speak English" names its own language)."""
+    if chosen is None:
+        return tr.gettext("Done: I answer everyone here in their own Telegram language.")
+    return tr.gettext("Done: I speak English in this chat.")
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Without arguments: the chat's language and buttons. With en, ru or auto: sets it."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None:
+        return
+    runtime = runtime_of(context)
+    wanted = arguments(message, context.bot.username).strip()
+    tr = await languages.texts_for(runtime, update)
+    if not wanted:
+        chosen = await languages.chosen(runtime, chat.id)
+        await message.reply_text(summary(tr, chosen), reply_markup=keyboard(tr, chosen))
+        return
+    choice = parse_choice(wanted)
+    if choice is None:
+        await message.reply_text(tr.gettext(USAGE), reply_markup=keyboard(tr, None))
+        return
+    if not await may_change(context, chat, update.effective_user, message):
+        await message.reply_text(tr.gettext(ADMINS_ONLY))
+        return
+    chosen = None if choice == AUTO else choice
+    await languages.choose(runtime, chat.id, chosen)
+    tr = await languages.texts_for(runtime, update)
+    await message.reply_text(confirmation(tr, chosen))
+
+
+async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stores the pressed language and redraws the message in it; forged data changes nothing."""
+    query, chat = update.callback_query, update.effective_chat
+    if query is None:
+        return
+    runtime = runtime_of(context)
+    tr = await languages.texts_for(runtime, update)
+    code = (query.data or "").removeprefix(f"{PREFIX}:")
+    if chat is None or not isinstance(query.message, Message) or code not in (*LANGUAGES, AUTO):
+        await query.answer(tr.gettext(STALE), show_alert=True)
+        return
+    if not await may_change(context, chat, query.from_user, None):
+        await query.answer(tr.gettext(ADMINS_ONLY), show_alert=True)
+        return
+    chosen = None if code == AUTO else code
+    await languages.choose(runtime, chat.id, chosen)
+    tr = await languages.texts_for(runtime, update)
+    await query.answer(confirmation(tr, chosen))
+    try:
+        await query.edit_message_text(summary(tr, chosen), reply_markup=keyboard(tr, chosen))
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("language", language_command),
+        CallbackQueryHandler(language_button, pattern=f"^{PREFIX}:"),
+    ]
