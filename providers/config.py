@@ -68,7 +68,7 @@ class ProviderConfig(BaseModel):
     sizes: list[str] | None = None
     """openai: the sizes (``WxH``) the model takes; the one closest to the aspect ratio is sent."""
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
-    """How many jobs the provider runs at once (default: 4 for gradio, 64 for the others)."""
+    """How many jobs the provider runs at once (default: 4 for gradio, 128 for the others)."""
     response_format: Literal["b64_json", "url"] | None = None
     """openai: sent with image requests only when set (gpt-image-1 rejects the parameter)."""
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 SPACE_SLOTS = 4
 """Jobs at once for a Gradio Space (a shared GPU queue): more only wait in its queue."""
-API_SLOTS = 64
+API_SLOTS = 128
 """Jobs at once for an HTTP API."""
 
 

@@ -5,6 +5,7 @@ The job's life around it (queue, status message, outcome, restarts) is bot.lifec
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -152,18 +153,19 @@ async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[
     events = ask_with_fallback(
         runtime.candidates(entry), question, media, runtime.providers, runtime.health
     )
-    async for event in events:
-        if isinstance(event, Switched):
-            reason, adjustments = switched_parts(tr, event, asked.provider.label)
-            asked = runtime.registry.resolve(event.to_model)
-            notice = render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
-            partial = ""
-            job.show(notice + tr.gettext(THINKING))
-        elif isinstance(event, TextDelta):
-            partial += event.text
-            job.show(notice + render.growing_answer(partial))
-        elif isinstance(event, TextResponse) and event.text.strip():
-            return event.text
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if isinstance(event, Switched):
+                reason, adjustments = switched_parts(tr, event, asked.provider.label)
+                asked = runtime.registry.resolve(event.to_model)
+                notice = render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
+                partial = ""
+                job.show(notice + tr.gettext(THINKING))
+            elif isinstance(event, TextDelta):
+                partial += event.text
+                job.show(notice + render.growing_answer(partial))
+            elif isinstance(event, TextResponse) and event.text.strip():
+                return event.text
     raise ProviderError("gave an empty answer", provider=asked.provider.label)
 
 

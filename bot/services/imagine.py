@@ -161,7 +161,8 @@ async def _follow(
 
     refresh()
     events = _events(runtime, entry, request, accepted)
-    async with ticker(TICK_SECONDS, refresh):
+    # Closing the events at the result frees the provider's slot before the delivery.
+    async with ticker(TICK_SECONDS, refresh), contextlib.aclosing(events):
         async for event in events:
             if isinstance(event, Switched):
                 reason, adjustments = switched_parts(tr, event, drawing.provider.label)
