@@ -101,6 +101,9 @@ class PollPace:
         self.started = pacer.clock()
         self._step = pacer.first
         self._learn = learn
+        self._unfinished_at = 0.0
+        # Two short steps apart, with room for the requests' own time.
+        self._narrow = pacer.first * pacer.growth + pacer.first / 4
 
     def elapsed(self) -> float:
         """Seconds since the job was submitted."""
@@ -112,6 +115,7 @@ class PollPace:
         ``waiting_behind`` is how many jobs the upstream says are ahead of ours in its queue:
         while any are, the job cannot be near its finish and the pause is the longest.
         """
+        self._unfinished_at = self.elapsed()
         if waiting_behind > 0:
             return self.longest
         if self.expected is not None:
@@ -119,14 +123,29 @@ class PollPace:
             if until_near > 1e-3:
                 return min(until_near, self.longest)
         pause = min(self._step, self.longest)
-        self._step *= self.pacer.growth
+        if self.expected is None or self.elapsed() >= self.expected:
+            self._step *= self.pacer.growth  # steps stay short until the expected finish
         return pause
 
     def finished(self) -> None:
-        """The job's status said it is over: its duration is learned (unless it was resumed)."""
-        if self._learn:
-            self.pacer.learn(self.elapsed())
-            self._learn = False
+        """The job's status said it is over: its duration is learned (unless it was resumed).
+
+        The job finished between the previous poll and this one. When those were only a short
+        step or two apart, this poll's time is learned. After a longer pause the finish is
+        less certain: without an expectation the middle of the pause is learned; with one,
+        the job was done at the first poll near its expected finish, so it finishes earlier
+        than expected, and one first step earlier than this poll is learned.
+        """
+        if not self._learn:
+            return
+        self._learn = False
+        seen = self.elapsed()
+        if seen - self._unfinished_at > self._narrow:
+            if self.expected is None:
+                seen = (seen + self._unfinished_at) / 2
+            else:
+                seen = max(seen - self.pacer.first, self._unfinished_at)
+        self.pacer.learn(seen)
 
 
 async def poll(
