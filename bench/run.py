@@ -41,6 +41,7 @@ class TimedArta(FakeArta):
         super().__init__(queue_polls=0, progress_polls=0)
         self.seconds = seconds
         self.submitted: dict[str, float] = {}
+        self.status_polls = 0
 
     def done_at(self, prompt: str) -> float | None:
         """When the job with this prompt was finished upstream (monotonic seconds)."""
@@ -57,6 +58,7 @@ class TimedArta(FakeArta):
         return response
 
     async def _status(self, request: web.Request) -> web.Response:
+        self.status_polls += 1
         submitted = self.submitted.get(request.match_info["record_id"])
         if submitted is not None and time.monotonic() < submitted + self.seconds:
             return web.json_response({"status": "IN_PROGRESS", "response": None})
@@ -116,6 +118,7 @@ class Result:
     first_answer: list[float]
     done_to_picture: list[float]
     status_edits: int
+    status_polls: int
     statuses_left: int
     peak_rss_mb: float
     cpu_seconds: float
@@ -133,6 +136,7 @@ class Result:
             ("command -> first answer p50 / p95", _percentiles(self.first_answer)),
             ("upstream done -> picture p50 / p95", _percentiles(self.done_to_picture)),
             ("status edits per job", f"{self.status_edits / self.jobs:.2f}"),
+            ("upstream status polls per job", f"{self.status_polls / self.jobs:.2f}"),
             ("status messages left undeleted", f"{self.statuses_left}"),
             ("peak RSS of the bot", f"{self.peak_rss_mb:.0f} MB"),
             ("CPU per job", f"{1000 * self.cpu_seconds / self.jobs:.1f} ms"),
@@ -368,6 +372,7 @@ async def _measure(
         first_answer=first_answer,
         done_to_picture=done_to_picture,
         status_edits=sum(1 for c in tg.calls("editMessageText") if c.ok),
+        status_polls=arta.status_polls,
         statuses_left=statuses_left(),
         peak_rss_mb=rss,
         cpu_seconds=cpu,

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, TypeVar
 from .base import ImageSeed, ProviderContext
 from .errors import AuthError, ProviderError, ResponseError, UnknownModel
 from .http import require
-from .polling import POLL_RETRIES, TransientFaults
+from .polling import POLL_RETRIES, Pacer, PollPace, TransientFaults
 from .settings import ARTA_KEY
 from .types import (
     EventStream,
@@ -196,9 +196,15 @@ class ARTA(ImageSeed):
     def generate(
         self, upstream: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
-        """The seed generator, waiting out a few transient errors while it polls."""
+        """The seed generator, waiting out a few transient errors while it polls and pacing
+        the polls by how long this provider's jobs take (:attr:`pacer`)."""
         return self.create_async_generator(
-            upstream, [], context=context, poll_retries=POLL_RETRIES, **self.image_kwargs(request)
+            upstream,
+            [],
+            context=context,
+            poll_retries=POLL_RETRIES,
+            pacer=self.pacer,
+            **self.image_kwargs(request),
         )
 
     # --- authentication -------------------------------------------------------------------
@@ -333,6 +339,7 @@ class ARTA(ImageSeed):
         aspect_ratio: str = "1:1",
         seed: int | None = None,
         poll_retries: int = 0,
+        pacer: Pacer | None = None,
         **kwargs: Any,
     ) -> EventStream:
         """Progress when the upstream status changes, then one ImageResponse with every URL.
@@ -340,7 +347,8 @@ class ARTA(ImageSeed):
         Raises UnknownModel for an unknown style, ResponseError when the upstream reports a
         failure or answers with something unreadable, and the HTTP layer's errors otherwise;
         up to ``poll_retries`` transient errors in a row while polling are waited out (the
-        seed gives up at the first).
+        seed gives up at the first). Polls are ``settings.poll_interval`` apart, or paced by
+        ``pacer``, which also learns how long this job took.
         """
         style = cls.get_model(model)
         text = format_prompt(messages, prompt)
@@ -370,9 +378,10 @@ class ARTA(ImageSeed):
                 **_proxy(proxy),
             )
 
+        pace = pacer.start(context.settings.poll_interval) if pacer else None
         submitted = await token.send(submit)
         record_id = str(require(submitted, "record_id", cls.label))
-        follow = cls._follow(context, record_id, token, text, seed, style, poll_retries)
+        follow = cls._follow(context, record_id, token, text, seed, style, poll_retries, pace)
         async with contextlib.aclosing(follow) as events:
             async for event in events:
                 yield event
@@ -381,16 +390,22 @@ class ARTA(ImageSeed):
         self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         """Follows a record submitted before a restart, from its id, without submitting again."""
-        return self._resumed(upstream, job, request, context)
+        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        return self._resumed(upstream, job, request, context, pace)
 
     @classmethod
     async def _resumed(
-        cls, style: str, record_id: str, request: ImageRequest, context: ProviderContext
+        cls,
+        style: str,
+        record_id: str,
+        request: ImageRequest,
+        context: ProviderContext,
+        pace: PollPace,
     ) -> EventStream:
         auth = await cls.read_and_refresh_token(context)
         token = _Token(cls, auth["idToken"], context, None)
         follow = cls._follow(
-            context, record_id, token, request.prompt, request.seed, style, POLL_RETRIES
+            context, record_id, token, request.prompt, request.seed, style, POLL_RETRIES, pace
         )
         async with contextlib.aclosing(follow) as events:
             async for event in events:
@@ -406,8 +421,13 @@ class ARTA(ImageSeed):
         seed: int | None,
         style: str,
         poll_retries: int,
+        pace: PollPace | None = None,
     ) -> EventStream:
-        """Polls the record: Progress at each status change, then one ImageResponse."""
+        """Polls the record: Progress at each status change, then one ImageResponse.
+
+        Without ``pace`` (the seed's way) the first poll is at once and the others
+        ``settings.poll_interval`` apart; with it, every poll waits ``pace.next_pause()``.
+        """
         api = context.settings.arta_api_url.rstrip("/")
         record = urllib.parse.quote(record_id, safe="")
         status_url = f"{api}/text2image/{record}/status"
@@ -418,18 +438,25 @@ class ARTA(ImageSeed):
                 "GET", status_url, provider=cls.label, headers=headers, **_proxy(token.proxy)
             )
 
+        def pause() -> float:
+            return pace.next_pause() if pace else context.settings.poll_interval
+
         last_status = ""
         faults = TransientFaults(poll_retries)
+        if pace:
+            await asyncio.sleep(pace.next_pause())
         while True:
             try:
                 answer = await token.send(poll)
             except ProviderError as error:
                 faults.absorb(error)
-                await asyncio.sleep(context.settings.poll_interval)
+                await asyncio.sleep(pause())
                 continue
             faults.reset()
             status = str(require(answer, "status", cls.label))
             if status == "DONE":
+                if pace:
+                    pace.finished()
                 yield ImageResponse(
                     images=cls._image_urls(answer), alt=text, seed=seed, model=style
                 )
@@ -441,7 +468,7 @@ class ARTA(ImageSeed):
                 stage, label = _WAITING[status]
                 elapsed = asyncio.get_running_loop().time() - started
                 yield Progress(stage, label, elapsed, job_id=record_id)
-            await asyncio.sleep(context.settings.poll_interval)
+            await asyncio.sleep(pause())
 
     @classmethod
     def _image_urls(cls, answer: dict[str, Any]) -> list[str]:

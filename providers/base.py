@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from .errors import InvalidOption, UnknownModel
 from .http import HttpClient
+from .polling import Pacer
 from .settings import ProviderSettings
 from .slots import API_SLOTS, Slots
 from .types import EventStream, ImageOptions, ImageRequest, Media, Message, Messages
@@ -72,6 +73,14 @@ class Provider:
         found = self.__dict__.get("_slots")
         if not isinstance(found, Slots):
             found = self.__dict__["_slots"] = Slots(self.max_concurrency)
+        return found
+
+    @property
+    def pacer(self) -> Pacer:
+        """This provider's own :class:`Pacer` (how long its jobs take), made on first use."""
+        found = self.__dict__.get("_pacer")
+        if not isinstance(found, Pacer):
+            found = self.__dict__["_pacer"] = Pacer()
         return found
 
     def offers(self) -> Sequence[ModelSpec]:

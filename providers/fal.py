@@ -25,7 +25,7 @@ from .base import Kind, ModelSpec, Provider, ProviderContext
 from .errors import ResponseError
 from .http import require
 from .outputs import image_source, upstream_error
-from .polling import cancel_quietly, poll, same_origin
+from .polling import PollPace, cancel_quietly, poll, same_origin
 from .types import EventStream, ImageOptions, ImageRequest, ImageResponse, Progress, Stage
 
 if TYPE_CHECKING:
@@ -138,6 +138,7 @@ class Fal(Provider):
         return self._run(upstream.strip("/"), request, context)
 
     async def _run(self, app: str, request: ImageRequest, context: ProviderContext) -> EventStream:
+        pace = self.pacer.start(context.settings.poll_interval)
         submitted = await context.http.json(
             "POST",
             f"{self.queue}/{app}",
@@ -151,7 +152,7 @@ class Fal(Provider):
             response_url=self._address(submitted, "response_url"),
             cancel_url=self._address(submitted, "cancel_url"),
         )
-        async with aclosing(self._track(app, queued, request.prompt, context)) as events:
+        async with aclosing(self._track(app, queued, request.prompt, context, pace)) as events:
             async for event in events:
                 yield event
 
@@ -167,10 +168,11 @@ class Fal(Provider):
         addresses = (queued.status_url, queued.response_url, queued.cancel_url)
         if not all(same_origin(url, self.queue) for url in addresses):
             return None
-        return self._track(upstream.strip("/"), queued, request.prompt, context)
+        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        return self._track(upstream.strip("/"), queued, request.prompt, context, pace)
 
     async def _track(
-        self, app: str, queued: _Queued, prompt: str, context: ProviderContext
+        self, app: str, queued: _Queued, prompt: str, context: ProviderContext, pace: PollPace
     ) -> EventStream:
         """Progress until the request is done (cancelling it upstream if we stop reading
         first), then one ImageResponse."""
@@ -182,7 +184,7 @@ class Fal(Provider):
             Stage.SUBMITTED, f"Sent to {self.label}", 0.0, job_id=request_id, resume=resume
         )
         try:
-            async with aclosing(self._follow(queued.status_url, context)) as states:
+            async with aclosing(self._follow(queued.status_url, context, pace)) as states:
                 async for stage, label, position in states:
                     yield Progress(
                         stage,
@@ -204,12 +206,13 @@ class Fal(Provider):
         yield self._response(result, prompt, app)
 
     async def _follow(
-        self, status_url: str, context: ProviderContext
+        self, status_url: str, context: ProviderContext, pace: PollPace
     ) -> AsyncGenerator[tuple[Stage, str, int | None], None]:
         """(stage, label, 1-based queue position) at each change of the request's state; ends
         once it is COMPLETED.
 
-        fal counts ``queue_position`` from 0 (next to run); users read it from 1.
+        fal counts ``queue_position`` from 0 (next to run); users read it from 1. Polls are
+        paced by ``pace``, at the longest pause while other requests are ahead in the queue.
         """
 
         async def status() -> Any:
@@ -218,16 +221,23 @@ class Fal(Provider):
             )
 
         last: str | None = None
-        async with aclosing(poll(status, context.settings.poll_interval)) as answers:
+        ahead = 0
+
+        def pause() -> float:
+            return pace.next_pause(waiting_behind=ahead)
+
+        async with aclosing(poll(status, pause)) as answers:
             async for answer in answers:
                 state = require(answer, "status", self.label)
                 if state == "COMPLETED":
                     if isinstance(answer, dict) and answer.get("error"):
                         reason = upstream_error(answer["error"], self._secret)
                         raise ResponseError(f"could not draw it: {reason}", provider=self.label)
+                    pace.finished()
                     return
                 place = answer.get("queue_position") if isinstance(answer, dict) else None
                 position = place + 1 if isinstance(place, int) else None
+                ahead = place if isinstance(place, int) and state == "IN_QUEUE" else 0
                 if state == "IN_QUEUE":
                     where = f"#{position} in" if position else "Waiting in"
                     stage, label = Stage.QUEUED, f"{where} {self.label}'s queue"

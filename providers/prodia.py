@@ -12,12 +12,13 @@ from urllib.parse import quote
 from .base import ImageSeed, ProviderContext
 from .errors import InvalidOption, ProviderError, ProviderTimeout, ResponseError
 from .http import require
-from .polling import TransientFaults
+from .polling import Pacer, PollPace, TransientFaults
 from .types import (
     EventStream,
     ImageOptions,
     ImageRequest,
     ImageResponse,
+    Message,
     Messages,
     Progress,
     Stage,
@@ -178,6 +179,17 @@ class Prodia(ImageSeed):
         }
         return {key: value for key, value in kwargs.items() if value is not None}
 
+    def generate(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        """The seed generator, its polls paced by how long this provider's jobs take
+        (:attr:`pacer`)."""
+        kwargs = self.image_kwargs(request)
+        messages: list[Message] = [{"role": "user", "content": request.prompt}]
+        return self.create_async_generator(
+            upstream, messages, context=context, pacer=self.pacer, **kwargs
+        )
+
     @classmethod
     def validate(cls, *, steps: int, cfg: float, sampler: str, aspect_ratio: str) -> None:
         """Raises InvalidOption naming the allowed values when one does not fit Prodia."""
@@ -217,6 +229,7 @@ class Prodia(ImageSeed):
         aspect_ratio: str = "square",
         max_attempts: int = 30,
         delay: float | None = None,
+        pacer: Pacer | None = None,
         **kwargs: Any,
     ) -> EventStream:
         """Submits one job and follows it: ``Progress`` events, then one ``ImageResponse``.
@@ -225,7 +238,8 @@ class Prodia(ImageSeed):
         option outside Prodia's ranges, ResponseError when the job fails or an answer
         cannot be read, ProviderTimeout when the job is not done after ``max_attempts``
         polls ``delay`` seconds apart (default ``settings.poll_interval``), and the
-        HTTP layer's errors (RateLimited, ProviderUnavailable, ...) otherwise.
+        HTTP layer's errors (RateLimited, ProviderUnavailable, ...) otherwise. With a
+        ``pacer`` (and no ``delay``) the pauses between polls follow it instead.
         """
         model = cls.get_model(model)
         cls.validate(steps=steps, cfg=cfg, sampler=sampler, aspect_ratio=aspect_ratio)
@@ -246,6 +260,7 @@ class Prodia(ImageSeed):
             "aspect_ratio": aspect_ratio,
         }
         api = context.settings.prodia_api_url.rstrip("/")
+        pace = pacer.start(context.settings.poll_interval) if pacer and delay is None else None
         data = await context.http.json(
             "GET",
             f"{api}/generate",
@@ -259,7 +274,13 @@ class Prodia(ImageSeed):
         yield Progress(Stage.SUBMITTED, "Sent to Prodia", 0.0, job_id=job_id)
 
         polls = cls._poll_job(
-            context, job_id, proxy, max_attempts=max_attempts, delay=delay, started=started
+            context,
+            job_id,
+            proxy,
+            max_attempts=max_attempts,
+            delay=delay,
+            started=started,
+            pace=pace,
         )
         async with aclosing(polls):
             async for progress in polls:
@@ -271,13 +292,19 @@ class Prodia(ImageSeed):
         self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         """Follows a job submitted before a restart, from its id, without submitting again."""
-        return self._resumed(upstream, job, request, context)
+        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        return self._resumed(upstream, job, request, context, pace)
 
     @classmethod
     async def _resumed(
-        cls, model: str, job_id: str, request: ImageRequest, context: ProviderContext
+        cls,
+        model: str,
+        job_id: str,
+        request: ImageRequest,
+        context: ProviderContext,
+        pace: PollPace,
     ) -> EventStream:
-        polls = cls._poll_job(context, job_id)
+        polls = cls._poll_job(context, job_id, pace=pace)
         async with aclosing(polls):
             async for progress in polls:
                 yield progress
@@ -305,13 +332,16 @@ class Prodia(ImageSeed):
         max_attempts: int = 30,
         delay: float | None = None,
         started: float | None = None,
+        pace: PollPace | None = None,
     ) -> AsyncGenerator[Progress, None]:
         """Polls the job until it succeeded, yielding a ``Progress`` for each status change.
 
         Ends normally once the job succeeded. Raises ResponseError if it failed,
         ProviderTimeout after ``max_attempts`` polls without a result. Up to
         ``POLL_RETRIES`` transient errors in a row (5xx, 429, network) are waited out,
-        since the job itself keeps running upstream.
+        since the job itself keeps running upstream. Without ``pace`` the first poll is at
+        once and the others ``delay`` seconds apart; with it, every poll waits
+        ``pace.next_pause()``, and the job's duration is learned once it succeeded.
         """
         loop = asyncio.get_running_loop()
         if delay is None:
@@ -322,7 +352,9 @@ class Prodia(ImageSeed):
         last_status: str | None = None
         faults = TransientFaults()
         for attempt in range(max_attempts):
-            if attempt:
+            if pace:
+                await asyncio.sleep(pace.next_pause())
+            elif attempt:
                 await asyncio.sleep(delay)
             try:
                 data = await context.http.json(
@@ -336,6 +368,8 @@ class Prodia(ImageSeed):
             faults.reset()
             status = require(data, "status", cls.label)
             if status == "succeeded":
+                if pace:
+                    pace.finished()
                 return
             if status == "failed":
                 raise ResponseError("image generation failed", provider=cls.label)

@@ -23,7 +23,7 @@ from .base import Kind, ModelSpec, Provider, ProviderContext
 from .errors import ResponseError
 from .http import require
 from .outputs import image_source, upstream_error
-from .polling import cancel_quietly, poll, same_origin
+from .polling import PollPace, cancel_quietly, poll, same_origin
 from .types import EventStream, ImageOptions, ImageRequest, ImageResponse, Progress, Stage
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ class Replicate(Provider):
     async def _run(
         self, model: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
+        pace = self.pacer.start(context.settings.poll_interval)
         prediction = await self._create(model, request, context)
-        async with aclosing(self._track(model, prediction, request, context)) as events:
+        async with aclosing(self._track(model, prediction, request, context, pace)) as events:
             async for event in events:
                 yield event
 
@@ -119,7 +120,8 @@ class Replicate(Provider):
     ) -> EventStream:
         """Follows a prediction created before a restart, from its id, without creating it
         again."""
-        return self._track(upstream, {"id": job, "status": "starting"}, request, context)
+        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        return self._track(upstream, {"id": job, "status": "starting"}, request, context, pace)
 
     async def _track(
         self,
@@ -127,6 +129,7 @@ class Replicate(Provider):
         prediction: dict[str, Any],
         request: ImageRequest,
         context: ProviderContext,
+        pace: PollPace,
     ) -> EventStream:
         """Progress until the prediction is over (cancelling it upstream if we stop reading
         first), then one ImageResponse."""
@@ -138,7 +141,8 @@ class Replicate(Provider):
         get_url = self._address(prediction, "get", f"/predictions/{quote(prediction_id)}")
         last: str | None = None
         try:
-            async with aclosing(self._polled(prediction, get_url, context)) as predictions:
+            polled = self._polled(prediction, get_url, context, pace)
+            async with aclosing(polled) as predictions:
                 async for prediction in predictions:
                     status = require(prediction, "status", self.label)
                     if status in _STAGES and status != last:
@@ -181,23 +185,27 @@ class Replicate(Provider):
         return answer
 
     async def _polled(
-        self, first: dict[str, Any], get_url: str, context: ProviderContext
+        self, first: dict[str, Any], get_url: str, context: ProviderContext, pace: PollPace
     ) -> AsyncGenerator[dict[str, Any], None]:
-        """The prediction as created, then as polled; the last one yielded is over."""
+        """The prediction as created, then as polled at ``pace``; the last one yielded is over
+        (and its duration learned when it succeeded)."""
 
         async def fetch() -> Any:
             return await context.http.json(
                 "GET", get_url, provider=self.label, headers=self._headers()
             )
 
+        if first.get("status") == "succeeded":
+            pace.finished()
         yield first
         if first.get("status") in _OVER:
             return
-        interval = context.settings.poll_interval
-        async with aclosing(poll(fetch, interval, wait_first=True)) as answers:
+        async with aclosing(poll(fetch, pace.next_pause)) as answers:
             async for answer in answers:
                 if not isinstance(answer, dict):
                     raise ResponseError("sent a response we could not read", provider=self.label)
+                if answer.get("status") == "succeeded":
+                    pace.finished()
                 yield answer
                 if answer.get("status") in _OVER:
                     return

@@ -57,4 +57,8 @@ class ProviderSettings(BaseSettings):
     connect_timeout: float = Field(default=10.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
     job_timeout: float = Field(default=300.0, gt=0, description="Overall deadline for one job")
-    poll_interval: float = Field(default=2.0, ge=0, description="Seconds between status polls")
+    poll_interval: float = Field(
+        default=2.0, ge=0, description="The longest pause in seconds between two status polls"
+    )
+    """The bot's polls are paced by how long the provider's jobs take (providers.polling.Pacer)
+    and never further apart than this; the seed interfaces poll exactly this far apart."""

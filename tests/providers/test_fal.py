@@ -337,3 +337,24 @@ async def test_a_job_past_its_deadline_is_cancelled_at_fal(fake: FakeFal, tmp_pa
         with pytest.raises(ProviderTimeout, match=r"did not finish within 0\.3 seconds"):
             await run(registry, context)
     assert fake.cancels == list(fake.requests_by_id)
+
+
+async def test_polls_are_the_longest_pause_apart_while_others_are_ahead_in_the_queue(
+    fake: FakeFal, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.queue_ahead = 2
+    real_sleep = asyncio.sleep
+    delays: list[float] = []
+
+    async def recording_sleep(delay: float, result: Any = None) -> Any:
+        delays.append(round(delay, 6))
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    async with provider_context(
+        tmp_path, fal_key=KEY, fal_queue_url=fake.url, poll_interval=1.5
+    ) as ctx:
+        await run(build_registry(ctx.settings, environ={}), ctx)
+
+    # a first short step; 1.5 s while #3 and #2; growing steps from #1 (next to run) on
+    assert delays == [0.2, 1.5, 1.5, 0.3, 0.45]

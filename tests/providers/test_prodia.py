@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -442,3 +443,26 @@ async def test_production_urls_and_proxy(tmp_path: Path) -> None:
     poll_calls = calls[("GET", "https://api.prodia.com/job/j%2F1")]
     assert len(poll_calls) == 2
     assert all(c.kwargs["proxy"] == "http://proxy.local:3128" for c in poll_calls)
+
+
+async def test_the_bot_path_paces_its_polls_and_learns_how_long_jobs_take(
+    fake: FakeProdia, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.queued_polls = fake.generating_polls = 1
+    real_sleep = asyncio.sleep
+    delays: list[float] = []
+
+    async def recording_sleep(delay: float, result: Any = None) -> Any:
+        delays.append(round(delay, 6))
+        return await real_sleep(0, result)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    provider = Prodia()
+    async with provider_context(
+        tmp_path, prodia_api_url=fake.url, prodia_image_url=fake.url, poll_interval=1.5
+    ) as ctx:
+        events = [e async for e in provider.generate(DEFAULT, ImageRequest(prompt="x"), ctx)]
+
+    assert isinstance(events[-1], ImageResponse)
+    assert delays == [0.2, 0.3, 0.45]  # growing steps before anything is learned
+    assert provider.pacer.expected() is not None
