@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ class Job:
     cancel_reason: str | None = None
     on_position: PositionCallback | None = field(default=None, repr=False)
     running: bool = False
+    shown_position: int | None = None
 
 
 class JobRunner:
@@ -56,6 +58,7 @@ class JobRunner:
         self._wakeups: dict[int, asyncio.Event] = {}
         self._refused: set[tuple[int, int]] = set()
         self._timers: set[asyncio.Task[None]] = set()
+        self._running_by_user: Counter[int] = Counter()
 
     def count(self, user_id: int) -> int:
         return sum(1 for job in self._jobs if job.user_id == user_id)
@@ -130,14 +133,16 @@ class JobRunner:
             finally:
                 self._wakeups.pop(id(job), None)
         job.running = True
+        self._running_by_user[job.user_id] += 1
         try:
             yield
         finally:
             job.running = False
+            self._running_by_user[job.user_id] -= 1
             self._release()
 
     def _running(self, user_id: int) -> int:
-        return sum(1 for job in self._jobs if job.user_id == user_id and job.running)
+        return self._running_by_user[user_id]
 
     def _release(self) -> None:
         if self._waiting:
@@ -149,9 +154,17 @@ class JobRunner:
             self._free += 1
 
     def _report_positions(self) -> None:
+        """Tells waiting jobs their place when it changed enough to be worth a status edit:
+        every step in the last ten places, else a tenth of the way forward (a long line moves
+        by one place per finished job; an edit for each would only cost budget and CPU)."""
         order = sorted(self._waiting, key=lambda job: self._running(job.user_id))
         for position, job in enumerate(order, start=1):
-            if job.on_position is not None:
+            last = job.shown_position
+            worth = last is None or (
+                position != last and (position <= 10 or position <= last * 0.9)
+            )
+            if job.on_position is not None and worth:
+                job.shown_position = position
                 job.on_position(position)
 
     def _cancel(self, jobs: list[Job], reason: str) -> int:

@@ -147,3 +147,30 @@ async def test_a_user_at_the_cap_is_told_once_until_a_job_ends() -> None:
     with pytest.raises(TooManyJobs) as caught:
         runner.admit(Job(chat_id=1, user_id=7))
     assert not caught.value.already_told  # a new round, a new answer
+
+
+async def test_a_long_line_reports_places_that_are_worth_an_edit() -> None:
+    runner = JobRunner(slots=1, per_user=1)
+    releases = [asyncio.Event() for _ in range(31)]
+    positions: dict[int, list[int]] = {}
+
+    async def work(job: Job) -> None:
+        async with runner.slot(job):
+            await releases[job.id].wait()
+
+    tasks = []
+    for i in range(31):
+        job = Job(chat_id=i, user_id=i, id=i)
+        job.on_position = lambda p, i=i: positions.setdefault(i, []).append(p)  # type: ignore[misc]
+        runner.admit(job)
+        tasks.append(runner.start(job, work))
+        await asyncio.sleep(0)
+    for release in releases:
+        release.set()
+        await asyncio.sleep(0)
+    await asyncio.gather(*tasks)
+    last = positions[30]
+    assert last[0] == 30 and last[-1] == 1
+    assert last == sorted(last, reverse=True) and len(set(last)) == len(last)
+    assert len(last) < 20  # not one report per place (30 places, 30 would be the naive count)
+    assert list(range(10, 0, -1)) == [p for p in last if p <= 10]
