@@ -14,7 +14,19 @@ from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes,
 
 from . import access
 from .commands import menu
-from .features import ask, cancel, chats, hints, imagine, language, model, providers, start
+from .features import (
+    ask,
+    cancel,
+    chat_settings,
+    chats,
+    hints,
+    imagine,
+    language,
+    model,
+    providers,
+    start,
+    stats,
+)
 from .i18n import N_, from_telegram, translator
 from .lifecycle import RESTARTING
 from .ratelimit import FloodControl
@@ -47,7 +59,19 @@ def build_application(settings: BotSettings) -> AnyApp:
         .build()
     )
     app.add_handler(access.handler(), group=-1)
-    for feature in (chats, start, imagine, model, language, ask, cancel, providers, hints):
+    for feature in (
+        chats,
+        start,
+        imagine,
+        model,
+        chat_settings,
+        language,
+        ask,
+        cancel,
+        providers,
+        stats,
+        hints,
+    ):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)
