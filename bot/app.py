@@ -12,6 +12,8 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults
 
+from providers import Kind
+
 from . import access
 from .commands import menu
 from .features import (
@@ -83,13 +85,19 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
     restart left unfinished (see bot.recovery)."""
     runtime = await Runtime.open(settings)
     attach(app, runtime)
+    log.info(
+        "providers: %s; default image model %s, vision model %s",
+        ", ".join(p.label for p in runtime.registry.providers) or "none",
+        runtime.defaults[Kind.IMAGE].id,
+        runtime.defaults[Kind.VISION].id,
+    )
     try:
         await app.bot.set_my_commands(menu("en"))
         await app.bot.set_my_commands(menu("ru"), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
     await recover(runtime, app.bot)
-    log.info("bot @%s started", app.bot.username)
+    log.info("bot @%s started; send it /start in Telegram", app.bot.username)
 
 
 async def on_stop(app: AnyApp) -> None:
