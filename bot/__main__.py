@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from typing import Any
@@ -15,6 +16,8 @@ from .app import build_application
 from .instance import AlreadyRunning, InstanceLock
 from .settings import BotSettings, SettingsError, load_settings
 from .storage import DB_NAME, Storage, StorageError
+
+log = logging.getLogger("bot")
 
 
 def main() -> int:
@@ -35,11 +38,21 @@ def main() -> int:
         print(f"Cannot start the bot: DATA_DIR {settings.data_dir}: {error}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level)
+    log.info("starting the bot (data in %s)", settings.data_dir)
     app = build_application(settings)
     if settings.webhook_url:
-        app.run_webhook(**webhook_options(settings), allowed_updates=Update.ALL_TYPES)
+        options = webhook_options(settings)
+        log.info(
+            "receiving updates by webhook at %s (listening on %s:%s)",
+            settings.webhook_url,
+            options["listen"],
+            options["port"],
+        )
+        app.run_webhook(**options, allowed_updates=Update.ALL_TYPES)
     else:
+        log.info("receiving updates by long polling from %s", settings.telegram_api_url)
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+    log.info("the bot stopped")
     return 0
 
 

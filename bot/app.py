@@ -12,9 +12,23 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults
 
+from providers import Kind
+
 from . import access
 from .commands import menu
-from .features import ask, cancel, chats, hints, imagine, language, model, providers, start
+from .features import (
+    ask,
+    cancel,
+    chat_settings,
+    chats,
+    hints,
+    imagine,
+    language,
+    model,
+    providers,
+    start,
+    stats,
+)
 from .i18n import N_, from_telegram, translator
 from .lifecycle import RESTARTING
 from .ratelimit import FloodControl
@@ -47,7 +61,19 @@ def build_application(settings: BotSettings) -> AnyApp:
         .build()
     )
     app.add_handler(access.handler(), group=-1)
-    for feature in (chats, start, imagine, model, language, ask, cancel, providers, hints):
+    for feature in (
+        chats,
+        start,
+        imagine,
+        model,
+        chat_settings,
+        language,
+        ask,
+        cancel,
+        providers,
+        stats,
+        hints,
+    ):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)
@@ -59,13 +85,19 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
     restart left unfinished (see bot.recovery)."""
     runtime = await Runtime.open(settings)
     attach(app, runtime)
+    log.info(
+        "providers: %s; default image model %s, vision model %s",
+        ", ".join(p.label for p in runtime.registry.providers) or "none",
+        runtime.defaults[Kind.IMAGE].id,
+        runtime.defaults[Kind.VISION].id,
+    )
     try:
         await app.bot.set_my_commands(menu("en"))
         await app.bot.set_my_commands(menu("ru"), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
     await recover(runtime, app.bot)
-    log.info("bot @%s started", app.bot.username)
+    log.info("bot @%s started; send it /start in Telegram", app.bot.username)
 
 
 async def on_stop(app: AnyApp) -> None:

@@ -11,6 +11,7 @@ from .i18n import N_, translator
 MENU: list[tuple[str, str]] = [
     ("imagine", N_("Draw a picture: /imagine <prompt>")),
     ("model", N_("Show or change this chat's models")),
+    ("settings", N_("Aspect ratio, images, spoiler and more for this chat")),
     ("ask", N_("Ask about a photo: /ask <question>")),
     ("cancel", N_("Stop your running jobs")),
     ("providers", N_("Which providers work right now")),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from telegram import Bot, InputMediaDocument, InputMediaPhoto, Message, ReplyParameters
 from telegram.error import BadRequest
@@ -41,6 +42,14 @@ class Undeliverable(Exception):
         return tr.gettext(REFUSED).format(reason=self.reason)
 
 
+@dataclass(frozen=True)
+class Look:
+    """How photos are shown: behind a spoiler, the caption above them."""
+
+    spoiler: bool = False
+    caption_above: bool = False
+
+
 def albums(count: int) -> list[range]:
     """Index ranges of at most ten, avoiding a lonely last item where a split can even out."""
     groups = -(-count // ALBUM_MAX)
@@ -65,12 +74,15 @@ async def deliver(
     pending = parcel.pending
     photos = [i for i in pending if parcel.pictures[i].as_photo]
     documents = [i for i in pending if not parcel.pictures[i].as_photo]
+    look = Look(parcel.spoiler, parcel.caption_above)
 
     async def send(indices: list[int], *, as_photo: bool) -> None:
         caption = None if parcel.caption_sent else parcel.caption
         batch = [parcel.pictures[i] for i in indices]
         await persistently(
-            lambda chat_id: _send_batch(bot, chat_id, reply, thread_id, batch, caption, as_photo),
+            lambda chat_id: _send_batch(
+                bot, chat_id, reply, thread_id, batch, caption, as_photo, look
+            ),
             to,
             deadline=deadline,
         )
@@ -98,6 +110,7 @@ async def _send_batch(
     batch: Sequence[Picture],
     caption: str | None,
     as_photo: bool,
+    look: Look,
 ) -> list[Message]:
     if len(batch) == 1:
         picture = batch[0]
@@ -109,6 +122,8 @@ async def _send_batch(
                 reply_parameters=reply,
                 message_thread_id=thread_id,
                 filename=picture.filename,
+                has_spoiler=look.spoiler or None,
+                show_caption_above_media=(look.caption_above and bool(caption)) or None,
                 read_timeout=UPLOAD_TIMEOUT,
                 write_timeout=UPLOAD_TIMEOUT,
             )
@@ -127,8 +142,20 @@ async def _send_batch(
     media: list[InputMediaPhoto | InputMediaDocument] = []
     for i, picture in enumerate(batch):
         item_caption = caption if i == 0 else None
-        kind = InputMediaPhoto if as_photo else InputMediaDocument
-        media.append(kind(picture.data, caption=item_caption, filename=picture.filename))
+        if as_photo:
+            media.append(
+                InputMediaPhoto(
+                    picture.data,
+                    caption=item_caption,
+                    filename=picture.filename,
+                    has_spoiler=look.spoiler or None,
+                    show_caption_above_media=(look.caption_above and bool(item_caption)) or None,
+                )
+            )
+        else:
+            media.append(
+                InputMediaDocument(picture.data, caption=item_caption, filename=picture.filename)
+            )
     return list(
         await bot.send_media_group(
             chat_id,

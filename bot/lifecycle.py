@@ -174,11 +174,20 @@ class ActiveJob:
         """Stores the upstream's id for this job (what a resume after a restart needs)."""
         await self.runtime.storage.update_job(self.id, upstream_job_id=upstream_job_id)
 
-    async def deliver(self, pictures: list[Picture], caption: str) -> None:
-        """Keeps the pictures in the outbox, then sends them; they stay until Telegram took
-        them all (or refused them for good)."""
+    async def deliver(
+        self,
+        pictures: list[Picture],
+        caption: str,
+        *,
+        spoiler: bool = False,
+        caption_above: bool = False,
+    ) -> None:
+        """Keeps the pictures in the outbox, then sends them (behind a spoiler, the caption
+        above them, as asked); they stay until Telegram took them all (or refused them)."""
         outbox = self.runtime.outbox
-        parcel = await asyncio.to_thread(outbox.put, self.id, pictures, caption)
+        parcel = await asyncio.to_thread(
+            outbox.put, self.id, pictures, caption, spoiler=spoiler, caption_above=caption_above
+        )
         await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
         await self.deliver_saved(parcel.job_id)
 

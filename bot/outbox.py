@@ -27,6 +27,8 @@ class Parcel:
     pictures: list[Picture]
     sent: set[int] = field(default_factory=set)
     caption_sent: bool = False
+    spoiler: bool = False  # photos hidden behind a spoiler
+    caption_above: bool = False  # the caption shown above the picture
 
     @property
     def pending(self) -> list[int]:
@@ -54,14 +56,24 @@ class Outbox:
     def _dir(self, job_id: int) -> Path:
         return self.root / str(job_id)
 
-    def put(self, job_id: int, pictures: list[Picture], caption: str) -> Parcel:
-        """Stores the pictures of a finished job; returns its parcel."""
+    def put(
+        self,
+        job_id: int,
+        pictures: list[Picture],
+        caption: str,
+        *,
+        spoiler: bool = False,
+        caption_above: bool = False,
+    ) -> Parcel:
+        """Stores the pictures of a finished job and how to show them; returns its parcel."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder = self._dir(job_id)
         folder.mkdir(mode=0o700, exist_ok=True)
         for picture in pictures:
             _write(folder / picture.filename, picture.data)
-        parcel = Parcel(job_id, caption, list(pictures))
+        parcel = Parcel(
+            job_id, caption, list(pictures), spoiler=spoiler, caption_above=caption_above
+        )
         self._save(parcel)
         return parcel
 
@@ -71,6 +83,8 @@ class Outbox:
             "pictures": [{"file": p.filename, "as_photo": p.as_photo} for p in parcel.pictures],
             "sent": sorted(parcel.sent),
             "caption_sent": parcel.caption_sent,
+            "spoiler": parcel.spoiler,
+            "caption_above": parcel.caption_above,
         }
         _write(self._dir(parcel.job_id) / MANIFEST, json.dumps(manifest).encode())
 
@@ -91,6 +105,8 @@ class Outbox:
             pictures,
             set(manifest["sent"]),
             bool(manifest["caption_sent"]),
+            bool(manifest.get("spoiler", False)),
+            bool(manifest.get("caption_above", False)),
         )
 
     def mark_sent(self, parcel: Parcel, indices: list[int], *, with_caption: bool) -> None:

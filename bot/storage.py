@@ -88,6 +88,14 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE chat_prefs ADD COLUMN language TEXT;
     ALTER TABLE jobs ADD COLUMN language TEXT;
     """,
+    # /settings: a chat's negative prompt and how its results are shown; /stats reads jobs by
+    # the time they were made.
+    """
+    ALTER TABLE chat_prefs ADD COLUMN negative_prompt TEXT;
+    ALTER TABLE chat_prefs ADD COLUMN spoiler INTEGER;
+    ALTER TABLE chat_prefs ADD COLUMN caption_above INTEGER;
+    CREATE INDEX jobs_created ON jobs (created_at);
+    """,
 )
 
 
@@ -117,6 +125,33 @@ class ChatPrefs:
     aspect_ratio: str | None = None
     image_count: int | None = None
     language: str | None = None  # None: each user's own Telegram language
+    negative_prompt: str | None = None
+    spoiler: bool | None = None  # results hidden behind a spoiler
+    caption_above: bool | None = None  # the caption above the picture
+
+
+PREF_COLUMNS = (
+    "image_model",
+    "vision_model",
+    "aspect_ratio",
+    "image_count",
+    "language",
+    "negative_prompt",
+    "spoiler",
+    "caption_above",
+)
+
+
+@dataclass(frozen=True)
+class JobFigure:
+    """One job as /stats counts it."""
+
+    chat_id: int
+    model: str
+    status: JobStatus
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
 
 
 @dataclass(frozen=True)
@@ -308,18 +343,22 @@ class Storage:
 
         async def read() -> ChatPrefs:
             async with self._db.execute(
-                "SELECT image_model, vision_model, aspect_ratio, image_count, language"
-                " FROM chat_prefs WHERE chat_id = ?",
+                f"SELECT {', '.join(PREF_COLUMNS)} FROM chat_prefs WHERE chat_id = ?",
                 (chat_id,),
             ) as cursor:
                 row = await cursor.fetchone()
-            return ChatPrefs(*row) if row else ChatPrefs()
+            if row is None:
+                return ChatPrefs()
+            values = list(row)
+            for flag in (6, 7):
+                values[flag] = None if values[flag] is None else bool(values[flag])
+            return ChatPrefs(*values)
 
         return await self._read(read)
 
-    async def set_prefs(self, chat_id: int, **values: str | int | None) -> None:
+    async def set_prefs(self, chat_id: int, **values: str | int | bool | None) -> None:
         """Stores the given preference columns for the chat, keeping the others."""
-        allowed = {"image_model", "vision_model", "aspect_ratio", "image_count", "language"}
+        allowed = set(PREF_COLUMNS)
         if not values or not set(values) <= allowed:
             raise ValueError(f"unknown preference: {set(values) - allowed}")
         columns = ", ".join(values)
@@ -342,11 +381,10 @@ class Storage:
         """
 
         async def write() -> None:
+            columns = ", ".join(PREF_COLUMNS)
             await self._db.execute(
-                "INSERT OR IGNORE INTO chat_prefs (chat_id, image_model, vision_model,"
-                " aspect_ratio, image_count, language, updated_at) SELECT ?, image_model,"
-                " vision_model, aspect_ratio, image_count, language, updated_at FROM chat_prefs"
-                " WHERE chat_id = ?",
+                f"INSERT OR IGNORE INTO chat_prefs (chat_id, {columns}, updated_at)"
+                f" SELECT ?, {columns}, updated_at FROM chat_prefs WHERE chat_id = ?",
                 (new_chat_id, old_chat_id),
             )
             await self._db.execute("DELETE FROM chat_prefs WHERE chat_id = ?", (old_chat_id,))
@@ -531,3 +569,32 @@ class Storage:
             f"status NOT IN ({marks}) AND status_settled = 0 AND status_message_id IS NOT NULL",
             UNFINISHED,
         )
+
+    async def job_figures(self, since: float) -> list[JobFigure]:
+        """Every job made at or after ``since`` (a Unix time), oldest first, for /stats."""
+
+        async def read() -> list[JobFigure]:
+            async with self._db.execute(
+                "SELECT chat_id, model, status, created_at, started_at, finished_at FROM jobs"
+                " WHERE created_at >= ? ORDER BY created_at",
+                (since,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            return [
+                JobFigure(row[0], row[1], JobStatus(row[2]), row[3], row[4], row[5]) for row in rows
+            ]
+
+        return await self._read(read)
+
+    async def count_jobs(self, *statuses: JobStatus) -> int:
+        """How many jobs are in these states right now (any age)."""
+        marks = ", ".join("?" for _ in statuses)
+
+        async def read() -> int:
+            async with self._db.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", statuses
+            ) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._read(read)

@@ -22,6 +22,8 @@ Hi! I draw pictures and answer questions about photos.
 Example: /imagine a lighthouse at dawn, watercolor --ar 3:2 --n 2
 
 🧠 /model — show this chat's models and pick others; /model arta/watercolor sets one directly.
+⚙️ /settings — this chat's defaults: aspect ratio, number of images, negative prompt, spoiler, \
+caption above or below.
 🔎 /ask <question> — as the caption of a photo, as a reply to a photo, or with text alone.
 ⏹ /cancel — stop your running jobs in this chat.
 📡 /providers — which providers work right now; when one fails, jobs move on to another.

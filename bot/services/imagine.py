@@ -46,7 +46,7 @@ from ..preview import PREVIEW, LivePreview
 from ..provider_texts import sentence, switched_parts, unknown_model
 from ..runtime import Runtime
 from ..storage import JobRow, JobStatus
-from . import models
+from . import chat_settings, models
 from .common import Rejected
 from .progress import chat_action, ticker
 
@@ -57,15 +57,28 @@ SEED_RANGE = 2**31  # a seed every upstream takes (Gradio sliders stop at 2**31 
 REDRAWING = N_("🔁 The bot restarted; drawing this again with the same seed…")
 FOLLOWING = N_("🔁 The bot restarted; picking up the picture where it was…")
 SEE_CHOICES = N_("Send /model to see the choices.")
+# How the job's results are shown (/settings), kept beside its request in the stored options.
+SPOILER = "spoiler"
+CAPTION_ABOVE = "caption_above"
 
 
-async def build_request(
-    runtime: Runtime, chat_id: int, args: ImagineArgs, tr: Translator
-) -> tuple[ModelEntry, ImageRequest]:
+@dataclass(frozen=True)
+class Built:
+    """What an /imagine will draw: the model, the request, how the results are shown, and
+    notes (in the user's language) about chat settings the model could not take."""
+
+    entry: ModelEntry
+    request: ImageRequest
+    look: chat_settings.ChatSettings
+    notes: list[str]
+
+
+async def build_request(runtime: Runtime, chat_id: int, args: ImagineArgs, tr: Translator) -> Built:
     """The model and provider-neutral request for these arguments, or Rejected with the reason.
 
-    Without ``--seed`` the bot picks the seed itself (where the model takes one), so a job cut
-    short by a restart can be drawn again the same.
+    Values the flags leave open come from the chat's /settings (adapted to the model, with a
+    note). Without ``--seed`` the bot picks the seed itself (where the model takes one), so a
+    job cut short by a restart can be drawn again the same.
     """
     try:
         entry = (
@@ -75,6 +88,9 @@ async def build_request(
         )
     except UnknownModel as error:
         raise Rejected(f"{unknown_model(tr, error)} {tr.gettext(SEE_CHOICES)}") from None
+    look = await chat_settings.load(runtime, chat_id)
+    applied = chat_settings.apply(look, args, entry.id, entry.options, tr)
+    args = applied.args
     request = ImageRequest(
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
@@ -90,7 +106,7 @@ async def build_request(
         raise Rejected(sentence(tr, str(error), error)) from None
     if request.seed is None and entry.options is not None and entry.options.seed:
         request = dataclasses.replace(request, seed=secrets.randbelow(SEED_RANGE))
-    return entry, request
+    return Built(entry, request, look, applied.notes)
 
 
 async def submit(
@@ -101,15 +117,22 @@ async def submit(
 
     Raises Rejected (nothing stored, nothing started) when the request cannot be served.
     """
-    entry, request = await build_request(runtime, command.chat_id, args, tr)
+    built = await build_request(runtime, command.chat_id, args, tr)
+    entry, request = built.entry, built.request
     order = Order.of(
         command,
         kind="imagine",
         prompt=request.prompt,
         model_id=entry.id,
-        options=dataclasses.asdict(request),
+        options={
+            **dataclasses.asdict(request),
+            SPOILER: built.look.spoiler,
+            CAPTION_ABOVE: built.look.caption_above,
+        },
         language=tr.language,
     )
+    if built.notes:
+        await command.reply_text("\n".join(f"ℹ️ {note}" for note in built.notes))
     waiting = render.starting_text(tr, entry.id)
     await start_job(runtime, bot, order, waiting, drawing(entry, request))
 
@@ -137,7 +160,13 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
                 caption = render.caption(
                     tr, request.prompt, drawn.id, result.seed, instead_of=entry.id
                 )
-                await job.deliver(pictures, caption)
+                options = job.order.options
+                await job.deliver(
+                    pictures,
+                    caption,
+                    spoiler=bool(options.get(SPOILER)),
+                    caption_above=bool(options.get(CAPTION_ABOVE)),
+                )
         finally:
             await preview.remove()
 

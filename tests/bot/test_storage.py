@@ -146,3 +146,26 @@ async def test_a_write_completes_even_when_its_caller_is_cancelled(tmp_path: Pat
         await task
     assert await storage.job_for_command(1, 5, "imagine") is not None
     await storage.close()
+
+
+async def test_an_older_database_keeps_its_prefs_and_gains_the_settings(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        for number, script in enumerate(MIGRATIONS[:4], start=1):
+            db.executescript(f"{script}\nPRAGMA user_version = {number};")
+        db.execute(
+            "INSERT INTO chat_prefs (chat_id, aspect_ratio, image_count, language, updated_at)"
+            " VALUES (5, '16:9', 2, 'ru', 0)"
+        )
+    storage = await Storage.open(path)
+    try:
+        prefs = await storage.get_prefs(5)
+        assert (prefs.aspect_ratio, prefs.image_count, prefs.language) == ("16:9", 2, "ru")
+        assert prefs.negative_prompt is None and prefs.spoiler is None
+        await storage.set_prefs(5, negative_prompt="text", spoiler=True, caption_above=False)
+        await storage.move_chat(5, -1005)
+        moved = await storage.get_prefs(-1005)
+        assert (moved.negative_prompt, moved.spoiler, moved.caption_above) == ("text", True, False)
+        assert moved.aspect_ratio == "16:9"
+    finally:
+        await storage.close()

@@ -111,7 +111,7 @@ async def test_menu_in_english_and_russian(world: World) -> None:
     assert (
         set(english)
         == set(russian)
-        == {"imagine", "model", "ask", "cancel", "providers", "language", "help"}
+        == {"imagine", "model", "settings", "ask", "cancel", "providers", "language", "help"}
     )
     assert russian["imagine"].startswith("Нарисовать")
 

@@ -48,6 +48,10 @@ async def test_the_bot_process_answers_and_stops_cleanly_on_ctrl_c(world: World)
     log = stderr.decode()
     assert process.returncode == 0, log
     assert "job=1 kind=imagine chat=42 model=arta/flux" in log
+    first = log.splitlines()[:4]
+    assert "starting the bot" in first[0]
+    assert any("receiving updates by long polling" in line for line in first), first
+    assert any("default image model arta/flux" in line for line in log.splitlines()), log
     assert tg.token not in log and tg.token.split(":")[1] not in log
     assert (world.data_dir / "bot.sqlite3").exists()
 

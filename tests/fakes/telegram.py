@@ -207,6 +207,7 @@ BOOL_FIELDS = frozenset(
         "allow_sending_without_reply",
         "drop_pending_updates",
         "has_spoiler",
+        "show_caption_above_media",
         "disable_web_page_preview",
     ]
 )
@@ -357,6 +358,8 @@ class StoredMessage:
     document_info: dict[str, Any] | None = None
     document: bytes | None = None
     media_group_id: str | None = None
+    has_spoiler: bool = False  # a photo hidden behind a spoiler
+    show_caption_above_media: bool = False
     reply_to: int | None = None
     reply_markup: dict[str, Any] | None = None
     edit_date: int | None = None
@@ -1797,6 +1800,10 @@ class BotApiEmulator(FakeServer):
                 result["entities"] = [dict(e) for e in message.entities]
         if message.photo_sizes:
             result["photo"] = [dict(size) for size in message.photo_sizes]
+            if message.has_spoiler:
+                result["has_media_spoiler"] = True
+        if message.show_caption_above_media:
+            result["show_caption_above_media"] = True
         if message.document_info is not None:
             result["document"] = dict(message.document_info)
         if message.caption is not None:
@@ -2064,6 +2071,8 @@ class BotApiEmulator(FakeServer):
             entities=entities,
             photo_sizes=sizes,
             photo=data,
+            has_spoiler=params.flag("has_spoiler"),
+            show_caption_above_media=params.flag("show_caption_above_media"),
             reply_to=reply_to,
             reply_markup=reply_markup,
         )
@@ -2131,7 +2140,11 @@ class BotApiEmulator(FakeServer):
                     f"Bad Request: failed to send message #{position} with the error message "
                     f'"{reason[:1].upper()}{reason[1:]}"'
                 ) from None
-            prepared.append({"caption": caption, "entities": entities, **content})
+            look = {
+                "has_spoiler": item.get("type") == "photo" and bool(item.get("has_spoiler")),
+                "show_caption_above_media": bool(item.get("show_caption_above_media")),
+            }
+            prepared.append({"caption": caption, "entities": entities, **content, **look})
         group_id = str(10**17 + next(self._ids)) if len(prepared) > 1 else None
         messages = [
             self._new_message(
