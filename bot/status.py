@@ -7,7 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from telegram import Bot
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
 from .ratelimit import FloodControl, Priority, sending_as
@@ -19,6 +19,16 @@ DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
 def is_not_modified(error: TelegramError) -> bool:
     return "message is not modified" in str(error).lower()
+
+
+async def redraw_menu(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    """Shows ``text`` and ``markup`` on the message whose button was pressed; pressing a button
+    that changes nothing is fine (Telegram's "message is not modified")."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise
 
 
 def is_gone(error: TelegramError) -> bool:

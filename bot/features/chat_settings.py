@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from ..commands import arguments
@@ -14,7 +13,7 @@ from ..runtime import runtime_of
 from ..services import chat_settings as service
 from ..services import language as languages
 from ..services.chat_settings import ChatSettings, SettingError
-from ..status import is_not_modified
+from ..status import redraw_menu
 from . import language
 from .model import may_change
 
@@ -176,11 +175,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await service.store(runtime, chat.id, change)
     await query.answer(tr.gettext("Saved."))
     chosen = await service.load(runtime, chat.id)
-    try:
-        await query.edit_message_text(summary(tr, chosen), reply_markup=keyboard(tr, chosen))
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise
+    await redraw_menu(query, summary(tr, chosen), keyboard(tr, chosen))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import BadRequest
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from ..commands import arguments
 from ..i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
 from ..runtime import runtime_of
 from ..services import language as languages
-from ..status import is_not_modified
+from ..status import redraw_menu
 from .model import may_change
 
 PREFIX = "lang"
@@ -101,11 +100,7 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await languages.choose(runtime, chat.id, chosen)
     tr = await languages.texts_for(runtime, update)
     await query.answer(confirmation(tr, chosen))
-    try:
-        await query.edit_message_text(summary(tr, chosen), reply_markup=keyboard(tr, chosen))
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise
+    await redraw_menu(query, summary(tr, chosen), keyboard(tr, chosen))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

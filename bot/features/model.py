@@ -12,7 +12,7 @@ from telegram import (
     Update,
     User,
 )
-from telegram.error import BadRequest, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from providers import Kind, ModelEntry, Provider, UnknownModel
@@ -24,7 +24,7 @@ from ..provider_texts import unknown_model
 from ..runtime import Runtime, runtime_of
 from ..services import models
 from ..services.language import texts_for
-from ..status import is_not_modified
+from ..status import redraw_menu
 
 PER_PAGE = 10
 PER_ROW = 2
@@ -214,13 +214,7 @@ async def _redraw(
     tab: int,
     page: int,
 ) -> None:
-    try:
-        await query.edit_message_text(
-            summary(runtime, chosen, tr), reply_markup=keyboard(runtime, chosen, tab, page)
-        )
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise
+    await redraw_menu(query, summary(runtime, chosen, tr), keyboard(runtime, chosen, tab, page))
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
