@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Bot, Chat, ChatMember, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
 from .commands import split_command
@@ -35,6 +36,18 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if split_command(text, context.bot.username):
             await message.reply_text(tr.gettext(REFUSAL))
     raise ApplicationHandlerStop
+
+
+async def is_admin(bot: Bot, chat: Chat, user: User, operators: frozenset[int]) -> bool:
+    """Whether ``user`` runs this chat: an operator (ADMIN_USER_IDS), the private chat's own
+    user, or a group's owner or administrator (asked of Telegram; no answer counts as no)."""
+    if chat.type == Chat.PRIVATE or user.id in operators:
+        return True
+    try:
+        member = await bot.get_chat_member(chat.id, user.id)
+    except TelegramError:
+        return False
+    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
 
 
 def handler() -> BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]:

@@ -13,6 +13,7 @@ MENU: list[tuple[str, str]] = [
     ("model", N_("Show or change this chat's models")),
     ("settings", N_("Aspect ratio, images, spoiler and more for this chat")),
     ("ask", N_("Ask about a photo: /ask <question>")),
+    ("describe", N_("Write a prompt that draws a photo like yours")),
     ("cancel", N_("Stop your running jobs")),
     ("providers", N_("Which providers work right now")),
     ("language", N_("English or Russian for this chat")),

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from telegram import Bot, InputMediaDocument, InputMediaPhoto, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import BadRequest
 
 from .i18n import N_, Translator
-from .outbox import Outbox, Parcel
+from .outbox import Delivered, Outbox, Parcel
 from .pictures import Picture
 from .sending import Destination, persistently
 
@@ -66,8 +73,11 @@ async def deliver(
     reply_to: int | None,
     thread_id: int | None,
     deadline: float,
+    landed: Callable[[dict[int, Delivered]], Awaitable[None]],
 ) -> None:
-    """Sends the parcel's pending pictures, the caption on the first message that goes out."""
+    """Sends the parcel's pending pictures, the caption on the first message that goes out,
+    and the keyboard under the result (on the picture when there is one, else in a message
+    after them); tells ``landed`` where each picture went before the keyboard follows them."""
     reply = (
         ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
     )
@@ -75,18 +85,21 @@ async def deliver(
     photos = [i for i in pending if parcel.pictures[i].as_photo]
     documents = [i for i in pending if not parcel.pictures[i].as_photo]
     look = Look(parcel.spoiler, parcel.caption_above)
+    single = len(parcel.pictures) == 1
+    markup = _markup(parcel) if single else None
 
     async def send(indices: list[int], *, as_photo: bool) -> None:
         caption = None if parcel.caption_sent else parcel.caption
         batch = [parcel.pictures[i] for i in indices]
-        await persistently(
+        messages = await persistently(
             lambda chat_id: _send_batch(
-                bot, chat_id, reply, thread_id, batch, caption, as_photo, look
+                bot, chat_id, reply, thread_id, batch, caption, as_photo, look, markup
             ),
             to,
             deadline=deadline,
         )
-        await asyncio.to_thread(outbox.mark_sent, parcel, indices, with_caption=bool(caption))
+        where = {i: _landed(m) for i, m in zip(indices, messages, strict=False)}
+        await asyncio.to_thread(outbox.mark_sent, parcel, where, with_caption=bool(caption))
 
     for group in albums(len(photos)):
         indices = [photos[i] for i in group]
@@ -100,6 +113,42 @@ async def deliver(
             await send([documents[i] for i in group], as_photo=False)
         except BadRequest as error:
             raise Undeliverable(str(error)) from error
+    await landed(dict(parcel.delivered))
+    if parcel.buttons is not None and not parcel.buttons_sent:
+        if not single:
+            buttons, keyboard = parcel.buttons, _markup(parcel)
+            first = min(parcel.delivered.values(), key=lambda d: d.message_id, default=None)
+            under = (
+                ReplyParameters(first.message_id, allow_sending_without_reply=True)
+                if first
+                else reply
+            )
+            await persistently(
+                lambda chat_id: bot.send_message(
+                    chat_id,
+                    buttons.text,
+                    reply_parameters=under,
+                    message_thread_id=thread_id,
+                    reply_markup=keyboard,
+                ),
+                to,
+                deadline=deadline,
+            )
+        await asyncio.to_thread(outbox.mark_buttons_sent, parcel)
+
+
+def _markup(parcel: Parcel) -> InlineKeyboardMarkup | None:
+    if parcel.buttons is None:
+        return None
+    return InlineKeyboardMarkup.de_json(parcel.buttons.markup, None)
+
+
+def _landed(message: Message) -> Delivered:
+    """The message and file id of one sent picture."""
+    if message.photo:
+        return Delivered(message.message_id, message.photo[-1].file_id)
+    document = message.document
+    return Delivered(message.message_id, document.file_id if document else "")
 
 
 async def _send_batch(
@@ -111,6 +160,7 @@ async def _send_batch(
     caption: str | None,
     as_photo: bool,
     look: Look,
+    markup: InlineKeyboardMarkup | None,
 ) -> list[Message]:
     if len(batch) == 1:
         picture = batch[0]
@@ -124,6 +174,7 @@ async def _send_batch(
                 filename=picture.filename,
                 has_spoiler=look.spoiler or None,
                 show_caption_above_media=(look.caption_above and bool(caption)) or None,
+                reply_markup=markup,
                 read_timeout=UPLOAD_TIMEOUT,
                 write_timeout=UPLOAD_TIMEOUT,
             )
@@ -135,6 +186,7 @@ async def _send_batch(
                 reply_parameters=reply,
                 message_thread_id=thread_id,
                 filename=picture.filename,
+                reply_markup=markup,
                 read_timeout=UPLOAD_TIMEOUT,
                 write_timeout=UPLOAD_TIMEOUT,
             )

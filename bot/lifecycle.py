@@ -32,9 +32,10 @@ from providers import ProviderError
 
 from . import render
 from .chats import move_chat
-from .delivery import Undeliverable, deliver
+from .delivery import Look, Undeliverable, deliver
 from .i18n import ENGLISH, N_, Translator, translator
 from .jobs import Job, TooManyJobs
+from .outbox import Buttons, Delivered
 from .pictures import Picture
 from .provider_texts import error_text
 from .runtime import Runtime
@@ -90,11 +91,16 @@ class Order:
         model_id: str,
         options: Mapping[str, Any],
         language: str,
+        user_id: int | None = None,
     ) -> Order:
+        """The order ``command`` makes (for ``user_id`` when the bot wrote it on their
+        behalf, after a button press)."""
+        if user_id is None:
+            user_id = command.from_user.id if command.from_user else command.chat_id
         return cls(
             kind=kind,
             chat_id=command.chat_id,
-            user_id=command.from_user.id if command.from_user else command.chat_id,
+            user_id=user_id,
             command_message_id=command.message_id,
             thread_id=command.message_thread_id if command.is_topic_message else None,
             prompt=prompt,
@@ -175,28 +181,36 @@ class ActiveJob:
         await self.runtime.storage.update_job(self.id, upstream_job_id=upstream_job_id)
 
     async def deliver(
-        self,
-        pictures: list[Picture],
-        caption: str,
-        *,
-        spoiler: bool = False,
-        caption_above: bool = False,
+        self, pictures: list[Picture], caption: str, look: Look, buttons: Buttons | None
     ) -> None:
         """Keeps the pictures in the outbox, then sends them (behind a spoiler, the caption
-        above them, as asked); they stay until Telegram took them all (or refused them)."""
+        above them, as ``look`` says) with ``buttons`` under them; they stay until Telegram
+        took them all (or refused them)."""
         outbox = self.runtime.outbox
         parcel = await asyncio.to_thread(
-            outbox.put, self.id, pictures, caption, spoiler=spoiler, caption_above=caption_above
+            outbox.put,
+            self.id,
+            pictures,
+            caption,
+            spoiler=look.spoiler,
+            caption_above=look.caption_above,
+            buttons=buttons,
         )
         await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
         await self.deliver_saved(parcel.job_id)
 
     async def deliver_saved(self, job_id: int) -> None:
-        """Sends what the outbox still holds for this job (after a restart, say)."""
+        """Sends what the outbox still holds for this job (after a restart, say) and records
+        where the pictures landed (the buttons under them need it)."""
         outbox = self.runtime.outbox
         parcel = await asyncio.to_thread(outbox.get, job_id)
         if parcel is None:
             raise JobFailed(self.tr.gettext(PICTURES_LOST))
+
+        async def record(delivered: dict[int, Delivered]) -> None:
+            pictures = [[d.message_id, d.file_id] for _, d in sorted(delivered.items())]
+            await self.runtime.storage.add_result(job_id, pictures=pictures)
+
         try:
             await deliver(
                 self.bot,
@@ -206,6 +220,7 @@ class ActiveJob:
                 reply_to=self.order.command_message_id,
                 thread_id=self.order.thread_id,
                 deadline=self.delivery_deadline(),
+                landed=record,
             )
         except (Undeliverable, ChatGone):
             await asyncio.to_thread(outbox.drop, job_id)

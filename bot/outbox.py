@@ -10,12 +10,30 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .pictures import Picture
 
 MANIFEST = "parcel.json"
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """The keyboard under a result (Telegram's JSON form) and the text of the message that
+    carries it when the pictures came as an album (albums cannot carry a keyboard)."""
+
+    text: str
+    markup: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """Where one picture landed: its message and Telegram's file id."""
+
+    message_id: int
+    file_id: str
 
 
 @dataclass
@@ -29,6 +47,9 @@ class Parcel:
     caption_sent: bool = False
     spoiler: bool = False  # photos hidden behind a spoiler
     caption_above: bool = False  # the caption shown above the picture
+    buttons: Buttons | None = None  # the keyboard under the result
+    buttons_sent: bool = False
+    delivered: dict[int, Delivered] = field(default_factory=dict)
 
     @property
     def pending(self) -> list[int]:
@@ -64,6 +85,7 @@ class Outbox:
         *,
         spoiler: bool = False,
         caption_above: bool = False,
+        buttons: Buttons | None = None,
     ) -> Parcel:
         """Stores the pictures of a finished job and how to show them; returns its parcel."""
         self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -72,7 +94,12 @@ class Outbox:
         for picture in pictures:
             _write(folder / picture.filename, picture.data)
         parcel = Parcel(
-            job_id, caption, list(pictures), spoiler=spoiler, caption_above=caption_above
+            job_id,
+            caption,
+            list(pictures),
+            spoiler=spoiler,
+            caption_above=caption_above,
+            buttons=buttons,
         )
         self._save(parcel)
         return parcel
@@ -85,6 +112,9 @@ class Outbox:
             "caption_sent": parcel.caption_sent,
             "spoiler": parcel.spoiler,
             "caption_above": parcel.caption_above,
+            "buttons": asdict(parcel.buttons) if parcel.buttons else None,
+            "buttons_sent": parcel.buttons_sent,
+            "delivered": {str(i): asdict(d) for i, d in parcel.delivered.items()},
         }
         _write(self._dir(parcel.job_id) / MANIFEST, json.dumps(manifest).encode())
 
@@ -97,22 +127,35 @@ class Outbox:
                 Picture((folder / item["file"]).read_bytes(), item["file"], item["as_photo"])
                 for item in manifest["pictures"]
             ]
+            buttons = manifest.get("buttons")
+            return Parcel(
+                job_id,
+                manifest["caption"],
+                pictures,
+                set(manifest["sent"]),
+                bool(manifest["caption_sent"]),
+                bool(manifest.get("spoiler", False)),
+                bool(manifest.get("caption_above", False)),
+                Buttons(**buttons) if buttons else None,
+                bool(manifest.get("buttons_sent", False)),
+                {int(i): Delivered(**d) for i, d in manifest.get("delivered", {}).items()},
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return Parcel(
-            job_id,
-            manifest["caption"],
-            pictures,
-            set(manifest["sent"]),
-            bool(manifest["caption_sent"]),
-            bool(manifest.get("spoiler", False)),
-            bool(manifest.get("caption_above", False)),
-        )
 
-    def mark_sent(self, parcel: Parcel, indices: list[int], *, with_caption: bool) -> None:
-        """Records that Telegram accepted these pictures (and the caption, if it went along)."""
-        parcel.sent.update(indices)
+    def mark_sent(
+        self, parcel: Parcel, delivered: dict[int, Delivered], *, with_caption: bool
+    ) -> None:
+        """Records that Telegram accepted these pictures, where they landed (and that the
+        caption went along, if it did)."""
+        parcel.sent.update(delivered)
+        parcel.delivered.update(delivered)
         parcel.caption_sent = parcel.caption_sent or with_caption
+        self._save(parcel)
+
+    def mark_buttons_sent(self, parcel: Parcel) -> None:
+        """Records that the keyboard under the result went out."""
+        parcel.buttons_sent = True
         self._save(parcel)
 
     def drop(self, job_id: int) -> None:

@@ -14,6 +14,7 @@ from providers.fallback import candidates, parse_fallbacks
 from providers.health import HealthBook
 
 from .jobs import JobRunner
+from .originals import Originals
 from .outbox import Outbox
 from .settings import BotSettings
 from .storage import DB_NAME, Storage
@@ -26,7 +27,7 @@ SERVICES_KEY = "services"
 @dataclass
 class Runtime:
     """Settings, database, model registry, provider health, connection pool, the job runner
-    and the outbox of pictures waiting for Telegram."""
+    the outbox of pictures waiting for Telegram, and the original files behind 📎."""
 
     settings: BotSettings
     storage: Storage
@@ -37,6 +38,7 @@ class Runtime:
     providers: ProviderContext
     jobs: JobRunner
     outbox: Outbox
+    originals: Originals
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
@@ -52,6 +54,7 @@ class Runtime:
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
             outbox=Outbox(settings.data_dir / "outbox"),
+            originals=Originals(settings.data_dir / "originals", settings.keep_originals_days),
         )
 
     def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:

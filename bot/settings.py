@@ -44,6 +44,8 @@ class BotSettings(ProviderSettings):
     status_edit_interval: float = Field(default=1.0, ge=0)
     delivery_deadline: float = Field(default=900.0, gt=0)
     shutdown_grace: float = Field(default=20.0, ge=0)
+    keep_originals_days: float = Field(default=7.0, ge=0)
+    """How long the exact files behind the 📎 button are kept (0: not kept, no button)."""
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -96,6 +96,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE chat_prefs ADD COLUMN caption_above INTEGER;
     CREATE INDEX jobs_created ON jobs (created_at);
     """,
+    # What a finished job made, for the buttons under it: the model that drew, the seed, and
+    # the Telegram messages and files of the pictures (or the prompt a /describe wrote).
+    """
+    ALTER TABLE jobs ADD COLUMN result TEXT;
+    """,
 )
 
 
@@ -173,6 +178,7 @@ class JobRow:
     status_settled: bool = False
     final_text: str | None = None  # what the status message must end as ("" = deleted)
     language: str | None = None  # the language the job's texts are in (None: from before them)
+    result: dict[str, Any] | None = None  # what the job made (see bot.results)
 
 
 def _locked(error: sqlite3.Error) -> bool:
@@ -487,6 +493,7 @@ class Storage:
             "error",
             "status_settled",
             "final_text",
+            "result",
         }
         if not set(values) <= allowed:
             raise ValueError(f"unknown job column: {set(values) - allowed}")
@@ -495,11 +502,24 @@ class Storage:
             values["started_at"] = time.time()
         elif status is not None and status not in UNFINISHED:
             values["finished_at"] = time.time()
+        if "result" in values:
+            values["result"] = json.dumps(values["result"])
         assignments = ", ".join(f"{c} = ?" for c in values)
 
         async def write() -> None:
             await self._db.execute(
                 f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id)
+            )
+
+        await self._write(write)
+
+    async def add_result(self, job_id: int, **values: Any) -> None:
+        """Adds ``values`` to what the job made (its ``result``), keeping what is there."""
+
+        async def write() -> None:
+            await self._db.execute(
+                "UPDATE jobs SET result = json_patch(COALESCE(result, '{}'), ?) WHERE id = ?",
+                (json.dumps(values), job_id),
             )
 
         await self._write(write)
@@ -523,7 +543,7 @@ class Storage:
     _COLUMNS = (
         "id, kind, chat_id, user_id, command_message_id, status_message_id, prompt, options,"
         " model, status, upstream_job_id, error, thread_id, attempts, status_settled, final_text,"
-        " language"
+        " language, result"
     )
 
     @staticmethod
@@ -532,6 +552,7 @@ class Storage:
         values[7] = json.loads(values[7])
         values[9] = JobStatus(values[9])
         values[14] = bool(values[14])
+        values[17] = json.loads(values[17]) if values[17] else None
         return JobRow(*values)
 
     async def _jobs(self, where: str, params: tuple[Any, ...]) -> list[JobRow]:

@@ -5,19 +5,18 @@ from __future__ import annotations
 from telegram import (
     CallbackQuery,
     Chat,
-    ChatMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
     User,
 )
-from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from providers import Kind, ModelEntry, Provider, UnknownModel
 from providers.health import State
 
+from ..access import is_admin
 from ..commands import arguments
 from ..i18n import N_, Translator
 from ..provider_texts import unknown_model
@@ -128,15 +127,9 @@ async def may_change(
         return True
     if user is None:
         return False
-    if user.id in runtime.settings.admin_user_ids:
-        return True
     if user.id == ANONYMOUS_ADMIN_ID and message is not None and message.sender_chat is not None:
         return message.sender_chat.id == chat.id
-    try:
-        member = await context.bot.get_chat_member(chat.id, user.id)
-    except TelegramError:
-        return False
-    return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+    return await is_admin(context.bot, chat, user, runtime.settings.admin_user_ids)
 
 
 async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,9 +25,14 @@ Example: /imagine a lighthouse at dawn, watercolor --ar 3:2 --n 2
 ⚙️ /settings — this chat's defaults: aspect ratio, number of images, negative prompt, spoiler, \
 caption above or below.
 🔎 /ask <question> — as the caption of a photo, as a reply to a photo, or with text alone.
+📝 /describe — as the caption of a photo or a reply to one: a prompt that draws something \
+like it, with a button that draws it.
 ⏹ /cancel — stop your running jobs in this chat.
 📡 /providers — which providers work right now; when one fails, jobs move on to another.
 🌐 /language — English or Russian for this chat (I follow your Telegram language by default).
+
+Under every picture: 🔄 again with a new seed, 🎲 variations, ✏️ edit the prompt, \
+📎 the original file, 🔎 describe it.
 
 In groups, address me as /imagine@{username}.""")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,14 +135,21 @@ def waiting_text(tr: Translator, ref: PhotoRef | None) -> str:
     return tr.gettext(LOOKING) if ref else tr.gettext(THINKING)
 
 
-def answering(entry: ModelEntry, question: str, ref: PhotoRef | None) -> Work:
-    """The work of one /ask: fetch the photo, ask the model, send the answer."""
+Finish = Callable[[ActiveJob, str], Awaitable[None]]
+"""What is done with the complete answer (by default: sent as formatted messages)."""
+
+
+def answering(
+    entry: ModelEntry, question: str, ref: PhotoRef | None, finish: Finish | None = None
+) -> Work:
+    """The work of one /ask: fetch the photo, ask the model, send the answer (or hand it to
+    ``finish``)."""
 
     async def answer(job: ActiveJob) -> None:
         media = [await download_image(job.bot, ref, job.tr)] if ref else []
         async with chat_action(job.bot, job.chat_id, "typing"):
             text = await _answer(job, entry, question, media)
-            await _reply(job, text)
+            await (finish or _reply)(job, text)
 
     return answer
 

@@ -36,14 +36,17 @@ from providers.api import resume_images
 from providers.fallback import generate_with_fallback
 
 from .. import render
+from ..delivery import Look
 from ..fetch import fetch_bytes
 from ..flags import ImagineArgs
 from ..i18n import ENGLISH, N_, Translator, translator
 from ..lifecycle import MAX_RUNS, RESENDING, ActiveJob, Order, Work
 from ..lifecycle import submit as start_job
+from ..outbox import Buttons
 from ..pictures import NotAPicture, Picture, prepare
 from ..preview import PREVIEW, LivePreview
 from ..provider_texts import sentence, switched_parts, unknown_model
+from ..result_buttons import edit_query, keyboard
 from ..runtime import Runtime
 from ..storage import JobRow, JobStatus
 from . import chat_settings, models
@@ -118,6 +121,22 @@ async def submit(
     Raises Rejected (nothing stored, nothing started) when the request cannot be served.
     """
     built = await build_request(runtime, command.chat_id, args, tr)
+    if built.notes:
+        await command.reply_text("\n".join(f"ℹ️ {note}" for note in built.notes))
+    await start(runtime, bot, command, built, tr)
+
+
+async def start(
+    runtime: Runtime,
+    bot: Bot,
+    command: Message,
+    built: Built,
+    tr: Translator,
+    *,
+    user_id: int | None = None,
+) -> None:
+    """Starts drawing ``built`` in answer to ``command`` (a message the bot wrote for
+    ``user_id`` after a button press, or the user's own command); Rejected at the user's cap."""
     entry, request = built.entry, built.request
     order = Order.of(
         command,
@@ -130,9 +149,8 @@ async def submit(
             CAPTION_ABOVE: built.look.caption_above,
         },
         language=tr.language,
+        user_id=user_id,
     )
-    if built.notes:
-        await command.reply_text("\n".join(f"ℹ️ {note}" for note in built.notes))
     waiting = render.starting_text(tr, entry.id)
     await start_job(runtime, bot, order, waiting, drawing(entry, request))
 
@@ -160,13 +178,13 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
                 caption = render.caption(
                     tr, request.prompt, drawn.id, result.seed, instead_of=entry.id
                 )
-                options = job.order.options
-                await job.deliver(
-                    pictures,
-                    caption,
-                    spoiler=bool(options.get(SPOILER)),
-                    caption_above=bool(options.get(CAPTION_ABOVE)),
+                await job.runtime.storage.add_result(
+                    job.id, model=drawn.id, seed=result.seed, count=len(pictures)
                 )
+                options = job.order.options
+                look = Look(bool(options.get(SPOILER)), bool(options.get(CAPTION_ABOVE)))
+                under = buttons(job, entry, result.seed, len(pictures))
+                await job.deliver(pictures, caption, look, under)
         finally:
             await preview.remove()
 
@@ -286,16 +304,40 @@ async def fetch_one(job: ActiveJob, image: str | bytes, provider: str) -> bytes:
 async def fetch_pictures(
     job: ActiveJob, images: Sequence[str | bytes], provider: str
 ) -> list[Picture]:
-    """Every result as a checked, Telegram-friendly picture (or a ProviderError saying why not)."""
+    """Every result as a checked, Telegram-friendly picture (or a ProviderError saying why not);
+    the exact upstream files are kept for the 📎 button."""
     blobs = await asyncio.gather(*(fetch_one(job, image, provider) for image in images))
 
     def check() -> list[Picture]:
-        return [prepare(blob, index) for index, blob in enumerate(blobs)]
+        pictures = [prepare(blob, index) for index, blob in enumerate(blobs)]
+        job.runtime.originals.put(job.id, list(blobs))
+        return pictures
 
     try:
         return await asyncio.to_thread(check)
     except NotAPicture as error:
         raise ResponseError(str(error), provider=provider) from None
+
+
+def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> Buttons:
+    """The keyboard under the job's ``count`` pictures (see bot.result_buttons)."""
+    runtime, tr = job.runtime, job.tr
+    edit = edit_query(job.order.prompt, seed) if job.bot.supports_inline_queries else None
+    markup = keyboard(
+        tr,
+        job.id,
+        count=count,
+        edit=edit,
+        variations=entry.options is not None and entry.options.max_images > 1,
+        originals=runtime.originals.enabled,
+    )
+    return Buttons(tr.gettext("⬆️ What next?"), markup.to_dict())
+
+
+def stored_request(row: JobRow) -> ImageRequest:
+    """The request an /imagine job drew, as it was stored (TypeError when it cannot be)."""
+    fields = {f.name for f in dataclasses.fields(ImageRequest)}
+    return ImageRequest(**{k: v for k, v in row.options.items() if k in fields})
 
 
 def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
@@ -311,8 +353,7 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
         return None
     try:
         entry = runtime.registry.resolve(row.model, Kind.IMAGE)
-        fields = {f.name for f in dataclasses.fields(ImageRequest)}
-        request = ImageRequest(**{k: v for k, v in row.options.items() if k in fields})
+        request = stored_request(row)
         validate_request(entry, request)
     except (ProviderError, TypeError):
         return None

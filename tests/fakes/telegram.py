@@ -1468,6 +1468,7 @@ class BotApiEmulator(FakeServer):
         self.clock: Callable[[], float] = time.monotonic  # flood control and callback expiry
         self.callback_timeout: float | None = None  # seconds to answer a press; None = forever
         self.url_fetch_timeout = 10.0
+        self.supports_inline_queries = False  # inline mode, as turned on in @BotFather
         # What tests observe
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -1972,7 +1973,7 @@ class BotApiEmulator(FakeServer):
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": False,
+            "supports_inline_queries": self.supports_inline_queries,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }

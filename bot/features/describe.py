@@ -1,0 +1,72 @@
+"""/describe (a reply to a photo, or a photo's caption) and the 🎨 button under its answer."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from ..flags import ImagineArgs
+from ..i18n import N_
+from ..runtime import runtime_of
+from ..services import describe as service
+from ..services import imagine, results
+from ..services.common import Rejected
+from ..services.language import texts_for
+from .ask import CaptionCommand
+
+DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
+DRAWING = N_("🎨 Drawing it…")
+
+
+async def describe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Writes a prompt for the photo, or says how to ask for one."""
+    message = update.effective_message
+    if message is None:
+        return
+    runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
+    try:
+        await service.submit(runtime, context.bot, message, tr)
+    except Rejected as error:
+        await message.reply_text(str(error))
+
+
+async def draw_it(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🎨 draws the written prompt with the chat's model and settings."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime, bot = runtime_of(context), context.bot
+    tr = await texts_for(runtime, update)
+    job_id = service.parse_draw(query.data)
+    try:
+        if job_id is None:
+            raise Rejected(tr.gettext(results.STALE))
+        row, message = await results.pressed_job(runtime, bot, query, job_id, service.KIND, tr)
+        prompt = str((row.result or {}).get("prompt") or "")
+        if not prompt:
+            raise Rejected(tr.gettext(results.STALE))
+        built = await imagine.build_request(runtime, row.chat_id, ImagineArgs(prompt), tr)
+        note = tr.gettext(DRAW_NOTE).format(name=query.from_user.first_name, prompt=prompt)
+        await results.draw_for(runtime, bot, message, query.from_user, built, note, tr)
+    except Rejected as error:
+        await query.answer(str(error), show_alert=True)
+        return
+    await query.answer(tr.gettext(DRAWING))
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [
+        CommandHandler("describe", describe),
+        MessageHandler(
+            (filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("describe"), describe
+        ),
+        CallbackQueryHandler(draw_it, pattern=f"^{service.DRAW_PREFIX}:"),
+    ]

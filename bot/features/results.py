@@ -1,0 +1,53 @@
+"""The buttons under results: 🔄 again, 🎲 variations, 📎 original, 🔎 describe."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+
+from ..i18n import N_
+from ..result_buttons import AGAIN, DESCRIBE, ORIGINAL, PREFIX, Press
+from ..runtime import runtime_of
+from ..services import results
+from ..services.common import Rejected
+from ..services.language import texts_for
+
+STARTED = {
+    AGAIN: N_("🔄 Drawing it again…"),
+    DESCRIBE: N_("🔎 Describing…"),
+    ORIGINAL: N_("📎 Sending the original…"),
+}
+VARIATIONS_STARTED = N_("🎲 Drawing variations…")
+
+
+async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Does what the button says, or shows an alert saying why it cannot."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime, bot = runtime_of(context), context.bot
+    tr = await texts_for(runtime, update)
+    press = Press.parse(query.data)
+    try:
+        if press is None:
+            raise Rejected(tr.gettext(results.STALE))
+        row, message = await results.pressed_job(runtime, bot, query, press.job_id, "imagine", tr)
+        if press.action == ORIGINAL:
+            files = await results.originals(runtime, row, tr)
+            await query.answer(tr.gettext(STARTED[ORIGINAL]))
+            await results.send_originals(bot, files, message)
+            return
+        if press.action == DESCRIBE:
+            await results.describe_picture(
+                runtime, bot, row, message, press.index, query.from_user, tr
+            )
+        else:
+            await results.draw_again(runtime, bot, row, message, query.from_user, press.action, tr)
+    except Rejected as error:
+        await query.answer(str(error), show_alert=True)
+        return
+    await query.answer(tr.gettext(STARTED.get(press.action, VARIATIONS_STARTED)))
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    return [CallbackQueryHandler(pressed, pattern=f"^{PREFIX}:")]
