@@ -39,6 +39,7 @@ NO_PHOTO = N_(
 WRITTEN = N_("🎨 A prompt for a picture like this one:")
 DRAW_IT = N_("🎨 Draw it")
 _DRAW_DATA = re.compile(rf"^{DRAW_PREFIX}:(\d{{1,18}})$")
+QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
 _LABEL = re.compile(r"^\s*\**prompt\**\s*:\s*\**\s*", re.IGNORECASE)
 
 
@@ -57,7 +58,7 @@ def clean_prompt(answer: str) -> str:
     """The prompt in a model's answer: without a "Prompt:" label, quotes or code fences, and
     within PROMPT_LIMIT characters."""
     text = _LABEL.sub("", answer.strip()).strip().strip("`").strip()
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "\"'«“":
+    if len(text) > 1 and QUOTES.get(text[0]) == text[-1]:
         text = text[1:-1].strip()
     if len(text) > PROMPT_LIMIT:
         text = text[:PROMPT_LIMIT].rsplit(" ", 1)[0]
