@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -23,6 +23,7 @@ from .ask import CaptionCommand
 
 DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
 DRAWING = N_("🎨 Drawing it…")
+DESCRIBING = N_("🔎 Describing…")
 
 
 async def describe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -62,6 +63,25 @@ async def draw_it(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(tr.gettext(DRAWING))
 
 
+async def describe_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """🔎 under a photo the user sent: describes that photo (the message the button replies to)."""
+    query = update.callback_query
+    if query is None:
+        return
+    runtime = runtime_of(context)
+    tr = await texts_for(runtime, update)
+    pressed = query.message
+    photo = pressed.reply_to_message if isinstance(pressed, Message) else None
+    try:
+        if photo is None:
+            raise Rejected(tr.gettext(results.STALE))
+        await service.submit(runtime, context.bot, photo, tr, user_id=query.from_user.id)
+    except Rejected as error:
+        await query.answer(str(error), show_alert=True)
+        return
+    await query.answer(tr.gettext(DESCRIBING))
+
+
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         CommandHandler("describe", describe),
@@ -69,4 +89,5 @@ def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
             (filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("describe"), describe
         ),
         CallbackQueryHandler(draw_it, pattern=f"^{service.DRAW_PREFIX}:"),
+        CallbackQueryHandler(describe_photo, pattern=f"^{service.PHOTO_BUTTON}$"),
     ]

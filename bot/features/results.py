@@ -11,10 +11,11 @@ from ..runtime import runtime_of
 from ..services import results
 from ..services.common import Rejected
 from ..services.language import texts_for
+from .describe import DESCRIBING
 
 STARTED = {
     AGAIN: N_("🔄 Drawing it again…"),
-    DESCRIBE: N_("🔎 Describing…"),
+    DESCRIBE: DESCRIBING,
     ORIGINAL: N_("📎 Sending the original…"),
 }
 VARIATIONS_STARTED = N_("🎲 Drawing variations…")

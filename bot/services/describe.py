@@ -25,6 +25,7 @@ from .common import Rejected
 
 KIND = "describe"
 DRAW_PREFIX = "p"
+PHOTO_BUTTON = "dsc"  # the 🔎 button under a photo the user sent
 PROMPT_LIMIT = 900  # characters kept of a written prompt (a caption holds 1024)
 # Sent to the model as it is: prompts work best in English whatever the chat speaks.
 QUESTION = (
@@ -65,8 +66,12 @@ def clean_prompt(answer: str) -> str:
     return text
 
 
-async def submit(runtime: Runtime, bot: Bot, command: Message, tr: Translator) -> None:
-    """Accepts /describe (as a photo's caption or a reply to a photo); Rejected without one."""
+async def submit(
+    runtime: Runtime, bot: Bot, command: Message, tr: Translator, *, user_id: int | None = None
+) -> None:
+    """Accepts /describe (as a photo's caption or a reply to a photo), or the 🔎 button under
+    a photo the user sent (``command`` is then the photo, ``user_id`` who pressed); Rejected
+    without a photo."""
     source = ask.photo_source(command)
     if source is None:
         raise Rejected(tr.gettext(NO_PHOTO))
@@ -79,6 +84,7 @@ async def submit(runtime: Runtime, bot: Bot, command: Message, tr: Translator) -
         model_id=entry.id,
         options={"image": True, **ref.as_options()},
         language=tr.language,
+        user_id=user_id,
     )
     await start_job(runtime, bot, order, ask.waiting_text(tr, ref), describing(entry, ref))
 

@@ -111,7 +111,17 @@ async def test_menu_in_english_and_russian(world: World) -> None:
     assert (
         set(english)
         == set(russian)
-        == {"imagine", "model", "settings", "ask", "cancel", "providers", "language", "help"}
+        == {
+            "imagine",
+            "model",
+            "settings",
+            "ask",
+            "describe",
+            "cancel",
+            "providers",
+            "language",
+            "help",
+        }
     )
     assert russian["imagine"].startswith("Нарисовать")
 
