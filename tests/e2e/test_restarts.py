@@ -81,6 +81,7 @@ async def test_pictures_telegram_would_not_take_are_sent_at_the_next_start(
     async with world.bot() as app:
         [photo] = await world.photos_for(USER, command, 1)
         assert photo.caption and photo.caption.startswith("a fox that waits")
+        assert [b["callback_data"] for b in photo.buttons][:1] == ["r:1:a"]  # buttons kept
         await tg.wait_for(lambda: status.deleted)
         row = await runtime(app).storage.get_job(1)
         assert row is not None and row.status == JobStatus.DONE
