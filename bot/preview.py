@@ -32,8 +32,10 @@ class LivePreview:
         reply_to: int,
         fetch: Callable[[str | bytes], Awaitable[bytes]],
         caption: str = PREVIEW,
+        thread_id: int | None = None,
     ) -> None:
         self._bot, self._chat_id, self._reply_to = bot, chat_id, reply_to
+        self._thread_id = thread_id  # the forum topic of the command (it may be deleted by then)
         self._caption = caption
         self._fetch = fetch
         self._wanted: str | bytes | None = None
@@ -68,6 +70,7 @@ class LivePreview:
                 caption=self._caption,
                 filename=picture.filename,
                 reply_parameters=ReplyParameters(self._reply_to, allow_sending_without_reply=True),
+                message_thread_id=self._thread_id,
             )
         else:
             media = InputMediaPhoto(picture.data, caption=self._caption, filename=picture.filename)

@@ -496,6 +496,160 @@ async def test_group_commands_carry_the_bot_username(tg: BotApiEmulator, bot: te
         tg.send_text(USER, "hi", user_id=7)
 
 
+# -- forum topics ----------------------------------------------------------------------------
+
+FORUM = -1009876543210
+
+
+@pytest.fixture
+def forum(tg: BotApiEmulator) -> int:
+    """A forum supergroup with one topic, "Drawings"; returns the topic's thread id."""
+    tg.add_chat(FORUM, is_forum=True)
+    return tg.add_topic(FORUM, "Drawings", user_id=7)
+
+
+async def test_a_users_topic_message_arrives_as_telegram_sends_it(
+    tg: BotApiEmulator, bot: telegram.Bot, forum: int
+) -> None:
+    tg.send_text(FORUM, "/imagine@ImagineTestBot a cat", user_id=7, thread_id=forum)
+    tg.send_text(FORUM, "hello, General", user_id=7)
+    opened, command, general = [u.message for u in await bot.get_updates()]
+    assert opened.forum_topic_created is not None and opened.forum_topic_created.name == "Drawings"
+    assert (opened.message_id, opened.message_thread_id, opened.is_topic_message) == (
+        forum,
+        forum,
+        True,
+    )
+    assert opened.chat.is_forum and tg.topics(FORUM) == {forum: "Drawings"}
+    assert (command.message_thread_id, command.is_topic_message) == (forum, True)
+    assert command.reply_to_message.message_id == forum  # the topic's creation, as on Telegram
+    assert general.message_thread_id is None and not general.is_topic_message
+    assert tg.message(FORUM, command.message_id).topic == forum
+    with pytest.raises(ValueError, match=r"no topic 999"):
+        tg.send_text(FORUM, "lost", thread_id=999)
+
+
+async def test_bot_messages_go_to_the_named_topic_or_follow_their_reply(
+    tg: BotApiEmulator, bot: telegram.Bot, forum: int
+) -> None:
+    command = tg.send_text(FORUM, "/imagine a cat", thread_id=forum)
+    named = await bot.send_message(FORUM, "named", message_thread_id=forum)
+    assert (named.message_thread_id, named.is_topic_message) == (forum, True)
+    replying = await bot.send_message(
+        FORUM, "replying", reply_parameters=telegram.ReplyParameters(command["message_id"])
+    )
+    assert replying.message_thread_id == forum  # a reply follows its message into the topic
+    general = await bot.send_message(FORUM, "general")
+    assert general.message_thread_id is None
+    photo = await bot.send_photo(FORUM, image(), message_thread_id=forum)
+    document = await bot.send_document(
+        FORUM, b"%PDF-1.4", filename="a.pdf", message_thread_id=forum
+    )
+    album = await bot.send_media_group(
+        FORUM,
+        [InputMediaPhoto(image()), InputMediaPhoto(image(color=(0, 0, 255)))],
+        message_thread_id=forum,
+    )
+    assert {m.message_thread_id for m in (photo, document, *album)} == {forum}
+    in_topic = [m.message_id for m in tg.bot_messages(FORUM, topic=forum)]
+    expected = [named, replying, photo, document, *album]
+    assert in_topic == [m.message_id for m in expected]
+    assert [m.text for m in tg.bot_messages(FORUM, topic=None)] == ["general"]
+
+
+async def test_a_reply_to_a_deleted_message_lands_in_general_unless_the_topic_is_named(
+    tg: BotApiEmulator, bot: telegram.Bot, forum: int
+) -> None:
+    command = tg.send_text(FORUM, "/imagine a cat", thread_id=forum)
+    tg.user_deletes(FORUM, command["message_id"])
+    reply = telegram.ReplyParameters(command["message_id"], allow_sending_without_reply=True)
+    lost = await bot.send_message(FORUM, "lost", reply_parameters=reply)
+    kept = await bot.send_message(FORUM, "kept", reply_parameters=reply, message_thread_id=forum)
+    assert tg.message(FORUM, lost.message_id).topic is None
+    assert tg.message(FORUM, kept.message_id).topic == forum
+    assert kept.reply_to_message is not None and kept.reply_to_message.message_id == forum
+
+
+async def test_an_unknown_topic_is_refused_like_telegram(
+    tg: BotApiEmulator, bot: telegram.Bot, forum: int
+) -> None:
+    for send in (
+        bot.send_message(FORUM, "x", message_thread_id=forum + 100),
+        bot.send_photo(FORUM, image(), message_thread_id=forum + 100),
+        bot.send_chat_action(FORUM, "typing", message_thread_id=forum + 100),
+        bot.send_message(GROUP, "not a forum", message_thread_id=forum),
+    ):
+        with pytest.raises(BadRequest, match=r"^Message thread not found$"):
+            await send
+    assert tg.bot_messages(FORUM) == [] and tg.chat_actions == []
+    await bot.send_chat_action(FORUM, "upload_photo", message_thread_id=forum)
+    await bot.send_chat_action(FORUM, "typing")
+    assert tg.chat_action_topics == [forum, None]
+
+
+async def test_create_forum_topic(tg: BotApiEmulator, bot: telegram.Bot, forum: int) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)the chat is not a forum"):
+        await bot.create_forum_topic(GROUP, "Nope")
+    with pytest.raises(BadRequest, match=r"(?i)not enough rights to create a topic"):
+        await bot.create_forum_topic(FORUM, "Mine")
+    tg.set_member_status(FORUM, tg.bot_id, "administrator")
+    topic = await bot.create_forum_topic(FORUM, "Mine")
+    assert topic.name == "Mine" and topic.message_thread_id not in (None, forum)
+    opened = tg.message(FORUM, topic.message_thread_id)
+    assert opened.kind == "service" and opened.from_bot
+    sent = await bot.send_message(FORUM, "hi", message_thread_id=topic.message_thread_id)
+    assert sent.message_thread_id == topic.message_thread_id
+    assert tg.topics(FORUM) == {forum: "Drawings", topic.message_thread_id: "Mine"}
+
+
+async def test_buttons_pressed_in_a_topic_bring_the_topic_along(
+    tg: BotApiEmulator, bot: telegram.Bot, forum: int
+) -> None:
+    sent = await bot.send_message(
+        FORUM, "pick", reply_markup=keyboard("a"), message_thread_id=forum
+    )
+    tg.press_button(FORUM, sent.message_id, "a")
+    *_, update = await bot.get_updates()
+    message = update.callback_query.message
+    assert (message.message_thread_id, message.is_topic_message) == (forum, True)
+
+
+async def test_replies_outside_topics_carry_their_reply_chain(
+    tg: BotApiEmulator, bot: telegram.Bot
+) -> None:
+    first = await bot.send_message(GROUP, "root")
+    answer = tg.send_text(GROUP, "a reply", reply_to=first.message_id)
+    again = tg.send_text(GROUP, "and another", reply_to=answer["message_id"])
+    assert answer["message_thread_id"] == again["message_thread_id"] == first.message_id
+    assert "is_topic_message" not in again
+    assert tg.message(GROUP, again["message_id"]).topic is None
+
+
+# -- the bot's own membership ----------------------------------------------------------------
+
+
+async def test_the_bot_is_told_when_it_is_removed_or_blocked(
+    tg: BotApiEmulator, bot: telegram.Bot
+) -> None:
+    tg.set_member_status(GROUP, tg.bot_id, "kicked", by=7)
+    tg.user_blocks_bot(USER)
+    tg.user_blocks_bot(USER)  # no change, no update
+    tg.set_member_status(GROUP, 3, "left")  # someone else: the bot is not told
+    kicked, blocked = await bot.get_updates()
+    assert kicked.my_chat_member is not None and blocked.my_chat_member is not None
+    assert (kicked.my_chat_member.chat.id, kicked.my_chat_member.from_user.id) == (GROUP, 7)
+    assert kicked.my_chat_member.old_chat_member.status == "member"
+    assert kicked.my_chat_member.new_chat_member.status == "kicked"
+    assert blocked.my_chat_member.chat.id == USER
+    assert blocked.my_chat_member.new_chat_member.user.id == tg.bot_id
+    assert blocked.my_chat_member.new_chat_member.status == "kicked"
+    tg.user_blocks_bot(USER, False, tell_bot=False)
+    tg.user_blocks_bot(USER, tell_bot=False)
+    assert len(tg.pending_updates) == 2
+    with pytest.raises(Forbidden, match=r"blocked by the user"):
+        await bot.send_message(USER, "hello?")
+
+
 # -- faults and flood control ----------------------------------------------------------------
 
 

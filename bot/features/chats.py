@@ -1,12 +1,20 @@
-"""Telegram's chat lifecycle: a group upgraded to a supergroup keeps its models and jobs."""
+"""Telegram's chat lifecycle: a group upgraded to a supergroup keeps its models and jobs; a chat
+that blocked or removed the bot has its jobs stopped."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
+import logging
+
+from telegram import ChatMember, Update
+from telegram.ext import BaseHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
 from ..chats import move_chat
+from ..lifecycle import CHAT_GONE
 from ..runtime import runtime_of
+
+log = logging.getLogger(__name__)
+
+GONE = (ChatMember.BANNED, ChatMember.LEFT)  # blocked (private chats), removed, or left
 
 
 async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -20,5 +28,18 @@ async def migrated(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await move_chat(runtime_of(context), message.migrate_from_chat_id, message.chat_id)
 
 
+async def left_behind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user blocked the bot, or the group removed it: the chat's running and queued jobs
+    end at once, quietly (nothing can be said there any more)."""
+    change = update.my_chat_member
+    if change is None or change.new_chat_member.status not in GONE:
+        return
+    count = runtime_of(context).jobs.cancel_chat(change.chat.id, CHAT_GONE)
+    log.info("chat %s: %s; %d job(s) stopped", change.chat.id, CHAT_GONE, count)
+
+
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    return [MessageHandler(filters.StatusUpdate.MIGRATE, migrated)]
+    return [
+        MessageHandler(filters.StatusUpdate.MIGRATE, migrated),
+        ChatMemberHandler(left_behind, ChatMemberHandler.MY_CHAT_MEMBER),
+    ]

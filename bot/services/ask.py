@@ -147,7 +147,7 @@ def answering(
 
     async def answer(job: ActiveJob) -> None:
         media = [await download_image(job.bot, ref, job.tr)] if ref else []
-        async with chat_action(job.bot, job.chat_id, "typing"):
+        async with chat_action(job.bot, job.chat_id, "typing", job.order.thread_id):
             text = await _answer(job, entry, question, media)
             await (finish or _reply)(job, text)
 

@@ -168,9 +168,10 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
             job.order.command_message_id,
             lambda image: fetch_one(job, image, label),
             caption=job.tr.gettext(PREVIEW),
+            thread_id=job.order.thread_id,
         )
         try:
-            async with chat_action(job.bot, job.chat_id, "upload_photo"):
+            async with chat_action(job.bot, job.chat_id, "upload_photo", job.order.thread_id):
                 result, drawn = await _follow(job, entry, request, preview, accepted)
                 tr, count = job.tr, len(result.images)
                 job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 
 from ..status import flood_control
 
@@ -41,21 +41,29 @@ async def repeating(
             await task
 
 
-def chat_action(bot: Bot, chat_id: int, action: str) -> AbstractAsyncContextManager[None]:
-    """Shows ``action`` ("upload_photo", "typing") in the chat as the block starts, and again
-    every few seconds while it runs, except while the bot's flood control holds messages back
-    (for this chat, or answers and results anywhere): the status message already tells the
-    user, and under load each repetition costs CPU that the waiting messages need."""
+def chat_action(
+    bot: Bot, chat_id: int, action: str, thread_id: int | None = None
+) -> AbstractAsyncContextManager[None]:
+    """Shows ``action`` ("upload_photo", "typing") in the chat (in forum topic ``thread_id``) as
+    the block starts, and again every few seconds while it runs, except while the bot's flood
+    control holds messages back (for this chat, or answers and results anywhere): the status
+    message already tells the user, and under load each repetition costs CPU that the waiting
+    messages need. A chat that blocked or removed the bot is not asked again."""
     flood = flood_control(bot)
     first = True
+    refused = False
 
     async def send() -> None:
-        nonlocal first
-        if not first and flood is not None and flood.busy(chat_id):
+        nonlocal first, refused
+        if refused or (not first and flood is not None and flood.busy(chat_id)):
             return
         first = False
-        with contextlib.suppress(TelegramError):
-            await bot.send_chat_action(chat_id, action)
+        try:
+            await bot.send_chat_action(chat_id, action, message_thread_id=thread_id)
+        except Forbidden:
+            refused = True
+        except TelegramError:
+            pass
 
     return repeating(CHAT_ACTION_PERIOD, send, first_now=True)
 

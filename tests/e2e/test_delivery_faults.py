@@ -99,7 +99,7 @@ async def test_a_chat_that_blocked_the_bot_ends_its_jobs_quietly(world: World) -
         for command in (first, second):
             await world.status_of(USER, command)
         await tg.wait_for(lambda: len(arta.job_list) == 2)
-        tg.user_blocks_bot(USER)
+        tg.user_blocks_bot(USER, tell_bot=False)  # first seen when an upload is refused
         arta.queue_polls = arta.progress_polls = 0
         storage = runtime(app).storage
 

@@ -31,14 +31,27 @@ Flood limits (off by default; ``tg.flood_limits = True``), see :class:`FloodPoli
     whole seconds until the call would have been allowed (at least 1), and nothing is consumed.
     The clock is ``tg.clock`` (``time.monotonic``); tests replace it to move time without sleeping.
 
+Forum topics (``add_chat(..., is_forum=True)``)
+    A topic's id (message_thread_id) is the id of the service message that opened it
+    (``add_topic`` or createForumTopic). Messages in a topic carry ``message_thread_id`` and
+    ``is_topic_message``, and, when they reply to nothing, ``reply_to_message`` is the topic's
+    creation message, as Telegram sends them. A bot message goes to the topic named by
+    ``message_thread_id`` (unknown: "message thread not found"), else to the topic of the
+    message it replies to, else to General; so a reply whose message is gone
+    (allow_sending_without_reply) lands in General unless the topic is named. Outside topics,
+    a reply in a supergroup carries the root of its reply chain as message_thread_id (without
+    is_topic_message), as Telegram does. ``StoredMessage.topic`` says where a message is.
+
 Test-side API (all synchronous unless marked async)
-    setup:     ``add_chat``, ``add_user``, ``set_member_status``, ``user_blocks_bot``,
+    setup:     ``add_chat``, ``add_user``, ``add_topic``, ``set_member_status``,
+               ``user_blocks_bot`` (both tell the bot by a my_chat_member update),
                ``fail_next``, ``slow_next``, ``hold``/``release``/``held``, ``flood_limits``,
                ``flood_policy``, ``clock``, ``migrate_group``
-    injection: ``send_text``, ``send_photo``, ``send_document``, ``press_button``,
-               ``user_deletes``
-    observing: ``bot_messages``, ``messages``, ``message``, ``calls``, ``callback_answers``,
-               ``commands``, ``my_commands``, ``files``, ``file_bytes``, ``chat_actions``,
+    injection: ``send_text``, ``send_photo``, ``send_document`` (``thread_id=`` for a topic),
+               ``press_button``, ``user_deletes``
+    observing: ``bot_messages``, ``messages`` (``topic=`` filters), ``message``, ``topics``,
+               ``calls``, ``callback_answers``, ``commands``, ``my_commands``, ``files``,
+               ``file_bytes``, ``chat_actions`` (and ``chat_action_topics``),
                ``pending_updates``, ``too_many_requests_sent``
     waiting:   async ``wait_for``, ``wait_for_call``, ``wait_for_bot_message``
 """
@@ -48,6 +61,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.message
+import enum
 import io
 import ipaddress
 import itertools
@@ -71,6 +85,15 @@ from PIL import Image
 from .server import FakeServer
 
 T = TypeVar("T")
+
+
+class Anywhere(enum.Enum):
+    """The default of the ``topic`` filters: messages in any topic and in General."""
+
+    ANYWHERE = "anywhere"
+
+
+ANYWHERE = Anywhere.ANYWHERE
 
 # --------------------------------------------------------------------------------------------
 # Limits and Telegram's texts
@@ -96,6 +119,9 @@ NOT_MODIFIED = (
 EDIT_NOT_FOUND = "Bad Request: message to edit not found"
 DELETE_NOT_FOUND = "Bad Request: message to delete not found"
 REPLY_NOT_FOUND = "Bad Request: message to be replied not found"
+THREAD_NOT_FOUND = "Bad Request: message thread not found"
+NOT_A_FORUM = "Bad Request: the chat is not a forum"
+TOPIC_RIGHTS = "Bad Request: not enough rights to create a topic"
 CHAT_NOT_FOUND = "Bad Request: chat not found"
 TEXT_EMPTY = "Bad Request: message text is empty"
 TEXT_TOO_LONG = "Bad Request: message is too long"
@@ -150,8 +176,10 @@ CHAT_ACTIONS = frozenset(
         "upload_video_note",
     ]
 )
-# Update types delivered when allowed_updates was never set (or set to []).
-DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "callback_query"})
+# Update types delivered when allowed_updates was never set (or set to []): Telegram's
+# default leaves out only chat_member and reactions, of the types the emulator makes.
+DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "callback_query", "my_chat_member"})
+TOPIC_COLORS = (0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F)
 # Calls that produce or edit a message: the ones flood control counts.
 FLOOD_COUNTED = frozenset(
     m.lower()
@@ -343,6 +371,8 @@ class StoredMessage:
     Read attributes (``msg.text``) or index it like a dict (``msg["text"]``).
     ``photo``/``document`` hold the bytes (of the largest photo size); ``reply_to`` is the id of
     the message it replies to; ``history`` holds every version, the first as sent.
+    ``topic`` is the forum topic it is in (its message_thread_id), None in General or outside
+    forums.
     """
 
     chat_id: int
@@ -366,9 +396,14 @@ class StoredMessage:
     deleted: bool = False
     deleted_by: str | None = None  # "bot" | "user"
     history: list[Version] = field(default_factory=list)
+    topic: int | None = None  # the forum topic's message_thread_id; None = General / no forum
+    reply_thread: int | None = None  # outside topics: the root of the reply chain (supergroups)
+    forum_topic_created: dict[str, Any] | None = None  # the service message opening a topic
 
     @property
     def kind(self) -> str:
+        if self.forum_topic_created is not None:
+            return "service"
         if self.photo_sizes:
             return "photo"
         if self.document_info is not None:
@@ -418,6 +453,7 @@ class StoredMessage:
         flags = "".join(
             [
                 f" group={self.media_group_id}" if self.media_group_id else "",
+                f" topic={self.topic}" if self.topic is not None else "",
                 f" reply_to={self.reply_to}" if self.reply_to else "",
                 f" edits={self.edits}" if self.edits else "",
                 f" buttons={len(self.buttons)}" if self.buttons else "",
@@ -482,6 +518,7 @@ class _Chat:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
     members: dict[int, str] = field(default_factory=dict)  # user id -> status
+    topics: dict[int, dict[str, Any]] = field(default_factory=dict)  # thread id -> ForumTopic
 
     @property
     def id(self) -> int:
@@ -490,6 +527,10 @@ class _Chat:
     @property
     def type(self) -> str:
         return str(self.info["type"])
+
+    @property
+    def is_forum(self) -> bool:
+        return bool(self.info.get("is_forum"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1474,6 +1515,7 @@ class BotApiEmulator(FakeServer):
         self.callback_answers: list[CallbackAnswer] = []
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, lang) -> list
         self.chat_actions: list[tuple[int, str, float]] = []
+        self.chat_action_topics: list[int | None] = []  # the topic of each of chat_actions
         self.too_many_requests_sent = 0
         self.unauthorized_requests = 0
         self.errors: list[Exception] = []  # emulator bugs (answered with 500)
@@ -1747,6 +1789,23 @@ class BotApiEmulator(FakeServer):
             raise ApiError(REPLY_NOT_FOUND)
         return target.message_id
 
+    def _destination(self, chat: _Chat, params: Params) -> tuple[int | None, int | None]:
+        """(the message a sent message replies to, the forum topic it lands in).
+
+        As on Telegram: ``message_thread_id`` names the topic (an unknown one, or any outside a
+        forum, is "message thread not found"); without it a reply lands in the topic of the
+        message it replies to, anything else in General. A reply that was dropped under
+        allow_sending_without_reply (the message is gone) therefore lands in General unless
+        the topic is named.
+        """
+        thread = params.integer("message_thread_id")
+        if thread and thread not in chat.topics:
+            raise ApiError(THREAD_NOT_FOUND)
+        reply_to = self._reply_target(chat, params)
+        if thread:
+            return reply_to, thread
+        return reply_to, chat.messages[reply_to].topic if reply_to is not None else None
+
     def _format(
         self, params: Params, name: str, entities_name: str, **kw: Any
     ) -> tuple[str | None, list[dict[str, Any]]]:
@@ -1765,6 +1824,12 @@ class BotApiEmulator(FakeServer):
         )
 
     def _new_message(self, chat: _Chat, sender: dict[str, Any], **content: Any) -> StoredMessage:
+        reply_to = content.get("reply_to")
+        if content.get("topic") is None and reply_to is not None and chat.type == "supergroup":
+            target = chat.messages[
+                reply_to
+            ]  # a reply outside topics: the chain's root is its thread
+            content["reply_thread"] = target.reply_thread or target.message_id
         message = StoredMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
@@ -1787,12 +1852,22 @@ class BotApiEmulator(FakeServer):
             "chat": dict(chat.info),
             "date": message.date,
         }
+        if message.topic is not None:
+            result["message_thread_id"] = message.topic
+            result["is_topic_message"] = True
+        elif message.reply_thread is not None:
+            result["message_thread_id"] = message.reply_thread  # not a topic: no is_topic_message
         if message.edit_date is not None:
             result["edit_date"] = message.edit_date
         if message.media_group_id is not None:
             result["media_group_id"] = message.media_group_id
-        if not nested and message.reply_to is not None:
-            target = chat.messages.get(message.reply_to)
+        if message.forum_topic_created is not None:
+            result["forum_topic_created"] = dict(message.forum_topic_created)
+        replied = message.reply_to
+        if replied is None and message.topic is not None and message.topic != message.message_id:
+            replied = message.topic  # in a topic, a message "replies" to the topic's creation
+        if not nested and replied is not None:
+            target = chat.messages.get(replied)
             if target is not None and not target.deleted:
                 result["reply_to_message"] = self._message_dict(target, nested=True)
         if message.text is not None:
@@ -2048,7 +2123,7 @@ class BotApiEmulator(FakeServer):
             params, "text", "entities", limit=TEXT_LIMIT, too_long=TEXT_TOO_LONG, empty=TEXT_EMPTY
         )
         reply_markup = validate_reply_markup(params.get("reply_markup"))
-        reply_to = self._reply_target(chat, params)
+        reply_to, topic = self._destination(chat, params)
         message = self._new_message(
             chat,
             self.bot_user,
@@ -2056,6 +2131,7 @@ class BotApiEmulator(FakeServer):
             entities=entities,
             reply_to=reply_to,
             reply_markup=reply_markup,
+            topic=topic,
         )
         return self._message_dict(message)
 
@@ -2063,7 +2139,7 @@ class BotApiEmulator(FakeServer):
         chat = self._chat(params, sending=True)
         caption, entities = self._caption(params)
         reply_markup = validate_reply_markup(params.get("reply_markup"))
-        reply_to = self._reply_target(chat, params)
+        reply_to, topic = self._destination(chat, params)
         sizes, data = await self._resolve_photo(params.file("photo"))
         message = self._new_message(
             chat,
@@ -2076,6 +2152,7 @@ class BotApiEmulator(FakeServer):
             show_caption_above_media=params.flag("show_caption_above_media"),
             reply_to=reply_to,
             reply_markup=reply_markup,
+            topic=topic,
         )
         return self._message_dict(message)
 
@@ -2083,7 +2160,7 @@ class BotApiEmulator(FakeServer):
         chat = self._chat(params, sending=True)
         caption, entities = self._caption(params)
         reply_markup = validate_reply_markup(params.get("reply_markup"))
-        reply_to = self._reply_target(chat, params)
+        reply_to, topic = self._destination(chat, params)
         stored = await self._resolve_document(params.file("document"))
         message = self._new_message(
             chat,
@@ -2094,6 +2171,7 @@ class BotApiEmulator(FakeServer):
             document=stored.data,
             reply_to=reply_to,
             reply_markup=reply_markup,
+            topic=topic,
         )
         return self._message_dict(message)
 
@@ -2120,7 +2198,7 @@ class BotApiEmulator(FakeServer):
             kinds.append(kind)
         if "document" in kinds and "photo" in kinds:
             raise ApiError("Bad Request: document can't be mixed with other media types")
-        reply_to = self._reply_target(chat, params)
+        reply_to, topic = self._destination(chat, params)
         prepared = []
         for position, item in enumerate(media, start=1):
             caption, entities = format_text(
@@ -2149,7 +2227,12 @@ class BotApiEmulator(FakeServer):
         group_id = str(10**17 + next(self._ids)) if len(prepared) > 1 else None
         messages = [
             self._new_message(
-                chat, self.bot_user, media_group_id=group_id, reply_to=reply_to, **item
+                chat,
+                self.bot_user,
+                media_group_id=group_id,
+                reply_to=reply_to,
+                topic=topic,
+                **item,
             )
             for item in prepared
         ]
@@ -2197,8 +2280,37 @@ class BotApiEmulator(FakeServer):
         action = params.string("action")
         if action not in CHAT_ACTIONS:
             raise ApiError("Bad Request: wrong parameter action in request")
+        thread = params.integer("message_thread_id")
+        if thread and thread not in chat.topics:
+            raise ApiError(THREAD_NOT_FOUND)
         self.chat_actions.append((chat.id, action, time.monotonic()))
+        self.chat_action_topics.append(thread or None)
         return True
+
+    def _m_createForumTopic(self, params: Params) -> dict[str, Any]:
+        """A new topic in a forum supergroup (the bot must be an administrator); its id is the
+        id of the service message that opens it."""
+        chat = self._chat(params, sending=True)
+        if not chat.is_forum:
+            raise ApiError(NOT_A_FORUM)
+        if chat.members.get(self.bot_id, "member") not in ("administrator", "creator"):
+            raise ApiError(TOPIC_RIGHTS)
+        name = (params.string("name") or "").strip()
+        if not name:
+            raise ApiError("Bad Request: TOPIC_TITLE_EMPTY")
+        color = params.integer("icon_color") or TOPIC_COLORS[len(chat.topics) % len(TOPIC_COLORS)]
+        return dict(self._open_topic(chat, self.bot_user, name, color))
+
+    def _open_topic(
+        self, chat: _Chat, sender: dict[str, Any], name: str, color: int
+    ) -> dict[str, Any]:
+        """Posts the topic's creation message and records the topic; returns the ForumTopic."""
+        created = {"name": name, "icon_color": color}
+        message = self._new_message(chat, sender, forum_topic_created=created)
+        message.topic = message.message_id
+        topic = {"message_thread_id": message.message_id, **created}
+        chat.topics[message.message_id] = topic
+        return topic
 
     # ========================================================================================
     # Methods: editing and deleting
@@ -2403,8 +2515,8 @@ class BotApiEmulator(FakeServer):
             },
         }
 
-    def _member_dict(self, chat: _Chat, user_id: int) -> dict[str, Any]:
-        status = chat.members.get(user_id, "member")
+    def _member_dict(self, chat: _Chat, user_id: int, status: str | None = None) -> dict[str, Any]:
+        status = status or chat.members.get(user_id, "member")
         user = self.bot_user if user_id == self.bot_id else self._user(user_id)
         member: dict[str, Any] = {"status": status, "user": dict(user)}
         if status == "creator":
@@ -2505,12 +2617,14 @@ class BotApiEmulator(FakeServer):
         chat_type: str | None = None,
         title: str | None = None,
         username: str | None = None,
+        is_forum: bool = False,
     ) -> dict[str, Any]:
         """Registers a chat the bot is in; returns the Chat object.
 
         The type defaults from the id: > 0 private (the chat id is the user's id), -100...
         supergroup, other negative ids group. Sending to an unknown chat fails with
         "chat not found", as on Telegram; the injection methods add chats themselves.
+        ``is_forum`` makes a supergroup a forum (topics: :meth:`add_topic`, createForumTopic).
         """
         if chat_id in self._chats:
             return self._chats[chat_id].info
@@ -2524,7 +2638,11 @@ class BotApiEmulator(FakeServer):
             )
         if (chat_type == "private") != (chat_id > 0):
             raise ValueError(f"chat {chat_id}: private chats have positive ids, groups negative")
+        if is_forum and chat_type != "supergroup":
+            raise ValueError(f"chat {chat_id}: only supergroups can be forums")
         info: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if is_forum:
+            info["is_forum"] = True
         if chat_type == "private":
             user = self._user(chat_id)
             info["first_name"] = user["first_name"]
@@ -2536,24 +2654,74 @@ class BotApiEmulator(FakeServer):
         self._chats[chat_id] = _Chat(info)
         return info
 
-    def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
+    def set_member_status(
+        self,
+        chat_id: int,
+        user_id: int,
+        status: str,
+        *,
+        by: int | None = None,
+        tell_bot: bool = True,
+    ) -> None:
         """What getChatMember answers: creator, administrator, member, restricted, left, kicked.
 
         Pass ``user_id=tg.bot_id`` to set the bot's own status (kicked/left bots get 403 on sends;
-        deleting other people's messages in groups needs administrator).
+        deleting other people's messages in groups needs administrator). A change of the bot's
+        status is told to the bot, as Telegram does, by a ``my_chat_member`` update from user
+        ``by`` (default 1001); ``tell_bot=False`` leaves the update out (it has not arrived yet).
         """
         if status not in ("creator", "administrator", "member", "restricted", "left", "kicked"):
             raise ValueError(f"unknown chat member status {status!r}")
         if chat_id not in self._chats:
             self.add_chat(chat_id)
-        self._chats[chat_id].members[user_id] = status
+        chat = self._chats[chat_id]
+        old = chat.members.get(user_id, "member")
+        chat.members[user_id] = status
+        if user_id == self.bot_id and old != status and tell_bot:
+            self._tell_bot_its_status(chat, old, status, by if by is not None else 1001)
 
-    def user_blocks_bot(self, user_id: int, blocked: bool = True) -> None:
-        """Sends to this private chat then fail with 403 "bot was blocked by the user"."""
+    def user_blocks_bot(self, user_id: int, blocked: bool = True, *, tell_bot: bool = True) -> None:
+        """Sends to this private chat then fail with 403 "bot was blocked by the user".
+
+        The bot learns it from a ``my_chat_member`` update (its status "kicked"; "member" again
+        when unblocked), unless ``tell_bot=False`` (the update has not arrived yet).
+        """
+        was_blocked = user_id in self._blocked
         if blocked:
             self._blocked.add(user_id)
         else:
             self._blocked.discard(user_id)
+        if tell_bot and was_blocked != blocked:
+            chat = self._chats.get(user_id)
+            if chat is None:
+                self.add_chat(user_id)
+                chat = self._chats[user_id]
+            old, new = ("member", "kicked") if blocked else ("kicked", "member")
+            self._tell_bot_its_status(chat, old, new, user_id)
+
+    def _tell_bot_its_status(self, chat: _Chat, old: str, new: str, by: int) -> None:
+        self._push_update(
+            "my_chat_member",
+            {
+                "chat": dict(chat.info),
+                "from": dict(self._user(by)),
+                "date": int(time.time()),
+                "old_chat_member": self._member_dict(chat, self.bot_id, old),
+                "new_chat_member": self._member_dict(chat, self.bot_id, new),
+            },
+        )
+
+    def add_topic(self, chat_id: int, name: str, *, user_id: int | None = None) -> int:
+        """A user opens a topic in the forum; returns its message_thread_id (the id of the
+        "topic created" service message, which the bot gets as an update like Telegram sends)."""
+        chat = self._chats.get(chat_id)
+        if chat is None or not chat.is_forum:
+            raise ValueError(f"chat {chat_id} is not a forum: add_chat(..., is_forum=True)")
+        color = TOPIC_COLORS[len(chat.topics) % len(TOPIC_COLORS)]
+        topic = self._open_topic(chat, self._user(user_id or 1001), name, color)
+        thread_id = int(topic["message_thread_id"])
+        self._push_update("message", self._message_dict(chat.messages[thread_id]))
+        return thread_id
 
     def fail_next(
         self,
@@ -2653,12 +2821,21 @@ class BotApiEmulator(FakeServer):
             user_id = chat_id
         return chat, self._user(user_id if user_id is not None else 1001)
 
-    def _user_reply(self, chat: _Chat, reply_to: int | None) -> int | None:
+    def _user_place(
+        self, chat: _Chat, reply_to: int | None, thread_id: int | None
+    ) -> dict[str, Any]:
+        """Where a user's message goes: the reply and the forum topic, checked like a client."""
+        topic = thread_id
+        if thread_id is not None and thread_id not in chat.topics:
+            raise ValueError(f"chat {chat.id} has no topic {thread_id}")
         if reply_to is not None:
             target = chat.messages.get(reply_to)
             if target is None or target.deleted:
                 raise ValueError(f"no message {reply_to} in chat {chat.id} to reply to")
-        return reply_to
+            if thread_id is not None and target.topic != thread_id:
+                raise ValueError(f"message {reply_to} is not in topic {thread_id}")
+            topic = target.topic
+        return {"reply_to": reply_to, "topic": topic}
 
     def send_text(
         self,
@@ -2669,12 +2846,14 @@ class BotApiEmulator(FakeServer):
         chat_type: str | None = None,
         reply_to: int | None = None,
         entities: list[dict[str, Any]] | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
         """A user writes ``text``; returns the Message the bot will get.
 
         Commands get bot_command entities as real clients have (``/imagine@ImagineTestBot``
         included). In private chats the user is the chat (user_id = chat_id); elsewhere
-        user_id defaults to 1001.
+        user_id defaults to 1001. ``thread_id`` writes in that forum topic (a reply goes to
+        the topic of the message it replies to); otherwise in General.
         """
         chat, user = self._sender(chat_id, user_id, chat_type)
         message = self._new_message(
@@ -2682,7 +2861,7 @@ class BotApiEmulator(FakeServer):
             user,
             text=text,
             entities=command_entities(text) if entities is None else entities,
-            reply_to=self._user_reply(chat, reply_to),
+            **self._user_place(chat, reply_to, thread_id),
         )
         payload = self._message_dict(message)
         self._push_update("message", payload)
@@ -2697,6 +2876,7 @@ class BotApiEmulator(FakeServer):
         user_id: int | None = None,
         chat_type: str | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
         """A user sends a photo (with an optional caption such as ``/ask what is this?``).
 
@@ -2712,7 +2892,7 @@ class BotApiEmulator(FakeServer):
             photo=image_bytes,
             caption=caption,
             entities=command_entities(caption) if caption else [],
-            reply_to=self._user_reply(chat, reply_to),
+            **self._user_place(chat, reply_to, thread_id),
         )
         payload = self._message_dict(message)
         self._push_update("message", payload)
@@ -2729,8 +2909,9 @@ class BotApiEmulator(FakeServer):
         user_id: int | None = None,
         chat_type: str | None = None,
         reply_to: int | None = None,
+        thread_id: int | None = None,
     ) -> dict[str, Any]:
-        """A user sends a file (e.g. an image "as a file")."""
+        """A user sends a file (e.g. an image "as a file"), in topic ``thread_id`` if given."""
         chat, user = self._sender(chat_id, user_id, chat_type)
         stored = self._store_document(data, file_name, mime_type)
         message = self._new_message(
@@ -2740,7 +2921,7 @@ class BotApiEmulator(FakeServer):
             document=data,
             caption=caption,
             entities=command_entities(caption) if caption else [],
-            reply_to=self._user_reply(chat, reply_to),
+            **self._user_place(chat, reply_to, thread_id),
         )
         payload = self._message_dict(message)
         self._push_update("message", payload)
@@ -2803,16 +2984,43 @@ class BotApiEmulator(FakeServer):
             and (chat_id is None or c.chat_id == chat_id)
         ]
 
-    def messages(self, chat_id: int, *, include_deleted: bool = True) -> list[StoredMessage]:
-        """Every message in the chat (users' and the bot's), by message id."""
+    def messages(
+        self,
+        chat_id: int,
+        *,
+        include_deleted: bool = True,
+        topic: int | Anywhere | None = ANYWHERE,
+    ) -> list[StoredMessage]:
+        """Every message in the chat (users' and the bot's), by message id; with ``topic``
+        only those in that forum topic (None: General)."""
         chat = self._chats.get(chat_id)
         if chat is None:
             return []
-        return [m for m in chat.messages.values() if include_deleted or not m.deleted]
+        return [
+            m
+            for m in chat.messages.values()
+            if (include_deleted or not m.deleted) and (topic is ANYWHERE or m.topic == topic)
+        ]
 
-    def bot_messages(self, chat_id: int, *, include_deleted: bool = True) -> list[StoredMessage]:
-        """What the bot sent to the chat, oldest first; ``deleted`` marks what is gone."""
-        return [m for m in self.messages(chat_id, include_deleted=include_deleted) if m.from_bot]
+    def bot_messages(
+        self,
+        chat_id: int,
+        *,
+        include_deleted: bool = True,
+        topic: int | Anywhere | None = ANYWHERE,
+    ) -> list[StoredMessage]:
+        """What the bot sent to the chat, oldest first; ``deleted`` marks what is gone. With
+        ``topic``, only what it sent to that forum topic (None: General)."""
+        return [
+            m
+            for m in self.messages(chat_id, include_deleted=include_deleted, topic=topic)
+            if m.from_bot
+        ]
+
+    def topics(self, chat_id: int) -> dict[int, str]:
+        """The forum's topics: message_thread_id -> name."""
+        chat = self._chats.get(chat_id)
+        return {t: info["name"] for t, info in chat.topics.items()} if chat else {}
 
     def message(self, chat_id: int, message_id: int) -> StoredMessage:
         return self._chats[chat_id].messages[message_id]
