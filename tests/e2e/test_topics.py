@@ -216,3 +216,34 @@ async def test_restarts_keep_jobs_in_their_topic(world: World) -> None:
         assert row is not None and row.status == JobStatus.FAILED
     assert note.topic == foxes and note.reply_to is None
     assert tg.bot_messages(FORUM, topic=None) == []
+
+
+def world_jobs_running(world: World) -> bool:
+    """Whether a status message is still up (a job has not ended yet)."""
+    return any(
+        m.kind == "text" and not m.deleted and not m.buttons for m in world.tg.bot_messages(FORUM)
+    )
+
+
+async def test_result_buttons_answer_in_the_pictures_topic(world: World) -> None:
+    tg = world.tg
+    foxes, owls = open_forum(tg)
+    async with world.bot():
+        command = tg.send_text(FORUM, "/imagine a fox", user_id=USER, thread_id=foxes)
+        [photo] = await world.photos_for(FORUM, command, 1)
+        deleted = tg.send_text(FORUM, "/imagine owls --n 2", user_id=USER, thread_id=owls)
+        album = await world.photos_for(FORUM, deleted, 2)
+        keyboard = await tg.wait_for_bot_message(
+            FORUM, lambda m: m.kind == "text" and bool(m.buttons) and m.topic == owls
+        )
+        await tg.wait_for(lambda: not world_jobs_running(world))
+        tg.press_button(FORUM, photo.message_id, "r:1:a", user_id=USER)
+        again = await world.reply_to(FORUM, {"message_id": photo.message_id}, lambda m: True)
+        [redrawn] = await world.photos_for(FORUM, {"message_id": again.message_id}, 1)
+        tg.press_button(FORUM, keyboard.message_id, "r:2:d:1", user_id=USER)
+        described = await world.reply_to(
+            FORUM, {"message_id": album[1].message_id}, lambda m: bool(m.buttons)
+        )
+    assert again.topic == redrawn.topic == foxes
+    assert described.topic == owls
+    assert tg.bot_messages(FORUM, topic=None) == []
