@@ -23,6 +23,7 @@ from .features import (
     chats,
     hints,
     imagine,
+    inline,
     language,
     model,
     providers,
@@ -72,6 +73,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         cancel,
         providers,
         stats,
+        inline,
         hints,
     ):
         app.add_handlers(feature.handlers())
@@ -96,6 +98,7 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         await app.bot.set_my_commands(menu("ru"), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
+    inline.announce(app.bot)
     await recover(runtime, app.bot)
     log.info("bot @%s started; send it /start in Telegram", app.bot.username)
 

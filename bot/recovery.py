@@ -19,7 +19,7 @@ from telegram import Bot
 from .i18n import ENGLISH, N_, translator
 from .lifecycle import Work, close_stored, resume, settle_stale
 from .runtime import Runtime
-from .services import ask, imagine
+from .services import ask, imagine, inline
 from .storage import JobRow, JobStatus
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ RESTART_NOTE = N_("⚠️ Interrupted: the bot restarted; please send your comma
 RESUMPTIONS: dict[str, Callable[[Runtime, JobRow], tuple[str, Work] | None]] = {
     "imagine": imagine.resumption,
     "ask": ask.resumption,
+    "inline": inline.resumption,
 }
 
 

@@ -153,7 +153,7 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
         )
         try:
             async with chat_action(job.bot, job.chat_id, "upload_photo"):
-                result, drawn = await _follow(job, entry, request, preview, accepted)
+                result, drawn = await follow(job, entry, request, preview, accepted)
                 tr, count = job.tr, len(result.images)
                 job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))
                 pictures = await fetch_pictures(job, result.images, drawn.provider.label)
@@ -173,15 +173,16 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
     return draw
 
 
-async def _follow(
+async def follow(
     job: ActiveJob,
     entry: ModelEntry,
     request: ImageRequest,
-    preview: LivePreview,
+    preview: LivePreview | None,
     accepted: Accepted | None,
 ) -> tuple[ImageResponse, ModelEntry]:
-    """Consumes the provider's events, keeping the status current; returns the final images and
-    the model that drew them (a fallback when the chosen model's provider failed)."""
+    """Consumes the provider's events, keeping the status (and the preview, if there is one)
+    current; returns the final images and the model that drew them (a fallback when the chosen
+    model's provider failed)."""
     stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
     runtime, tr = job.runtime, job.tr
 
@@ -210,7 +211,7 @@ async def _follow(
             elif isinstance(event, ImagePreview):
                 stage, note = Stage.GENERATING, tr.gettext("preview below")
                 refresh()
-                if event.images:
+                if event.images and preview is not None:
                     preview.show(event.images[0])
             elif isinstance(event, ImageResponse):
                 if not event.images:
