@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from telegram import Bot, Chat, ChatMember, Update, User
+import contextlib
+
+from telegram import (
+    Bot,
+    Chat,
+    ChatMember,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+    Update,
+    User,
+)
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
 
@@ -22,7 +32,8 @@ def allowed(update: Update, users: frozenset[int], chats: frozenset[int]) -> boo
 
 
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Stops updates from outsiders; commands addressed to the bot get a polite refusal."""
+    """Stops updates from outsiders; commands addressed to the bot and inline queries get a
+    polite refusal."""
     settings = runtime_of(context).settings
     admins = settings.admin_user_ids
     if allowed(update, settings.allowed_user_ids | admins, settings.allowed_chat_ids):
@@ -31,6 +42,14 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     tr = translator(from_telegram(user.language_code if user else None, settings.default_language))
     if update.callback_query is not None:
         await update.callback_query.answer(tr.gettext(REFUSAL), show_alert=True)
+    elif update.inline_query is not None:
+        refusal = InlineQueryResultArticle(
+            id="private",
+            title=tr.gettext(REFUSAL),
+            input_message_content=InputTextMessageContent(tr.gettext(REFUSAL)),
+        )
+        with contextlib.suppress(TelegramError):  # too late: a newer query follows
+            await update.inline_query.answer([refusal], cache_time=0, is_personal=True)
     elif (message := update.effective_message) is not None:
         text = message.text or message.caption or ""
         if split_command(text, context.bot.username):

@@ -24,6 +24,7 @@ from .features import (
     describe,
     hints,
     imagine,
+    inline,
     language,
     model,
     providers,
@@ -76,6 +77,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         cancel,
         providers,
         stats,
+        inline,
         hints,
     ):
         app.add_handlers(feature.handlers())
@@ -100,6 +102,7 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         await app.bot.set_my_commands(menu("ru"), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
+    inline.announce(app.bot)
     await recover(runtime, app.bot)
     log.info("bot @%s started; send it /start in Telegram", app.bot.username)
 

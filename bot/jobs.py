@@ -180,6 +180,10 @@ class JobRunner:
             [j for j in self._jobs if j.chat_id == chat_id and j.user_id == user_id], reason
         )
 
+    def cancel_job(self, job_id: int, reason: str) -> int:
+        """Cancels the one job with this stored id, if it is still here; returns how many."""
+        return self._cancel([j for j in self._jobs if j.id == job_id], reason)
+
     def cancel_chat(self, chat_id: int, reason: str, *, sparing: Job | None = None) -> int:
         """Cancels every job in the chat (but ``sparing``); returns how many."""
         return self._cancel(

@@ -11,6 +11,9 @@ Every way a job can end is decided here, in :func:`_live`:
 - the bot stopping: the job stays resumable and the next start takes it up again;
 - anything unexpected: "⚠️ Something went wrong on our side…", with the traceback in the log.
 
+A job started through inline mode has no command and no status message of its own: its
+status, outcome and result are edits of the inline message the user sent (:class:`InlineStatus`).
+
 The row is closed (with the status text it must end with) before the status message changes,
 so a crash in between is settled at the next start. A service only supplies the work
 (events -> status -> deliver) as a coroutine taking the :class:`ActiveJob`.
@@ -25,7 +28,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Bot, Message, ReplyParameters
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
 from telegram.error import TelegramError
 
 from providers import ProviderError
@@ -42,7 +53,7 @@ from .runtime import Runtime
 from .sending import ChatGone, Postponed, persistently
 from .services.common import Rejected
 from .services.progress import Clock, log_job
-from .status import LiveStatus
+from .status import InlineStatus, LiveStatus, headed
 from .storage import JobRow, JobStatus, StorageError
 
 log = logging.getLogger(__name__)
@@ -60,6 +71,20 @@ RESENDING = N_("📤 Sending the finished pictures…")
 PICTURES_LOST = N_("⚠️ The finished pictures were lost; please send your command again.")
 RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
 MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
+STOP_INLINE = "inline:stop"  # the callback data of the "Stop" button under an inline job
+
+
+def stop_keyboard(tr: Translator) -> InlineKeyboardMarkup:
+    """The button under an inline job's message that stops it (Telegram tells the bot an inline
+    message's id only when the message has a keyboard, so it always has this one)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(tr.gettext("⏹ Stop"), callback_data=STOP_INLINE)]]
+    )
+
+
+def inline_heading(prompt: str) -> str:
+    """The first line of an inline job's message, above its status: what is being drawn."""
+    return f"🎨 {render.shorten(prompt, 200)}"
 
 
 class JobFailed(Exception):
@@ -69,7 +94,13 @@ class JobFailed(Exception):
 
 @dataclass(frozen=True)
 class Order:
-    """A command as its job keeps it: enough to answer it again after a restart."""
+    """A command as its job keeps it: enough to answer it again after a restart.
+
+    An inline-mode job has ``inline_message_id``: it answers in that message, ``chat_id`` is
+    the user's private chat (whose model, settings and /cancel apply) and
+    ``command_message_id`` the id of the update that chose the result (what makes a
+    redelivered update recognisable).
+    """
 
     kind: str
     chat_id: int
@@ -80,6 +111,7 @@ class Order:
     model_id: str
     options: Mapping[str, Any] = field(default_factory=dict)
     language: str = ENGLISH
+    inline_message_id: str | None = None
 
     @classmethod
     def of(
@@ -121,6 +153,7 @@ class Order:
             model_id=row.model,
             options=row.options,
             language=row.language or ENGLISH,
+            inline_message_id=row.inline_message_id,
         )
 
 
@@ -175,6 +208,16 @@ class ActiveJob:
     async def send(self, call: Callable[[int], Awaitable[Any]]) -> Any:
         """``call(chat_id)`` through Telegram's transient faults (see bot.sending)."""
         return await persistently(call, self, deadline=self.delivery_deadline())
+
+    async def become(self, media: InputMediaPhoto | InputMediaDocument) -> None:
+        """An inline job's message becomes ``media`` (a file_id or a URL: an inline message
+        takes no upload), through Telegram's transient faults. Recorded at once as delivering
+        with nothing left in the outbox: a crash from here on finishes the job, never redraws."""
+        status = self.status
+        if not isinstance(status, InlineStatus):
+            raise TypeError("only an inline job's message can become its result")
+        await self.send(lambda _chat_id: status.become(media))
+        await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
 
     async def remember_upstream(self, upstream_job_id: str) -> None:
         """Stores the upstream's id for this job (what a resume after a restart needs)."""
@@ -245,8 +288,9 @@ async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: W
     """Takes a new command on: the rest of its life runs in the background.
 
     Raises Rejected when the user already runs as many jobs as allowed (once: further commands
-    while still at the cap are ignored). A command Telegram delivered again after a restart is
-    answered once: the stored job carries on (see bot.recovery), the repeat is ignored.
+    while still at the cap are ignored; an inline message, which has no other answer, is told
+    every time). A command Telegram delivered again after a restart is answered once: the
+    stored job carries on (see bot.recovery), the repeat is ignored.
     """
     existing = await runtime.storage.job_for_command(
         order.chat_id, order.command_message_id, order.kind
@@ -262,7 +306,7 @@ async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: W
     try:
         runtime.jobs.admit(job)
     except TooManyJobs as error:
-        if error.already_told:
+        if error.already_told and order.inline_message_id is None:
             return
         tr = translator(order.language)
         raise Rejected(too_many_jobs(tr, runtime.settings.max_jobs_per_user)) from None
@@ -299,6 +343,8 @@ async def _live(
     row: JobRow | None = None,
 ) -> None:
     active = ActiveJob(runtime, bot, job, order)
+    if order.inline_message_id is not None:  # its status message is there from the start
+        active.status = _inline_status(active, order.inline_message_id)
     tr = active.tr
     job.on_position = lambda position: active.show(
         render.waiting_text(tr, order.model_id, position)
@@ -316,6 +362,7 @@ async def _live(
                 options=order.options,
                 thread_id=order.thread_id,
                 language=order.language,
+                inline_message_id=order.inline_message_id,
             )
             if job_id is None:
                 return  # the same command, delivered again meanwhile: already being answered
@@ -373,10 +420,24 @@ def _cancelled(tr: Translator, reason: str | None) -> _End:
     return _End(JobStatus.CANCELLED, reason, text)
 
 
+def _inline_status(active: ActiveJob, inline_message_id: str) -> InlineStatus:
+    return InlineStatus(
+        active.bot,
+        inline_message_id,
+        active.runtime.settings.status_edit_interval,
+        heading=inline_heading(active.order.prompt),
+        markup=stop_keyboard(active.tr),
+    )
+
+
 async def _announce(active: ActiveJob, text: str, message_id: int | None) -> None:
-    """Puts the status message up: the stored one again after a restart, else a new reply."""
+    """Puts the status message up: the stored one again after a restart, else a new reply
+    (an inline job's status is its inline message)."""
     runtime, bot = active.runtime, active.bot
     interval = runtime.settings.status_edit_interval
+    if isinstance(active.status, InlineStatus):
+        active.status.show(text)
+        return
     if message_id is not None:
         active.status = LiveStatus(bot, active.chat_id, message_id, interval)
         active.status.show(text)
@@ -453,7 +514,14 @@ async def _settle(active: ActiveJob, text: str) -> None:
 
 async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:
     """A finished job whose status message was not updated before a crash: update it now."""
-    if row.status_message_id is not None and row.final_text is not None:
+    if row.inline_message_id is not None:
+        if row.final_text:  # "" = its result is in place
+            with contextlib.suppress(TelegramError):
+                await bot.edit_message_text(
+                    headed(inline_heading(row.prompt), row.final_text),
+                    inline_message_id=row.inline_message_id,
+                )
+    elif row.status_message_id is not None and row.final_text is not None:
         text = row.final_text
         with contextlib.suppress(TelegramError):
             if text:
@@ -472,7 +540,11 @@ async def close_stored(runtime: Runtime, bot: Bot, row: JobRow, note: str) -> No
     )
     reply = ReplyParameters(row.command_message_id, allow_sending_without_reply=True)
     with contextlib.suppress(TelegramError):
-        if row.status_message_id is not None:
+        if row.inline_message_id is not None:
+            await bot.edit_message_text(
+                headed(inline_heading(row.prompt), note), inline_message_id=row.inline_message_id
+            )
+        elif row.status_message_id is not None:
             await bot.edit_message_text(note, chat_id=row.chat_id, message_id=row.status_message_id)
         else:
             await bot.send_message(

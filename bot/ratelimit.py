@@ -28,6 +28,7 @@ import datetime as dt
 import logging
 import math
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
@@ -500,8 +501,25 @@ class FloodControl(BaseRateLimiter[Priority]):
         self._dispatch()
 
 
+# Chat ids fit in 52 bits; the keys of inline messages lie beyond them.
+INLINE_KEYS = 2**53
+
+
+def inline_chat_key(inline_message_id: str) -> int:
+    """The chat that calls on an inline message count against.
+
+    Telegram does not tell a bot which chat an inline message was sent to, so each inline
+    message is counted as a group of its own (a group's 20 a minute is the strictest case): a
+    negative id that no real chat has, the same for every call on that message.
+    """
+    return -(INLINE_KEYS + zlib.crc32(inline_message_id.encode()))
+
+
 def _chat_id(data: dict[str, Any]) -> int | None:
     value = data.get("chat_id")
+    inline = data.get("inline_message_id")
+    if value is None and isinstance(inline, str):
+        return inline_chat_key(inline)
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):

@@ -19,7 +19,7 @@ from telegram import Bot
 from .i18n import ENGLISH, N_, translator
 from .lifecycle import Work, close_stored, resume, settle_stale
 from .runtime import Runtime
-from .services import ask, describe, imagine
+from .services import ask, describe, imagine, inline
 from .storage import JobRow, JobStatus
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ RESUMPTIONS: dict[str, Callable[[Runtime, JobRow], tuple[str, Work] | None]] = {
     "imagine": imagine.resumption,
     "ask": ask.resumption,
     describe.KIND: describe.resumption,
+    "inline": inline.resumption,
 }
 
 

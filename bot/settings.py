@@ -46,6 +46,9 @@ class BotSettings(ProviderSettings):
     shutdown_grace: float = Field(default=20.0, ge=0)
     keep_originals_days: float = Field(default=7.0, ge=0)
     """How long the exact files behind the 📎 button are kept (0: not kept, no button)."""
+    inline_cache_chat_id: int | None = None
+    """Where inline-mode pictures are uploaded to get the file_id an inline message needs (a
+    channel or group the bot can post to); unset: the user's private chat with the bot."""
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -61,6 +64,11 @@ class BotSettings(ProviderSettings):
         if value.upper() not in levels:
             raise ValueError(f"must be one of {', '.join(levels)}")
         return value.upper()
+
+    @field_validator("inline_cache_chat_id", mode="before")
+    @classmethod
+    def _unset_if_empty(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -7,10 +7,10 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-from telegram import Bot, CallbackQuery, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, InputMediaDocument, InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, TelegramError
 
-from .ratelimit import FloodControl, Priority, sending_as
+from .ratelimit import FloodControl, Priority, inline_chat_key, sending_as
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,11 @@ async def redraw_menu(query: CallbackQuery, text: str, markup: InlineKeyboardMar
 
 def is_gone(error: TelegramError) -> bool:
     text = str(error).lower()
-    return "message to edit not found" in text or "message to delete not found" in text
+    return (
+        "message to edit not found" in text
+        or "message to delete not found" in text
+        or "message_id_invalid" in text  # an inline message that no longer exists
+    )
 
 
 def flood_control(bot: Bot) -> FloodControl | None:
@@ -97,9 +101,7 @@ class LiveStatus:
         if text == self._shown or self.gone:
             return
         try:
-            await self._bot.edit_message_text(
-                text, chat_id=self._chat_id, message_id=self.message_id
-            )
+            await self._put(text)
             self._shown = text
         except BadRequest as error:
             if is_not_modified(error):
@@ -112,6 +114,9 @@ class LiveStatus:
             self.gone = True
         except TelegramError as error:
             log.warning("status edit failed: %s", error)
+
+    async def _put(self, text: str) -> None:
+        await self._bot.edit_message_text(text, chat_id=self._chat_id, message_id=self.message_id)
 
     async def _stop(self) -> None:
         if self._task is not None:
@@ -136,6 +141,59 @@ class LiveStatus:
         except TelegramError as error:
             return is_gone(error)
         self.gone = True
+        return True
+
+
+def headed(heading: str, text: str) -> str:
+    """An inline message's text: what was asked for, then ``text`` (its status or outcome)."""
+    return f"{heading}\n{text}" if heading and text else heading or text
+
+
+class InlineStatus(LiveStatus):
+    """A status that lives in a message sent through inline mode, edited by its id.
+
+    Paced and flood-controlled like any status (each inline message counts as a chat of its
+    own, see :func:`bot.ratelimit.inline_chat_key`); every text comes under ``heading`` and
+    above ``markup``, until :meth:`finish` leaves the last words without the keyboard or
+    :meth:`become` turns the message into the result. An inline message cannot be deleted, so
+    :meth:`remove` only stops the updates.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        inline_message_id: str,
+        interval: float,
+        *,
+        heading: str = "",
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        super().__init__(bot, inline_chat_key(inline_message_id), 0, interval)
+        self.inline_message_id = inline_message_id
+        self._heading = heading
+        self._markup = markup
+
+    async def _put(self, text: str) -> None:
+        await self._bot.edit_message_text(
+            headed(self._heading, text),
+            inline_message_id=self.inline_message_id,
+            reply_markup=self._markup,
+        )
+
+    async def finish(self, text: str) -> None:
+        self._markup = None
+        await super().finish(text)
+
+    async def become(self, media: InputMediaPhoto | InputMediaDocument) -> None:
+        """Stops the text updates and makes the message show ``media`` (by file_id or URL:
+        Telegram takes no upload for an inline message); raises TelegramError if refused."""
+        await self._stop()
+        with sending_as(Priority.RESULT):
+            await self._bot.edit_message_media(media, inline_message_id=self.inline_message_id)
+        self.gone = True  # the picture is the answer: nothing more to say
+
+    async def remove(self) -> bool:
+        await self._stop()
         return True
 
 

@@ -101,6 +101,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN result TEXT;
     """,
+    """-- reserved""",
+    # Inline mode: a job whose status and result live in an inline message (no chat message).
+    """
+    ALTER TABLE jobs ADD COLUMN inline_message_id TEXT;
+    CREATE INDEX jobs_inline ON jobs (inline_message_id) WHERE inline_message_id IS NOT NULL;
+    """,
 )
 
 
@@ -178,7 +184,8 @@ class JobRow:
     status_settled: bool = False
     final_text: str | None = None  # what the status message must end as ("" = deleted)
     language: str | None = None  # the language the job's texts are in (None: from before them)
-    result: dict[str, Any] | None = None  # what the job made (see bot.results)
+    result: dict[str, Any] | None = None  # what the job made (see bot.services.results)
+    inline_message_id: str | None = None  # an inline-mode job's message (no status message then)
 
 
 def _locked(error: sqlite3.Error) -> bool:
@@ -458,14 +465,15 @@ class Storage:
         options: Mapping[str, Any] | None = None,
         thread_id: int | None = None,
         language: str | None = None,
+        inline_message_id: str | None = None,
     ) -> int | None:
         """Inserts a queued job; ``None`` if this command already has one (a redelivered update)."""
 
         async def write() -> int | None:
             cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO jobs (kind, chat_id, user_id, command_message_id, prompt,"
-                " options, model, status, created_at, thread_id, language)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " options, model, status, created_at, thread_id, language, inline_message_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     chat_id,
@@ -478,6 +486,7 @@ class Storage:
                     time.time(),
                     thread_id,
                     language,
+                    inline_message_id,
                 ),
             )
             return cursor.lastrowid if cursor.rowcount == 1 else None
@@ -543,7 +552,7 @@ class Storage:
     _COLUMNS = (
         "id, kind, chat_id, user_id, command_message_id, status_message_id, prompt, options,"
         " model, status, upstream_job_id, error, thread_id, attempts, status_settled, final_text,"
-        " language, result"
+        " language, result, inline_message_id"
     )
 
     @staticmethod
@@ -578,6 +587,11 @@ class Storage:
         )
         return rows[0] if rows else None
 
+    async def job_for_inline_message(self, inline_message_id: str) -> JobRow | None:
+        """The job whose status and result live in this inline message, if there is one."""
+        rows = await self._jobs("inline_message_id = ?", (inline_message_id,))
+        return rows[0] if rows else None
+
     async def unfinished_jobs(self) -> list[JobRow]:
         """Jobs left queued, running or delivering, e.g. by a crash or a restart."""
         marks = ", ".join("?" for _ in UNFINISHED)
@@ -587,7 +601,8 @@ class Storage:
         """Finished jobs whose status message may still show an old "drawing…" text."""
         marks = ", ".join("?" for _ in UNFINISHED)
         return await self._jobs(
-            f"status NOT IN ({marks}) AND status_settled = 0 AND status_message_id IS NOT NULL",
+            f"status NOT IN ({marks}) AND status_settled = 0"
+            " AND (status_message_id IS NOT NULL OR inline_message_id IS NOT NULL)",
             UNFINISHED,
         )
 

@@ -18,10 +18,18 @@ async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
+    await draw(update, context, arguments(message, context.bot.username))
+
+
+async def draw(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    """/imagine with ``text`` as what follows the command (the prompt and its flags)."""
+    message = update.effective_message
+    if message is None:
+        return
     runtime = runtime_of(context)
     tr = await texts_for(runtime, update)
     try:
-        args = parse_imagine(arguments(message, context.bot.username), tr)
+        args = parse_imagine(text, tr)
         await service.submit(runtime, context.bot, message, args, tr)
     except (FlagError, Rejected) as error:
         await message.reply_text(str(error))

@@ -11,7 +11,7 @@ import dataclasses
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from telegram import Bot, Message
@@ -172,7 +172,7 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
         )
         try:
             async with chat_action(job.bot, job.chat_id, "upload_photo", job.order.thread_id):
-                result, drawn = await _follow(job, entry, request, preview, accepted)
+                result, drawn = await follow(job, entry, request, preview, accepted)
                 tr, count = job.tr, len(result.images)
                 job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))
                 pictures = await fetch_pictures(job, result.images, drawn.provider.label)
@@ -192,15 +192,16 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
     return draw
 
 
-async def _follow(
+async def follow(
     job: ActiveJob,
     entry: ModelEntry,
     request: ImageRequest,
-    preview: LivePreview,
+    preview: LivePreview | None,
     accepted: Accepted | None,
 ) -> tuple[ImageResponse, ModelEntry]:
-    """Consumes the provider's events, keeping the status current; returns the final images and
-    the model that drew them (a fallback when the chosen model's provider failed)."""
+    """Consumes the provider's events, keeping the status (and the preview, if there is one)
+    current; returns the final images and the model that drew them (a fallback when the chosen
+    model's provider failed)."""
     stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
     runtime, tr = job.runtime, job.tr
 
@@ -229,7 +230,7 @@ async def _follow(
             elif isinstance(event, ImagePreview):
                 stage, note = Stage.GENERATING, tr.gettext("preview below")
                 refresh()
-                if event.images:
+                if event.images and preview is not None:
                     preview.show(event.images[0])
             elif isinstance(event, ImageResponse):
                 if not event.images:
@@ -345,11 +346,21 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
     """How to take a stored /imagine up again after a restart, or None if it cannot be.
 
     Finished pictures still in the outbox are sent; a job cut short before that is drawn again
-    with its stored request and seed, once.
+    (see :func:`redrawing`).
     """
-    tr = translator(row.language or ENGLISH)
     if row.status == JobStatus.DELIVERING and row.id in runtime.outbox.job_ids():
+        tr = translator(row.language or ENGLISH)
         return tr.gettext(RESENDING), lambda job: job.deliver_saved(row.id)
+    return redrawing(runtime, row, drawing)
+
+
+Drawing = Callable[[ModelEntry, ImageRequest, "Accepted | None"], Work]
+
+
+def redrawing(runtime: Runtime, row: JobRow, draw: Drawing) -> tuple[str, Work] | None:
+    """A stored drawing job cut short, taken up once more with ``draw``: its upstream job
+    followed again where one accepted it, else its stored request drawn again with the same
+    seed; None when it ran twice already or cannot be drawn any more."""
     if row.attempts >= MAX_RUNS:
         return None
     try:
@@ -358,8 +369,9 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
         validate_request(entry, request)
     except (ProviderError, TypeError):
         return None
+    tr = translator(row.language or ENGLISH)
     accepted = Accepted.from_stored(row.upstream_job_id)
     if accepted is not None:
-        return tr.gettext(FOLLOWING), drawing(entry, request, accepted)
+        return tr.gettext(FOLLOWING), draw(entry, request, accepted)
     waiting = tr.gettext(REDRAWING) if row.attempts else render.starting_text(tr, entry.id)
-    return waiting, drawing(entry, request)
+    return waiting, draw(entry, request, None)

@@ -212,7 +212,7 @@ async def test_describe_command_answers_a_photo_with_a_prompt(world: World) -> N
 
 async def test_edit_prefills_the_prompt_and_seed_when_inline_mode_is_on(world: World) -> None:
     tg = world.tg
-    tg.supports_inline_queries = True
+    tg.inline_mode = True
     tg.add_user(USER, language_code="ru")
     async with world.bot():
         command = tg.send_text(USER, "/imagine a red fox --seed 7")

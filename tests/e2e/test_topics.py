@@ -89,7 +89,8 @@ async def test_ask_answers_in_the_topic(world: World) -> None:
         statuses = [await world.status_of(FORUM, c) for c in (by_photo, by_text)]
         await tg.wait_for(lambda: all(s.deleted for s in statuses))
     assert [s.topic for s in statuses] == [foxes, owls]
-    assert world.dynaspark.submissions[0].file is not None  # the photo in the topic was seen
+    [photo_question] = [s for s in world.dynaspark.submissions if s.user_input == "what is this?"]
+    assert photo_question.file is not None  # the photo in the topic was seen
     assert set(tg.chat_action_topics) == {foxes, owls}
     assert_in_their_topics(tg, by_photo, by_text)
 

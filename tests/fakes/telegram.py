@@ -46,13 +46,26 @@ Test-side API (all synchronous unless marked async)
     setup:     ``add_chat``, ``add_user``, ``add_topic``, ``set_member_status``,
                ``user_blocks_bot`` (both tell the bot by a my_chat_member update),
                ``fail_next``, ``slow_next``, ``hold``/``release``/``held``, ``flood_limits``,
-               ``flood_policy``, ``clock``, ``migrate_group``
+               ``flood_policy``, ``clock``, ``migrate_group``, ``inline_mode``,
+               ``inline_feedback``
     injection: ``send_text``, ``send_photo``, ``send_document`` (``thread_id=`` for a topic),
-               ``press_button``, ``user_deletes``
+               ``press_button``, ``user_deletes``, ``send_inline_query``,
+               ``choose_inline_result``, ``press_inline_button``
     observing: ``bot_messages``, ``messages`` (``topic=`` filters), ``message``, ``topics``,
                ``calls``, ``callback_answers``, ``commands``, ``my_commands``, ``files``,
                ``file_bytes``, ``chat_actions`` (and ``chat_action_topics``),
-               ``pending_updates``, ``too_many_requests_sent``
+               ``pending_updates``, ``too_many_requests_sent``, ``inline_answers``,
+               ``inline_answer``, ``inline_message``
+
+Inline mode (``tg.inline_mode = True``, as /setinline in @BotFather)
+    ``send_inline_query`` makes an ``inline_query`` update; ``answerInlineQuery`` is checked
+    (at most 50 results, ids of 1-64 bytes and unique, an article needs a title and a message
+    text, only inline keyboards, the ``button``) and recorded in ``inline_answers``.
+    ``choose_inline_result`` puts the chosen article in a chat as the user's message ``via_bot``;
+    it gets an ``inline_message_id`` only when the result has a keyboard (Telegram's rule) and,
+    with ``tg.inline_feedback = True`` (/setinlinefeedback), a ``chosen_inline_result`` update.
+    Edits by ``inline_message_id`` answer True instead of a Message, and ``editMessageMedia``
+    refuses an upload there, as Telegram does (a file_id or URL is needed).
     waiting:   async ``wait_for``, ``wait_for_call``, ``wait_for_bot_message``
 """
 
@@ -140,6 +153,12 @@ ALBUM_EMPTY = "Bad Request: there are no messages to send"
 ALBUM_TOO_BIG = "Bad Request: too many messages to send as an album"
 QUERY_INVALID = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 MIGRATED = "Bad Request: group chat was upgraded to a supergroup chat"
+CANT_INITIATE = "Forbidden: bot can't initiate conversation with a user"
+INLINE_MESSAGE_INVALID = "Bad Request: MESSAGE_ID_INVALID"
+# What TDLib answers when an inline message is edited to a file that is not on Telegram yet.
+INLINE_UPLOAD_REFUSED = "Bad Request: invalid message content specified"
+INLINE_RESULTS_LIMIT = 50
+RESULT_ID_LIMIT = 64  # bytes
 GET_UPDATES_CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
@@ -178,7 +197,16 @@ CHAT_ACTIONS = frozenset(
 )
 # Update types delivered when allowed_updates was never set (or set to []): Telegram's
 # default leaves out only chat_member and reactions, of the types the emulator makes.
-DEFAULT_UPDATE_TYPES = frozenset({"message", "edited_message", "callback_query", "my_chat_member"})
+DEFAULT_UPDATE_TYPES = frozenset(
+    {
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+        "inline_query",
+        "chosen_inline_result",
+    }
+)
 TOPIC_COLORS = (0x6FB9F0, 0xFFD67E, 0xCB86DB, 0x8EEE98, 0xFF93B2, 0xFB6F5F)
 # Calls that produce or edit a message: the ones flood control counts.
 FLOOD_COUNTED = frozenset(
@@ -214,6 +242,8 @@ JSON_FIELDS = frozenset(
         "allowed_updates",
         "link_preview_options",
         "message_ids",
+        "results",
+        "button",
     ]
 )
 INT_FIELDS = frozenset(
@@ -237,6 +267,7 @@ BOOL_FIELDS = frozenset(
         "has_spoiler",
         "show_caption_above_media",
         "disable_web_page_preview",
+        "is_personal",
     ]
 )
 
@@ -399,6 +430,8 @@ class StoredMessage:
     topic: int | None = None  # the forum topic's message_thread_id; None = General / no forum
     reply_thread: int | None = None  # outside topics: the root of the reply chain (supergroups)
     forum_topic_created: dict[str, Any] | None = None  # the service message opening a topic
+    via_bot: dict[str, Any] | None = None  # sent by a user through a bot's inline mode
+    inline_message_id: str | None = None  # such a message the bot can edit (it had a keyboard)
 
     @property
     def kind(self) -> str:
@@ -480,6 +513,7 @@ class CallbackAnswer:
     chat_id: int | None = None
     message_id: int | None = None
     data: str | None = None
+    inline_message_id: str | None = None
 
 
 @dataclass
@@ -491,6 +525,35 @@ class _CallbackQuery:
     data: str
     pressed_at: float
     answered: bool = False
+    inline_message_id: str | None = None
+
+
+@dataclass
+class InlineAnswer:
+    """What the bot answered to an inline query (answerInlineQuery), checked like Telegram."""
+
+    inline_query_id: str
+    results: list[dict[str, Any]]
+    cache_time: int
+    is_personal: bool
+    next_offset: str
+    button: dict[str, Any] | None
+    time: float
+
+    def result(self, result_id: str) -> dict[str, Any]:
+        for result in self.results:
+            if result["id"] == result_id:
+                return result
+        raise KeyError(f"no result {result_id!r} among {[r['id'] for r in self.results]}")
+
+
+@dataclass
+class _InlineQuery:
+    id: str
+    user_id: int
+    query: str
+    answer: InlineAnswer | None = None
+    texts: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)  # by result
 
 
 @dataclass
@@ -1509,7 +1572,8 @@ class BotApiEmulator(FakeServer):
         self.clock: Callable[[], float] = time.monotonic  # flood control and callback expiry
         self.callback_timeout: float | None = None  # seconds to answer a press; None = forever
         self.url_fetch_timeout = 10.0
-        self.supports_inline_queries = False  # inline mode, as turned on in @BotFather
+        self.inline_mode = False  # @BotFather /setinline: users may send inline queries
+        self.inline_feedback = False  # /setinlinefeedback: chosen results come as updates
         # What tests observe
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -1519,6 +1583,7 @@ class BotApiEmulator(FakeServer):
         self.too_many_requests_sent = 0
         self.unauthorized_requests = 0
         self.errors: list[Exception] = []  # emulator bugs (answered with 500)
+        self.inline_answers: list[InlineAnswer] = []
         self.webhook_url = ""
         # State
         self._calls: list[Call] = []
@@ -1534,6 +1599,8 @@ class BotApiEmulator(FakeServer):
         self._migrated: dict[int, int] = {}  # old group id -> supergroup id
         self._flood = FloodControl(self.flood_policy)
         self._callbacks: dict[str, _CallbackQuery] = {}
+        self._inline_queries: dict[str, _InlineQuery] = {}
+        self._inline_messages: dict[str, StoredMessage] = {}
         self._photo_groups: dict[str, list[dict[str, Any]]] = {}  # any size's file_id -> sizes
         self._file_paths: dict[str, StoredFile] = {}
         self._ids = itertools.count(1)
@@ -1713,6 +1780,9 @@ class BotApiEmulator(FakeServer):
             chat_id = params.integer("chat_id")
         except ApiError:
             chat_id = None
+        inline = self._inline_messages.get(params.string("inline_message_id") or "")
+        if chat_id is None and inline is not None:
+            chat_id = inline.chat_id  # an inline message's edits count in its chat
         chat = self._chats.get(chat_id) if chat_id is not None else None
         private = chat.type == "private" if chat else (chat_id or 0) > 0
         self._flood.policy = self.flood_policy
@@ -1747,6 +1817,9 @@ class BotApiEmulator(FakeServer):
             except (TypeError, ValueError):
                 chat = None
         if chat is None:
+            never_started = str(raw).isdigit() and int(str(raw)) in self._users
+            if sending and never_started:  # a user the bot knows, who never started it
+                raise ApiError(CANT_INITIATE, 403)
             raise ApiError(CHAT_NOT_FOUND)
         if chat.id in self._migrated:
             raise ApiError(MIGRATED, migrate_to_chat_id=self._migrated[chat.id])
@@ -1888,6 +1961,8 @@ class BotApiEmulator(FakeServer):
                 result["caption_entities"] = [dict(e) for e in message.entities]
         if message.reply_markup is not None and "inline_keyboard" in message.reply_markup:
             result["reply_markup"] = message.reply_markup
+        if message.via_bot is not None:
+            result["via_bot"] = dict(message.via_bot)
         return result
 
     def _sendable_message(self, chat: _Chat, message_id: int, missing: str) -> StoredMessage:
@@ -2048,7 +2123,7 @@ class BotApiEmulator(FakeServer):
             **self.bot_user,
             "can_join_groups": True,
             "can_read_all_group_messages": False,
-            "supports_inline_queries": self.supports_inline_queries,
+            "supports_inline_queries": self.inline_mode,
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
@@ -2317,23 +2392,27 @@ class BotApiEmulator(FakeServer):
     # ========================================================================================
 
     def _editable(self, params: Params) -> StoredMessage:
-        if params.has("inline_message_id"):
-            raise ApiError("Bad Request: inline messages are not supported by the emulator")
+        if params.has("inline_message_id") and not params.has("chat_id"):
+            message = self._inline_messages.get(params.string("inline_message_id") or "")
+            if message is None or message.deleted:
+                raise ApiError(INLINE_MESSAGE_INVALID)
+            return message
         chat = self._chat(params, sending=False)
         message = self._sendable_message(chat, self._message_id(params), EDIT_NOT_FOUND)
         if not message.from_bot:
             raise ApiError("Bad Request: message can't be edited")
         return message
 
-    def _apply_edit(self, message: StoredMessage, **changes: Any) -> dict[str, Any]:
-        """Applies an edit or raises "message is not modified"; keeps the history."""
+    def _apply_edit(self, message: StoredMessage, **changes: Any) -> dict[str, Any] | bool:
+        """Applies an edit or raises "message is not modified"; keeps the history. The edited
+        Message is the answer, or True for an inline message."""
         if all(getattr(message, k) == v for k, v in changes.items()):
             raise ApiError(NOT_MODIFIED)
         for key, value in changes.items():
             setattr(message, key, value)
         message.edit_date = int(time.time())
         message.history.append(message.snapshot(time.monotonic()))
-        return self._message_dict(message)
+        return True if message.inline_message_id else self._message_dict(message)
 
     def _edit_markup(self, params: Params) -> dict[str, Any] | None:
         markup = validate_reply_markup(params.get("reply_markup"))
@@ -2341,7 +2420,7 @@ class BotApiEmulator(FakeServer):
             raise ApiError("Bad Request: inline keyboard expected")
         return markup
 
-    def _m_editMessageText(self, params: Params) -> dict[str, Any]:
+    def _m_editMessageText(self, params: Params) -> dict[str, Any] | bool:
         message = self._editable(params)
         if message.text is None:
             raise ApiError("Bad Request: there is no text in the message to edit")
@@ -2352,7 +2431,7 @@ class BotApiEmulator(FakeServer):
             message, text=text, entities=entities, reply_markup=self._edit_markup(params)
         )
 
-    def _m_editMessageCaption(self, params: Params) -> dict[str, Any]:
+    def _m_editMessageCaption(self, params: Params) -> dict[str, Any] | bool:
         message = self._editable(params)
         if message.text is not None:
             raise ApiError("Bad Request: there is no caption in the message to edit")
@@ -2361,17 +2440,20 @@ class BotApiEmulator(FakeServer):
             message, caption=caption, entities=entities, reply_markup=self._edit_markup(params)
         )
 
-    def _m_editMessageReplyMarkup(self, params: Params) -> dict[str, Any]:
+    def _m_editMessageReplyMarkup(self, params: Params) -> dict[str, Any] | bool:
         message = self._editable(params)
         return self._apply_edit(message, reply_markup=self._edit_markup(params))
 
-    async def _m_editMessageMedia(self, params: Params) -> dict[str, Any]:
+    async def _m_editMessageMedia(self, params: Params) -> dict[str, Any] | bool:
         message = self._editable(params)
-        if message.text is not None:
+        inline = message.inline_message_id is not None  # a text one may become media
+        if message.text is not None and not inline:
             raise ApiError("Bad Request: there is no media in the message to edit")
         item = params.json("media", "Bad Request: can't parse InputMedia JSON object")
         if not isinstance(item, dict):
             raise ApiError('Bad Request: parameter "media" is required')
+        if inline and str(item.get("media", "")).startswith("attach://"):
+            raise ApiError(INLINE_UPLOAD_REFUSED)
         if item.get("type") not in ("photo", "document"):
             raise ApiError(
                 f'Bad Request: can\'t parse InputMedia: type "{item.get("type")}" is unsupported'
@@ -2387,6 +2469,7 @@ class BotApiEmulator(FakeServer):
         content = await self._resolve_media(item, params)
         return self._apply_edit(
             message,
+            text=None,
             caption=caption,
             entities=entities,
             reply_markup=self._edit_markup(params),
@@ -2443,6 +2526,7 @@ class BotApiEmulator(FakeServer):
                 chat_id=query.chat_id,
                 message_id=query.message_id,
                 data=query.data,
+                inline_message_id=query.inline_message_id,
             )
         )
         return True
@@ -3038,6 +3122,191 @@ class BotApiEmulator(FakeServer):
         return [
             (c["command"], c["description"]) for c in self.commands.get((scope, language_code), [])
         ]
+
+    # ========================================================================================
+    # Inline mode: queries, answers, chosen results and the messages they leave
+    # ========================================================================================
+
+    def _m_answerInlineQuery(self, params: Params) -> bool:
+        query = self._inline_queries.get(params.string("inline_query_id") or "")
+        if query is None or query.answer is not None:
+            raise ApiError(QUERY_INVALID)
+        results = params.json("results", "Bad Request: can't parse inline query results JSON")
+        if not isinstance(results, list):
+            raise ApiError('Bad Request: parameter "results" is required')
+        if len(results) > INLINE_RESULTS_LIMIT:
+            raise ApiError("Bad Request: too many inline query results specified")
+        texts: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+        checked = [self._inline_result(result, texts) for result in results]
+        button = params.json("button", "Bad Request: can't parse InlineQueryResultsButton")
+        if button is not None:
+            self._check_results_button(button)
+        cache_time = params.integer("cache_time")
+        query.answer = InlineAnswer(
+            inline_query_id=query.id,
+            results=checked,
+            cache_time=300 if cache_time is None else min(max(cache_time, 0), 86400),
+            is_personal=params.flag("is_personal"),
+            next_offset=params.string("next_offset") or "",
+            button=button,
+            time=time.monotonic(),
+        )
+        query.texts = texts
+        self.inline_answers.append(query.answer)
+        return True
+
+    def _inline_result(
+        self, raw: Any, texts: dict[str, tuple[str, list[dict[str, Any]]]]
+    ) -> dict[str, Any]:
+        """One InlineQueryResult checked like Telegram (articles only: the bot sends no other);
+        the message it would send goes in ``texts``, by result id."""
+        if not isinstance(raw, dict):
+            raise ApiError("Bad Request: inline query result must be an object")
+        kind = str(raw.get("type", "")).lower()
+        result_id = raw.get("id")
+        if not isinstance(result_id, str):
+            raise ApiError('Bad Request: can\'t find field "id"')
+        if not 1 <= len(result_id.encode()) <= RESULT_ID_LIMIT:
+            raise ApiError("Bad Request: RESULT_ID_INVALID")
+        if result_id in texts:
+            raise ApiError("Bad Request: RESULT_ID_DUPLICATE")
+        if kind != "article":
+            raise ApiError(
+                f'Bad Request: inline query result type "{kind}" is not supported by the emulator'
+            )
+        if not isinstance(raw.get("title"), str):
+            raise ApiError('Bad Request: can\'t find field "title"')
+        content = raw.get("input_message_content")
+        if not isinstance(content, dict) or not isinstance(content.get("message_text"), str):
+            raise ApiError('Bad Request: can\'t find field "message_text"')
+        text, entities = format_text(
+            content["message_text"],
+            content.get("parse_mode"),
+            content.get("entities"),
+            limit=TEXT_LIMIT,
+            too_long=TEXT_TOO_LONG,
+            empty=TEXT_EMPTY,
+        )
+        markup = validate_reply_markup(raw.get("reply_markup"))
+        if markup is not None and "inline_keyboard" not in markup:
+            raise ApiError("Bad Request: inline keyboard expected")
+        texts[result_id] = (text or "", entities)
+        return {**raw, "type": kind, "reply_markup": markup}
+
+    @staticmethod
+    def _check_results_button(button: Any) -> None:
+        if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+            raise ApiError("Bad Request: can't parse InlineQueryResultsButton")
+        if "web_app" in button:
+            return
+        start = button.get("start_parameter")
+        if not isinstance(start, str) or not start:
+            raise ApiError("Bad Request: can't use empty start_parameter")
+        if len(start) > 64:
+            raise ApiError("Bad Request: too long start_parameter specified")
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", start):
+            raise ApiError("Bad Request: unallowed characters in start_parameter are used")
+
+    def send_inline_query(
+        self, user_id: int, query: str, *, chat_type: str = "private", offset: str = ""
+    ) -> str:
+        """The user types ``@bot <query>`` in a chat of ``chat_type`` ("sender" is their own
+        chat with the bot; private, group, supergroup, channel); returns the query id."""
+        if not self.inline_mode:
+            raise ValueError("inline mode is off for the bot (set tg.inline_mode = True)")
+        query_id = str(5_000_000_000_000_000 + next(self._ids))
+        self._inline_queries[query_id] = _InlineQuery(query_id, user_id, query)
+        payload = {
+            "id": query_id,
+            "from": dict(self._user(user_id)),
+            "query": query,
+            "offset": offset,
+            "chat_type": chat_type,
+        }
+        self._push_update("inline_query", payload)
+        return query_id
+
+    def inline_answer(self, query_id: str) -> InlineAnswer | None:
+        """The bot's answer to the inline query, once it answered."""
+        query = self._inline_queries.get(query_id)
+        return query.answer if query else None
+
+    def choose_inline_result(
+        self, query_id: str, result_id: str, *, chat_id: int, chat_type: str | None = None
+    ) -> StoredMessage:
+        """The user picks a result of an answered query and sends it to ``chat_id`` (a group,
+        or their own chat with the bot: private chats here are all with the bot).
+
+        The message appears there from the user ``via_bot`` (and the bot gets it, as it gets
+        every message in the emulator's chats). It has an inline_message_id only when the
+        result has a keyboard; with ``inline_feedback`` the bot gets chosen_inline_result.
+        """
+        query = self._inline_queries[query_id]
+        if query.answer is None:
+            raise ValueError(f"inline query {query_id} has no answer to choose from")
+        result = query.answer.result(result_id)
+        chat, user = self._sender(chat_id, query.user_id, chat_type)
+        text, entities = query.texts[result_id]
+        markup = result.get("reply_markup")
+        inline_message_id = f"AgAAA{secrets.token_urlsafe(24)}" if markup else None
+        message = self._new_message(
+            chat,
+            user,
+            text=text,
+            entities=entities,
+            reply_markup=markup,
+            via_bot=dict(self.bot_user),
+            inline_message_id=inline_message_id,
+        )
+        if inline_message_id is not None:
+            self._inline_messages[inline_message_id] = message
+        self._push_update("message", self._message_dict(message))
+        if self.inline_feedback:
+            chosen: dict[str, Any] = {
+                "result_id": result_id,
+                "from": dict(user),
+                "query": query.query,
+            }
+            if inline_message_id is not None:
+                chosen["inline_message_id"] = inline_message_id
+            self._push_update("chosen_inline_result", chosen)
+        return message
+
+    def inline_message(self, inline_message_id: str) -> StoredMessage:
+        """A message sent through inline mode that the bot can edit (text, photo, caption,
+        keyboard and every version in ``history``)."""
+        return self._inline_messages[inline_message_id]
+
+    def press_inline_button(
+        self, inline_message_id: str, data: str, *, user_id: int, strict: bool = True
+    ) -> str:
+        """A user presses a callback button under an inline message; returns the query id.
+
+        The callback query carries the inline_message_id (no message, as on Telegram).
+        """
+        message = self._inline_messages[inline_message_id]
+        if strict and all(b.get("callback_data") != data for b in message.buttons):
+            raise ValueError(f"no button with callback_data {data!r}: {message.buttons}")
+        user = self._user(user_id)
+        query_id = str(4_000_000_000_000_000 + next(self._ids))
+        self._callbacks[query_id] = _CallbackQuery(
+            query_id,
+            message.chat_id,
+            message.message_id,
+            user_id,
+            data,
+            self.clock(),
+            inline_message_id=inline_message_id,
+        )
+        payload = {
+            "id": query_id,
+            "from": dict(user),
+            "chat_instance": str(abs(hash((self.bot_id, message.chat_id)))),
+            "inline_message_id": inline_message_id,
+            "data": data,
+        }
+        self._push_update("callback_query", payload)
+        return query_id
 
     # ========================================================================================
     # Test-side API: waiting (wakes on every handled call or injected event; never polls)

@@ -1,0 +1,115 @@
+"""Inline mode: ``@YourBot a red fox`` in any chat, and what it leaves behind.
+
+- an inline query gets one article (the drawing to come, the usage, or what is wrong);
+- the chosen drawing becomes a job whose status and picture are its inline message;
+- the "⏹ Stop" button under it stops the job (for the one who asked);
+- "@YourBot /imagine …" sent as a plain message (Send pressed on the field a result button
+  filled in, instead of picking the result) is an /imagine;
+- the message a chosen result puts in our own private chat needs no answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import Bot, Message, Update
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    ChosenInlineResultHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
+
+from ..commands import split_command
+from ..lifecycle import STOP_INLINE
+from ..runtime import runtime_of
+from ..services import inline as service
+from . import imagine
+
+log = logging.getLogger(__name__)
+
+MENTION_RE = re.compile(r"^@([A-Za-z0-9_]{3,64})\s+(?=/)")
+
+
+async def query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offers the drawing of what the user typed after @YourBot."""
+    if update.inline_query is not None:
+        await service.answer(runtime_of(context), update.inline_query)
+
+
+async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The user sent the drawing to a chat: its message shows the status, then the picture."""
+    if update.chosen_inline_result is not None:
+        await service.start(
+            runtime_of(context), context.bot, update.chosen_inline_result, update.update_id
+        )
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Stop button under an inline job."""
+    if update.callback_query is not None:
+        await service.stop(runtime_of(context), update.callback_query)
+
+
+class _MentionThenImagine(filters.MessageFilter):
+    """Text that starts with "@<this bot> /imagine"."""
+
+    def filter(self, message: Message) -> bool:
+        text = message.text or ""
+        match = MENTION_RE.match(text)
+        if match is None or match.group(1).lower() != message.get_bot().username.lower():
+            return False
+        command = split_command(text[match.end() :], match.group(1))
+        return command is not None and command[0] == "imagine"
+
+
+class _SentViaMe(filters.MessageFilter):
+    """A message a user sent through this bot's inline mode."""
+
+    def filter(self, message: Message) -> bool:
+        return message.via_bot is not None and message.via_bot.id == message.get_bot().id
+
+
+async def mentioned_imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "@YourBot /imagine a fox" sent as a message: the /imagine it spells."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    text = MENTION_RE.sub("", message.text, count=1)
+    parsed = split_command(text, context.bot.username)
+    await imagine.draw(update, context, parsed[1] if parsed else "")
+
+
+async def sent_via_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Nothing to say: the inline message itself shows what happens."""
+
+
+def announce(bot: Bot) -> None:
+    """Logs whether inline mode is on, and what else it needs from @BotFather."""
+    if bot.supports_inline_queries:
+        log.info(
+            "inline mode is on: @%s <prompt> draws in any chat; the picture arrives only with "
+            "inline feedback on for every result (@BotFather: /setinlinefeedback)",
+            bot.username,
+        )
+    else:
+        log.info(
+            "inline mode is off; to draw with @%s <prompt> in any chat, turn on inline mode "
+            "(@BotFather: /setinline) and inline feedback (/setinlinefeedback)",
+            bot.username,
+        )
+
+
+def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    fresh = ~filters.UpdateType.EDITED
+    return [
+        InlineQueryHandler(query),
+        ChosenInlineResultHandler(chosen),
+        CallbackQueryHandler(stop, pattern=f"^{re.escape(STOP_INLINE)}$"),
+        MessageHandler(fresh & _SentViaMe(), sent_via_me),
+        MessageHandler(fresh & filters.TEXT & _MentionThenImagine(), mentioned_imagine),
+    ]
