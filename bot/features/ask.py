@@ -1,4 +1,5 @@
-"""/ask <question>: as a photo's caption, as a reply to a photo, or as text alone."""
+"""/ask <question>: as a photo's caption, as a reply to a photo, or as text alone; in private
+chats also without the command (see bot.features.photo_buttons)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..runtime import runtime_of
 from ..services import ask as service
 from ..services.common import Rejected
 from ..services.language import texts_for
+from . import photo_buttons
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,7 +43,9 @@ class CaptionCommand(filters.MessageFilter):
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+    """/ask itself, then the ways to ask without it (photo buttons, replies to photos)."""
     return [
         CommandHandler("ask", ask),
         MessageHandler((filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("ask"), ask),
+        *photo_buttons.handlers(),
     ]
