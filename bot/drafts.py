@@ -91,10 +91,6 @@ class DraftStream:
         self.refused = False
         self.stopped = False
 
-    @property
-    def draft_id(self) -> int:
-        return self._draft_id
-
     def show(self, text: str) -> None:
         """Asks for ``text`` (rendered) to be the draft soon."""
         if self.stopped:
