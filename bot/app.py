@@ -27,6 +27,7 @@ from .features import (
     inline,
     language,
     model,
+    photo_buttons,
     providers,
     results,
     start,
@@ -78,6 +79,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         providers,
         stats,
         inline,
+        photo_buttons,
         hints,
     ):
         app.add_handlers(feature.handlers())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from telegram import BotCommand, Message
+from telegram.ext import filters
 
 from .i18n import N_, translator
 
@@ -49,3 +50,18 @@ def arguments(message: Message, bot_username: str) -> str:
     """The text after the command in the message's text or caption."""
     parsed = split_command(message.text or message.caption or "", bot_username)
     return parsed[1] if parsed else ""
+
+
+class CaptionCommand(filters.MessageFilter):
+    """Media whose caption starts with ``/<command>`` for this bot (CommandHandler only reads
+    text)."""
+
+    def __init__(self, command: str) -> None:
+        super().__init__(name=f"CaptionCommand({command})")
+        self.command = command
+
+    def filter(self, message: Message) -> bool:
+        if not message.caption:
+            return False
+        parsed = split_command(message.caption, message.get_bot().username)
+        return parsed is not None and parsed[0] == self.command

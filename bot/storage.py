@@ -101,7 +101,18 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN result TEXT;
     """,
-    """-- reserved""",
+    # The photo a "What would you like to know?" prompt is about (the photo buttons): a reply
+    # to the prompt is a question about that photo. Rows older than a day are pruned.
+    """
+    CREATE TABLE photo_prompts (
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        photo      TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX photo_prompts_created ON photo_prompts (created_at);
+    """,
     # Inline mode: a job whose status and result live in an inline message (no chat message).
     """
     ALTER TABLE jobs ADD COLUMN inline_message_id TEXT;
@@ -632,5 +643,43 @@ class Storage:
             ) as cursor:
                 row = await cursor.fetchone()
             return int(row[0]) if row else 0
+
+        return await self._read(read)
+
+    # Prompts about photos
+
+    async def remember_photo_prompt(
+        self, chat_id: int, message_id: int, photo: Mapping[str, Any], *, keep_for: float
+    ) -> None:
+        """Stores the photo (a ``PhotoRef.as_options()``) the bot's message ``message_id``
+        asks about, and forgets prompts older than ``keep_for`` seconds."""
+        now = time.time()
+
+        async def write() -> None:
+            await self._db.execute(
+                "DELETE FROM photo_prompts WHERE created_at < ?", (now - keep_for,)
+            )
+            await self._db.execute(
+                "INSERT OR REPLACE INTO photo_prompts (chat_id, message_id, photo, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (chat_id, message_id, json.dumps(dict(photo)), now),
+            )
+
+        await self._write(write)
+
+    async def photo_prompt(
+        self, chat_id: int, message_id: int, *, keep_for: float
+    ) -> dict[str, Any] | None:
+        """The photo the bot's message asks about, if it is a prompt younger than
+        ``keep_for`` seconds."""
+
+        async def read() -> dict[str, Any] | None:
+            async with self._db.execute(
+                "SELECT photo FROM photo_prompts"
+                " WHERE chat_id = ? AND message_id = ? AND created_at >= ?",
+                (chat_id, message_id, time.time() - keep_for),
+            ) as cursor:
+                row = await cursor.fetchone()
+            return dict(json.loads(row[0])) if row else None
 
         return await self._read(read)

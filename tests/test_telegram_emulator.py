@@ -203,6 +203,32 @@ async def test_text_limits(tg: BotApiEmulator, bot: telegram.Bot) -> None:
         await bot.send_message(777, "who?")
 
 
+async def test_message_drafts_in_private_chats(tg: BotApiEmulator, bot: telegram.Bot) -> None:
+    assert await bot.send_message_draft(USER, 7, "A fox")
+    assert await bot.send_message_draft(USER, 7, "A *fox* is", parse_mode="MarkdownV2")
+    assert await bot.send_message_draft(USER, 8)  # no text: the "Thinking…" placeholder
+    await bot.send_message_draft(USER, 9, "x" * 4096)
+    with pytest.raises(BadRequest, match=r"(?i)TEXTDRAFT_PEER_INVALID"):
+        await bot.send_message_draft(GROUP, 7, "A fox")
+    with pytest.raises(BadRequest, match=r"(?i)RANDOM_ID_INVALID"):
+        await bot.send_message_draft(USER, 0, "A fox")
+    with pytest.raises(BadRequest, match=r"(?i)MESSAGE_TOO_LONG"):
+        await bot.send_message_draft(USER, 9, "x" * 4097)
+    with pytest.raises(BadRequest, match=r"(?i)can.t parse entities"):
+        await bot.send_message_draft(USER, 9, "*open", parse_mode="MarkdownV2")
+    tg.user_blocks_bot(USER)
+    with pytest.raises(Forbidden):
+        await bot.send_message_draft(USER, 9, "hello?")
+    assert [(d.draft_id, d.text) for d in tg.drafts_in(USER)] == [
+        (7, "A fox"),
+        (7, "A fox is"),
+        (8, ""),
+        (9, "x" * 4096),
+    ]
+    assert tg.drafts_in(USER, 7)[1].entities == ({"type": "bold", "offset": 2, "length": 3},)
+    assert tg.bot_messages(USER) == []  # a draft is no message
+
+
 async def test_replies(tg: BotApiEmulator, bot: telegram.Bot) -> None:
     asked = tg.send_text(USER, "/imagine a cat")
     reply = await bot.send_message(USER, "on it", reply_to_message_id=asked["message_id"])

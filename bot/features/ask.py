@@ -1,11 +1,12 @@
-"""/ask <question>: as a photo's caption, as a reply to a photo, or as text alone."""
+"""/ask <question>: as a photo's caption, as a reply to a photo, or as text alone (in private
+chats also without the command: see bot.features.photo_buttons)."""
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from ..commands import arguments, split_command
+from ..commands import CaptionCommand, arguments
 from ..runtime import runtime_of
 from ..services import ask as service
 from ..services.common import Rejected
@@ -24,20 +25,6 @@ async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.submit(runtime, context.bot, message, question, tr)
     except Rejected as error:
         await message.reply_text(str(error))
-
-
-class CaptionCommand(filters.MessageFilter):
-    """Media whose caption starts with /ask for this bot (CommandHandler only reads text)."""
-
-    def __init__(self, command: str) -> None:
-        super().__init__(name=f"CaptionCommand({command})")
-        self.command = command
-
-    def filter(self, message: Message) -> bool:
-        if not message.caption:
-            return False
-        parsed = split_command(message.caption, message.get_bot().username)
-        return parsed is not None and parsed[0] == self.command
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:

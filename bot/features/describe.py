@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update
+from telegram import Update
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -12,6 +12,7 @@ from telegram.ext import (
     filters,
 )
 
+from ..commands import CaptionCommand
 from ..flags import ImagineArgs
 from ..i18n import N_
 from ..runtime import runtime_of
@@ -19,7 +20,6 @@ from ..services import describe as service
 from ..services import imagine, results
 from ..services.common import Rejected
 from ..services.language import texts_for
-from .ask import CaptionCommand
 
 DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
 DRAWING = N_("🎨 Drawing it…")
@@ -63,25 +63,6 @@ async def draw_it(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(tr.gettext(DRAWING))
 
 
-async def describe_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """🔎 under a photo the user sent: describes that photo (the message the button replies to)."""
-    query = update.callback_query
-    if query is None:
-        return
-    runtime = runtime_of(context)
-    tr = await texts_for(runtime, update)
-    pressed = query.message
-    photo = pressed.reply_to_message if isinstance(pressed, Message) else None
-    try:
-        if photo is None:
-            raise Rejected(tr.gettext(results.STALE))
-        await service.submit(runtime, context.bot, photo, tr, user_id=query.from_user.id)
-    except Rejected as error:
-        await query.answer(str(error), show_alert=True)
-        return
-    await query.answer(tr.gettext(DESCRIBING))
-
-
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         CommandHandler("describe", describe),
@@ -89,5 +70,4 @@ def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
             (filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("describe"), describe
         ),
         CallbackQueryHandler(draw_it, pattern=f"^{service.DRAW_PREFIX}:"),
-        CallbackQueryHandler(describe_photo, pattern=f"^{service.PHOTO_BUTTON}$"),
     ]

@@ -1,4 +1,5 @@
-"""Private chats: anything that is not one of our commands gets a pointer to what works."""
+"""Private chats: a text no handler took (an unknown command, a text that is not a question
+about a photo) gets a pointer to what works. Photos get buttons (bot.features.photo_buttons)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ from ..i18n import N_
 from ..runtime import runtime_of
 from ..services.language import texts_for
 
-PHOTO_HINT = N_(
-    "To ask about this picture, reply to it with /ask <question>, "
-    "or send it with the caption /ask <question>."
-)
 TEXT_HINT = N_("Send /imagine <prompt> to draw something, or /help to see everything I can do.")
 UNKNOWN = N_("I don't know that command. Send /help to see what I can do.")
 
@@ -22,12 +19,7 @@ async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
     if message is None:
         return
-    if message.photo or message.document:
-        text = PHOTO_HINT
-    elif message.text and message.text.startswith("/"):
-        text = UNKNOWN
-    else:
-        text = TEXT_HINT
+    text = UNKNOWN if (message.text or "").startswith("/") else TEXT_HINT
     tr = await texts_for(runtime_of(context), update)
     await message.reply_text(tr.gettext(text))
 
@@ -35,4 +27,4 @@ async def hint(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     """Register after every command: handlers earlier in the group take precedence."""
     private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
-    return [MessageHandler(private & (filters.TEXT | filters.PHOTO | filters.Document.IMAGE), hint)]
+    return [MessageHandler(private & filters.TEXT, hint)]

@@ -18,6 +18,7 @@ from providers import Kind, Media, ModelEntry, ProviderError, Switched, TextDelt
 from providers.fallback import ask_with_fallback
 
 from .. import render
+from ..drafts import DraftStream, Rendered, drafts_possible
 from ..i18n import ENGLISH, N_, Translator, translator
 from ..lifecycle import MAX_RUNS, ActiveJob, JobFailed, Order, Work
 from ..lifecycle import submit as start_job
@@ -36,6 +37,7 @@ DEFAULT_QUESTION = N_("Describe this image.")
 THINKING = N_("💭 Thinking…")
 LOOKING = N_("🔎 Looking at the photo…")
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots may download files up to 20 MB
+DRAFTS_PER_JOB = 16  # draft ids: the job's id times this, plus the answering model's round
 
 
 def photo_source(message: Message) -> Message | None:
@@ -116,8 +118,26 @@ async def submit(
                 "photo with /ask <question>, or ask with text alone: /ask <question>."
             )
         )
+    await _start(runtime, bot, command, question, photo_ref(source, tr) if source else None, tr)
+
+
+async def submit_about(
+    runtime: Runtime, bot: Bot, message: Message, ref: PhotoRef, question: str, tr: Translator
+) -> None:
+    """Accepts a question about the photo ``ref`` (``message`` asks it, and the answer replies
+    to it): the same job as an /ask captioned on that photo; an empty question describes it."""
+    await _start(runtime, bot, message, question.strip() or tr.gettext(DEFAULT_QUESTION), ref, tr)
+
+
+async def _start(
+    runtime: Runtime,
+    bot: Bot,
+    command: Message,
+    question: str,
+    ref: PhotoRef | None,
+    tr: Translator,
+) -> None:
     entry = await models.current(runtime, command.chat_id, Kind.VISION)
-    ref = photo_ref(source, tr) if source else None
     options: dict[str, Any] = {"image": ref is not None, **(ref.as_options() if ref else {})}
     order = Order.of(
         command,
@@ -155,26 +175,84 @@ def answering(
 
 
 async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[Media]) -> str:
-    """The model's answer; while it streams, the status message shows it growing (paced), and
-    says so when the question moves on to a fallback model."""
-    runtime, notice, partial, asked, tr = job.runtime, "", "", entry, job.tr
+    """The model's answer; while it streams, it grows in view (see :class:`_Growing`), and the
+    status message says so when the question moves on to a fallback model."""
+    runtime, asked, tr = job.runtime, entry, job.tr
+    growing = _Growing(job)
     events = ask_with_fallback(
         runtime.candidates(entry), question, media, runtime.providers, runtime.health
     )
-    async with contextlib.aclosing(events):
-        async for event in events:
-            if isinstance(event, Switched):
-                reason, adjustments = switched_parts(tr, event, asked.provider.label)
-                asked = runtime.registry.resolve(event.to_model)
-                notice = render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
-                partial = ""
-                job.show(notice + tr.gettext(THINKING))
-            elif isinstance(event, TextDelta):
-                partial += event.text
-                job.show(notice + render.growing_answer(partial))
-            elif isinstance(event, TextResponse) and event.text.strip():
-                return event.text
+    try:
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, Switched):
+                    reason, adjustments = switched_parts(tr, event, asked.provider.label)
+                    asked = runtime.registry.resolve(event.to_model)
+                    growing.restart(
+                        render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
+                    )
+                elif isinstance(event, TextDelta):
+                    growing.add(event.text)
+                elif isinstance(event, TextResponse) and event.text.strip():
+                    return event.text
+    finally:
+        await growing.close()  # before the answer is sent: nothing may change after it
     raise ProviderError("gave an empty answer", provider=asked.provider.label)
+
+
+class _Growing:
+    """Where a streamed answer grows: in a private chat a message draft (formatted, as the
+    answer will look), elsewhere, or once Telegram refused drafts, the status message."""
+
+    def __init__(self, job: ActiveJob) -> None:
+        self._job = job
+        self._notice = ""  # why another model answers, above the answer in the status
+        self._partial = ""
+        self._round = 1  # each model's answer is a draft of its own
+        self._draft: DraftStream | None = None
+        if drafts_possible(job.bot, job.chat_id):
+            self._draft = DraftStream(
+                job.bot,
+                job.chat_id,
+                self._draft_id(),
+                interval=job.runtime.settings.status_edit_interval,
+                render=_draft_text,
+                on_refused=self._in_status,
+                thread_id=job.order.thread_id,
+            )
+
+    def _draft_id(self) -> int:
+        return self._job.id * DRAFTS_PER_JOB + self._round % DRAFTS_PER_JOB
+
+    def restart(self, notice: str) -> None:
+        """Another model answers from scratch; the status says why."""
+        self._notice, self._partial = notice, ""
+        self._round += 1
+        if self._draft is not None:
+            self._draft.restart(self._draft_id())
+        self._job.show(notice + self._job.tr.gettext(THINKING))
+
+    def add(self, piece: str) -> None:
+        self._partial += piece
+        draft = self._draft
+        if draft is not None and not draft.refused:
+            draft.show(self._partial)
+        else:
+            self._in_status()
+
+    def _in_status(self) -> None:
+        if self._partial.strip():
+            self._job.show(self._notice + render.growing_answer(self._partial))
+
+    async def close(self) -> None:
+        if self._draft is not None:
+            await self._draft.close()
+
+
+def _draft_text(partial: str) -> Rendered | None:
+    """The answer so far as its message will look (its last part, if it is long)."""
+    chunks = render_markdown(partial)
+    return (chunks[-1].text, chunks[-1].entities) if chunks else None
 
 
 async def _reply(job: ActiveJob, answer: str) -> None:

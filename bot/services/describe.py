@@ -25,7 +25,6 @@ from .common import Rejected
 
 KIND = "describe"
 DRAW_PREFIX = "p"
-PHOTO_BUTTON = "dsc"  # the 🔎 button under a photo the user sent
 PROMPT_LIMIT = 900  # characters kept of a written prompt (a caption holds 1024)
 # Sent to the model as it is: prompts work best in English whatever the chat speaks.
 QUESTION = (

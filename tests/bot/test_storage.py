@@ -169,3 +169,22 @@ async def test_an_older_database_keeps_its_prefs_and_gains_the_settings(tmp_path
         assert moved.aspect_ratio == "16:9"
     finally:
         await storage.close()
+
+
+async def test_photo_prompts_are_kept_for_their_time_and_then_pruned(tmp_path: Path) -> None:
+    path = tmp_path / "bot.sqlite3"
+    photo = {"file_id": "AgAC-1", "filename": "photo.jpg", "mime": "image/jpeg"}
+    storage = await Storage.open(path)
+    await storage.remember_photo_prompt(7, 11, photo, keep_for=3600)
+    await storage.close()
+    storage = await Storage.open(path)  # a restart keeps them
+    try:
+        assert await storage.photo_prompt(7, 11, keep_for=3600) == photo
+        assert await storage.photo_prompt(7, 12, keep_for=3600) is None
+        assert await storage.photo_prompt(8, 11, keep_for=3600) is None
+        assert await storage.photo_prompt(7, 11, keep_for=0) is None  # too old to answer
+        await storage.remember_photo_prompt(7, 13, photo, keep_for=0)  # prunes the older ones
+        assert await storage.photo_prompt(7, 11, keep_for=3600) is None
+        assert await storage.photo_prompt(7, 13, keep_for=3600) == photo
+    finally:
+        await storage.close()

@@ -132,7 +132,7 @@ async def test_private_chat_messages_that_are_not_commands_get_a_pointer(world: 
         cases = [
             (tg.send_text(USER, "draw me a cat"), "/imagine <prompt>"),
             (tg.send_text(USER, "/frobnicate"), "don't know that command"),
-            (tg.send_photo(USER, png_bytes(0)), "reply to it with /ask"),
+            (tg.send_photo(USER, png_bytes(0)), "What shall I do with this picture?"),
         ]
         for message, expected in cases:
             reply = await world.reply_to(USER, message, lambda m: True)

@@ -3,7 +3,6 @@ configured the way an operator does: a key and a base URL in the settings."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -82,20 +81,6 @@ async def test_ask_streams_from_openai_with_the_photo(
         assert call.body["stream"] is True
         assert call.question == "what is this?"
         assert call.images == [png_bytes(1)]
-
-
-async def test_the_answer_grows_in_the_status_while_it_streams(
-    world: World, openai_fake: FakeOpenAI
-) -> None:
-    openai_fake.answer = "A fox is a small wild dog with a bushy tail."
-    openai_fake.hold = asyncio.Event()
-    async with world.bot(**with_openai(openai_fake)):
-        command = world.tg.send_text(USER, "/ask what is a fox?")
-        status = await world.status_of(USER, command)
-        await world.tg.wait_for(lambda: "💬 A fox is a small" in (status.text or ""))
-        assert "bushy tail" not in (status.text or "")
-        openai_fake.hold.set()
-        await world.reply_to(USER, command, lambda m: m.text == openai_fake.answer)
 
 
 async def test_a_refused_key_is_explained_and_never_shown(

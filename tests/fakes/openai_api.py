@@ -14,6 +14,8 @@ Knobs:
 - ``answer``: the chat answer, streamed in ``pieces`` (default: word by word);
 - ``ignore_stream``: answer one JSON completion even when ``stream`` is true;
 - ``hold``: an Event; streams pause after half the answer until it is set;
+- ``steps``: a Semaphore; each piece of a stream waits for one release of it (a test lets the
+  answer grow piece by piece);
 - ``fail(endpoint, fault, times)``: the next ``times`` requests to ``images`` or ``chat`` answer
   with ``fault``: ``401``, ``402``, ``429`` (Retry-After ``retry_after``), ``quota`` (429
   insufficient_quota), ``500``, ``policy`` (400 content_policy_violation), ``malformed`` (200,
@@ -34,6 +36,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -109,6 +112,7 @@ class FakeOpenAI(FakeServer):
         self.pieces: list[str] | None = None
         self.ignore_stream = False
         self.hold: asyncio.Event | None = None
+        self.steps: asyncio.Semaphore | None = None
         self.retry_after = "7"
         self.image_calls: list[ImageCall] = []
         self.chat_calls: list[ChatCall] = []
@@ -333,6 +337,11 @@ class FakeOpenAI(FakeServer):
                 else:
                     raise BadRequest(f"Invalid content part at '{where}'.", where)
 
+    async def _step(self, steps: asyncio.Semaphore) -> bool:
+        """Waits for the test to let the next piece go; False when the fake stops first."""
+        await _first(steps.acquire(), self._stopping.wait())
+        return not self._stopping.is_set()
+
     async def _stream(
         self, request: web.Request, model: str, fault: Fault | None
     ) -> web.StreamResponse:
@@ -363,6 +372,8 @@ class FakeOpenAI(FakeServer):
             await send({"role": "assistant", "content": "", "refusal": None})
             half = max(1, len(pieces) // 2)
             for number, piece in enumerate(pieces, start=1):
+                if self.steps is not None and not await self._step(self.steps):
+                    return response  # the fake is stopping
                 await send({"content": piece})
                 if number == half and fault == "stall":
                     await self._stopping.wait()
@@ -383,6 +394,16 @@ class FakeOpenAI(FakeServer):
         except ConnectionError:
             pass
         return response
+
+
+async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
+    """Waits until one of ``waits`` is done, and drops the others."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 def _data_url(url: str, where: str) -> tuple[str, bytes]:

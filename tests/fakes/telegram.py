@@ -21,8 +21,9 @@ What it speaks
       same "can't parse entities" errors); legacy Markdown roughly. Text is trimmed, then limited.
 
 Flood limits (off by default; ``tg.flood_limits = True``), see :class:`FloodPolicy`
-    Counted calls: every send*/edit*/copy/forward call, counted when it arrives, whatever its
-    outcome (a media group is one call). Deletes, chat actions and callback answers are free.
+    Counted calls: every send*/edit*/copy/forward call (message drafts too), counted when it
+    arrives, whatever its outcome (a media group is one call). Deletes, chat actions and
+    callback answers are free.
     * any chat, private or group: a token bucket of 3 with a refill of 1 per second, i.e.
       a burst of 3 then 1 a second;
     * group or supergroup (chat id < 0), besides: at most 20 in any 60 seconds (sliding window);
@@ -52,7 +53,8 @@ Test-side API (all synchronous unless marked async)
                ``press_button``, ``user_deletes``, ``send_inline_query``,
                ``choose_inline_result``, ``press_inline_button``
     observing: ``bot_messages``, ``messages`` (``topic=`` filters), ``message``, ``topics``,
-               ``calls``, ``callback_answers``, ``commands``, ``my_commands``, ``files``,
+               ``calls``, ``callback_answers``, ``drafts``, ``drafts_in``, ``commands``,
+               ``my_commands``, ``files``,
                ``file_bytes``, ``chat_actions`` (and ``chat_action_topics``),
                ``pending_updates``, ``too_many_requests_sent``, ``inline_answers``,
                ``inline_answer``, ``inline_message``
@@ -139,6 +141,11 @@ CHAT_NOT_FOUND = "Bad Request: chat not found"
 TEXT_EMPTY = "Bad Request: message text is empty"
 TEXT_TOO_LONG = "Bad Request: message is too long"
 EDIT_TOO_LONG = "Bad Request: MESSAGE_TOO_LONG"
+# Drafts are a chat action underneath (TDLib's sendTextMessageDraft -> messages.setTyping), so
+# their refusals are MTProto's: a chat that is not a private one, and (assumed: the draft id
+# travels as the action's random_id) a zero draft_id.
+DRAFT_PEER_INVALID = "Bad Request: TEXTDRAFT_PEER_INVALID"
+DRAFT_ID_INVALID = "Bad Request: RANDOM_ID_INVALID"
 CAPTION_TOO_LONG = "Bad Request: message caption is too long"
 BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
 BUTTON_URL_INVALID = "Bad Request: BUTTON_URL_INVALID"
@@ -227,6 +234,8 @@ FLOOD_COUNTED = frozenset(
         "editMessageCaption",
         "editMessageReplyMarkup",
         "editMessageMedia",
+        # Telegram does not say whether drafts count; counting them keeps the bot honest.
+        "sendMessageDraft",
     ]
 )
 # Parameters decoded for Call.params (form values are strings on the wire).
@@ -255,6 +264,7 @@ INT_FIELDS = frozenset(
         "reply_to_message_id",
         "cache_time",
         "message_thread_id",
+        "draft_id",
     ]
 )
 BOOL_FIELDS = frozenset(
@@ -498,6 +508,18 @@ class StoredMessage:
             f"<{self.kind} #{self.message_id} in {self.chat_id} from {who}: "
             f"{_shorten(self.content)}{flags}>"
         )
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One sendMessageDraft the emulator took: a private chat's growing message, as shown."""
+
+    chat_id: int
+    draft_id: int
+    text: str  # "" is Telegram's "Thinking…" placeholder
+    entities: tuple[dict[str, Any], ...]
+    thread_id: int | None
+    at: float  # time.monotonic()
 
 
 @dataclass
@@ -1577,6 +1599,7 @@ class BotApiEmulator(FakeServer):
         # What tests observe
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: list[CallbackAnswer] = []
+        self.drafts: list[Draft] = []  # every draft update taken, oldest first
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}  # (scope, lang) -> list
         self.chat_actions: list[tuple[int, str, float]] = []
         self.chat_action_topics: list[int | None] = []  # the topic of each of chat_actions
@@ -2209,6 +2232,31 @@ class BotApiEmulator(FakeServer):
             topic=topic,
         )
         return self._message_dict(message)
+
+    def _m_sendMessageDraft(self, params: Params) -> bool:
+        """A private chat's message being written (Bot API 10.0: the text may be empty, which
+        shows a "Thinking…" placeholder). Nothing is stored in the chat: the bot's sendMessage
+        with the finished text is the message."""
+        chat = self._chat(params, sending=True)
+        if chat.type != "private":
+            raise ApiError(DRAFT_PEER_INVALID)
+        draft_id = params.integer("draft_id")
+        if not draft_id:
+            raise ApiError(DRAFT_ID_INVALID)
+        text, entities = self._format(
+            params, "text", "entities", limit=TEXT_LIMIT, too_long=EDIT_TOO_LONG, empty=None
+        )
+        self.drafts.append(
+            Draft(
+                chat.id,
+                draft_id,
+                text or "",
+                tuple(entities),
+                params.integer("message_thread_id"),
+                time.monotonic(),
+            )
+        )
+        return True
 
     async def _m_sendPhoto(self, params: Params) -> dict[str, Any]:
         chat = self._chat(params, sending=True)
@@ -3084,6 +3132,14 @@ class BotApiEmulator(FakeServer):
             m
             for m in chat.messages.values()
             if (include_deleted or not m.deleted) and (topic is ANYWHERE or m.topic == topic)
+        ]
+
+    def drafts_in(self, chat_id: int, draft_id: int | None = None) -> list[Draft]:
+        """The draft updates the chat was shown (of one draft, if given), oldest first."""
+        return [
+            d
+            for d in self.drafts
+            if d.chat_id == chat_id and (draft_id is None or d.draft_id == draft_id)
         ]
 
     def bot_messages(
