@@ -35,6 +35,9 @@ Under every picture: 🔄 again with a new seed, 🎲 variations, ✏️ edit th
 📎 the original file, 🔎 describe it.
 
 In groups, address me as /imagine@{username}.""")
+INLINE_HELP = N_(
+    "💬 In any chat, type @{username} and a prompt, then pick the result to draw there."
+)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -43,6 +46,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     tr = await texts_for(runtime_of(context), update)
     text = tr.gettext(HELP).format(username=context.bot.username)
+    if context.bot.supports_inline_queries:
+        text += "\n" + tr.gettext(INLINE_HELP).format(username=context.bot.username)
     await update.effective_message.reply_text(text)
 
 

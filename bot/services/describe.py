@@ -36,6 +36,7 @@ NO_PHOTO = N_(
     "Reply to a photo with /describe, or send a photo with the caption /describe, and I will "
     "write a prompt that draws something like it."
 )
+DESCRIBED = N_("This picture has been described already: its prompt is in the reply to it.")
 WRITTEN = N_("🎨 A prompt for a picture like this one:")
 DRAW_IT = N_("🎨 Draw it")
 _DRAW_DATA = re.compile(rf"^{DRAW_PREFIX}:(\d{{1,18}})$")
@@ -99,8 +100,10 @@ async def start_for_picture(
     user_id: int,
     tr: Translator,
 ) -> None:
-    """Describes a picture the bot sent (the 🔎 button), answering that picture's message; a
-    picture described before is not asked about twice."""
+    """Describes a picture the bot sent (the 🔎 button), answering that picture's message;
+    Rejected for a picture described before (its description is there already)."""
+    if await runtime.storage.job_for_command(chat_id, message_id, KIND) is not None:
+        raise Rejected(tr.gettext(DESCRIBED))
     entry = await models.current(runtime, chat_id, Kind.VISION)
     ref = ask.PhotoRef(file_id, "picture.jpg", "image/jpeg")
     order = Order(

@@ -221,3 +221,27 @@ async def test_edit_prefills_the_prompt_and_seed_when_inline_mode_is_on(world: W
     assert labels == ["🔄 Ещё раз", "🎲 Варианты", "✏️ Изменить", "📎 Оригинал", "🔎 Описать"]
     edit = button(photo, "✏️")
     assert edit["switch_inline_query_current_chat"] == "/imagine a red fox --seed 7"
+
+
+async def test_a_picture_is_described_once(world: World) -> None:
+    tg = world.tg
+    async with world.bot():
+        command = tg.send_text(USER, "/imagine a cabin")
+        [photo] = await world.photos_for(USER, command, 1)
+        await press(world, USER, photo, "🔎")
+        await world.reply_to(USER, {"message_id": photo.message_id}, lambda m: bool(m.buttons))
+        again = await press(world, USER, photo, "🔎")
+        refusal = await answer_to(world, again)
+    assert refusal.show_alert and "described already" in (refusal.text or "")
+    assert len(world.dynaspark.submissions) == 1
+
+
+async def test_help_mentions_inline_mode_only_when_it_is_on(world: World) -> None:
+    tg = world.tg
+    async with world.bot():
+        plain = await world.reply_to(USER, tg.send_text(USER, "/help"), lambda m: True)
+    tg.inline_mode = True
+    async with world.bot():
+        inline = await world.reply_to(USER, tg.send_text(USER, "/help"), lambda m: True)
+    assert "@ImagineTestBot and a prompt" not in (plain.text or "")
+    assert "@ImagineTestBot and a prompt" in (inline.text or "")
