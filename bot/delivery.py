@@ -1,4 +1,5 @@
-"""Sending a parcel of finished pictures: one photo or albums, documents as the fallback.
+"""Sending a parcel of finished pictures: one photo or albums, documents as the fallback, and
+the keyboard under them.
 
 Transient faults are ridden out until the deadline (:func:`bot.sending.persistently`); each
 batch Telegram accepts is recorded in the outbox at once, so a retry or a restart never sends
@@ -114,26 +115,23 @@ async def deliver(
         except BadRequest as error:
             raise Undeliverable(str(error)) from error
     await landed(dict(parcel.delivered))
-    if parcel.buttons is not None and not parcel.buttons_sent:
-        if not single:
-            buttons, keyboard = parcel.buttons, _markup(parcel)
-            first = min(parcel.delivered.values(), key=lambda d: d.message_id, default=None)
-            under = (
-                ReplyParameters(first.message_id, allow_sending_without_reply=True)
-                if first
-                else reply
-            )
-            await persistently(
-                lambda chat_id: bot.send_message(
-                    chat_id,
-                    buttons.text,
-                    reply_parameters=under,
-                    message_thread_id=thread_id,
-                    reply_markup=keyboard,
-                ),
-                to,
-                deadline=deadline,
-            )
+    if parcel.buttons is not None and not single and not parcel.buttons_sent:
+        first = min(parcel.delivered.values(), key=lambda d: d.message_id, default=None)
+        under = (
+            ReplyParameters(first.message_id, allow_sending_without_reply=True) if first else reply
+        )
+        text, keyboard = parcel.buttons.text, _markup(parcel)
+        await persistently(
+            lambda chat_id: bot.send_message(
+                chat_id,
+                text,
+                reply_parameters=under,
+                message_thread_id=thread_id,
+                reply_markup=keyboard,
+            ),
+            to,
+            deadline=deadline,
+        )
         await asyncio.to_thread(outbox.mark_buttons_sent, parcel)
 
 
