@@ -272,7 +272,8 @@ class FakeArta(FakeServer):
     async def _text2image(self, request: web.Request) -> web.Response:
         fault = self._fault("generate")
         if fault == "hang":
-            await asyncio.Event().wait()  # never answers; the client has to give up
+            await self._stopping.wait()  # no answer while the fake runs; the client gives up
+            raise web.HTTPServiceUnavailable()
         if (response := self._transport_fault(fault)) is not None:
             return response
         if not self._authorized(request):
