@@ -39,6 +39,7 @@ class Job:
     on_position: PositionCallback | None = field(default=None, repr=False)
     running: bool = False
     shown_position: int | None = None
+    ended: bool = False  # its outcome is decided; only its status message is being settled
 
 
 class JobRunner:
@@ -61,7 +62,8 @@ class JobRunner:
         self._running_by_user: Counter[int] = Counter()
 
     def count(self, user_id: int) -> int:
-        return sum(1 for job in self._jobs if job.user_id == user_id)
+        """The user's jobs that count against the cap (queued, running, delivering)."""
+        return sum(1 for job in self._jobs if job.user_id == user_id and not job.ended)
 
     def admit(self, job: Job, *, over_cap: bool = False) -> None:
         """Counts the job against its user's cap from now on; raises TooManyJobs when full
@@ -75,6 +77,12 @@ class JobRunner:
             self._refused.add(key)
             raise TooManyJobs(already_told=told)
         self._jobs.append(job)
+
+    def ended(self, job: Job) -> None:
+        """The job's outcome is decided (its pictures are out, say): it no longer counts against
+        its user's cap or can be cancelled, while its status message is still being settled."""
+        job.ended = True
+        self._refused = {key for key in self._refused if key[1] != job.user_id}
 
     def discard(self, job: Job) -> None:
         """Forgets a job that ended (or will not be started)."""
@@ -168,6 +176,7 @@ class JobRunner:
                 job.on_position(position)
 
     def _cancel(self, jobs: list[Job], reason: str) -> int:
+        jobs = [job for job in jobs if not job.ended]
         for job in jobs:
             job.cancel_reason = reason
             if job.task is not None:

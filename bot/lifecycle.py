@@ -392,7 +392,7 @@ async def _live(
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
         end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
-    await _close(active, end)  # the runner forgets the job (and frees the user's cap) after this
+    await _close(active, end)  # the runner forgets the job after this
     if end.status == JobStatus.DELIVERING:
         runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
 
@@ -476,6 +476,7 @@ async def _close(active: ActiveJob, end: _End) -> None:
         text = end.text or active.tr.gettext(SOMETHING_WRONG)
         end = _End(JobStatus.FAILED, text=text, quiet=end.quiet)
     log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
+    runtime.jobs.ended(active._job)  # the user's cap is free while the status is settled
     if end.quiet:
         if active.status is not None:
             active.status.abandon()

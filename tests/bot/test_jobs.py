@@ -55,6 +55,24 @@ async def test_per_user_cap_counts_until_finished() -> None:
     runner.admit(Job(chat_id=1, user_id=7, id=5))
 
 
+async def test_a_job_whose_outcome_is_decided_frees_the_cap_and_cannot_be_cancelled() -> None:
+    runner = JobRunner(slots=4, per_user=1)
+    settling = asyncio.Event()
+
+    async def work(job: Job) -> None:
+        runner.ended(job)  # the pictures are out; the status message is still being settled
+        await settling.wait()
+
+    done = Job(chat_id=1, user_id=7, id=1)
+    runner.admit(done)
+    task = runner.start(done, work)
+    await asyncio.sleep(0)
+    assert runner.cancel(1, 7) == 0 and not task.cancelled()
+    runner.admit(Job(chat_id=1, user_id=7, id=2))  # the next command is taken at once
+    settling.set()
+    await task
+
+
 async def test_cancel_reaches_only_that_users_jobs_in_that_chat() -> None:
     runner = JobRunner(slots=1, per_user=3)
     outcomes: dict[int, str] = {}
