@@ -143,10 +143,58 @@ def _markup(parcel: Parcel) -> InlineKeyboardMarkup | None:
 
 def _landed(message: Message) -> Delivered:
     """The message and file id of one sent picture."""
+    return Delivered(message.message_id, file_id_of(message) or "")
+
+
+async def send_picture(
+    bot: Bot,
+    chat_id: int,
+    picture: Picture,
+    *,
+    as_photo: bool,
+    caption: str | None = None,
+    reply: ReplyParameters | None = None,
+    thread_id: int | None = None,
+    look: Look = Look(),
+    markup: InlineKeyboardMarkup | None = None,
+    quietly: bool = False,
+) -> Message:
+    """Uploads one picture as a photo (as ``look`` says) or as a document; ``quietly``: the
+    chat is not notified."""
+    if as_photo:
+        return await bot.send_photo(
+            chat_id,
+            picture.data,
+            caption=caption,
+            reply_parameters=reply,
+            message_thread_id=thread_id,
+            filename=picture.filename,
+            has_spoiler=look.spoiler or None,
+            show_caption_above_media=(look.caption_above and bool(caption)) or None,
+            reply_markup=markup,
+            disable_notification=quietly or None,
+            read_timeout=UPLOAD_TIMEOUT,
+            write_timeout=UPLOAD_TIMEOUT,
+        )
+    return await bot.send_document(
+        chat_id,
+        picture.data,
+        caption=caption,
+        reply_parameters=reply,
+        message_thread_id=thread_id,
+        filename=picture.filename,
+        reply_markup=markup,
+        disable_notification=quietly or None,
+        read_timeout=UPLOAD_TIMEOUT,
+        write_timeout=UPLOAD_TIMEOUT,
+    )
+
+
+def file_id_of(message: Message) -> str | None:
+    """Telegram's file id of the picture a message carries (the largest photo size)."""
     if message.photo:
-        return Delivered(message.message_id, message.photo[-1].file_id)
-    document = message.document
-    return Delivered(message.message_id, document.file_id if document else "")
+        return message.photo[-1].file_id
+    return message.document.file_id if message.document is not None else None
 
 
 async def _send_batch(
@@ -161,33 +209,17 @@ async def _send_batch(
     markup: InlineKeyboardMarkup | None,
 ) -> list[Message]:
     if len(batch) == 1:
-        picture = batch[0]
-        if as_photo:
-            message = await bot.send_photo(
-                chat_id,
-                picture.data,
-                caption=caption,
-                reply_parameters=reply,
-                message_thread_id=thread_id,
-                filename=picture.filename,
-                has_spoiler=look.spoiler or None,
-                show_caption_above_media=(look.caption_above and bool(caption)) or None,
-                reply_markup=markup,
-                read_timeout=UPLOAD_TIMEOUT,
-                write_timeout=UPLOAD_TIMEOUT,
-            )
-        else:
-            message = await bot.send_document(
-                chat_id,
-                picture.data,
-                caption=caption,
-                reply_parameters=reply,
-                message_thread_id=thread_id,
-                filename=picture.filename,
-                reply_markup=markup,
-                read_timeout=UPLOAD_TIMEOUT,
-                write_timeout=UPLOAD_TIMEOUT,
-            )
+        message = await send_picture(
+            bot,
+            chat_id,
+            batch[0],
+            as_photo=as_photo,
+            caption=caption,
+            reply=reply,
+            thread_id=thread_id,
+            look=look,
+            markup=markup,
+        )
         return [message]
     media: list[InputMediaPhoto | InputMediaDocument] = []
     for i, picture in enumerate(batch):

@@ -175,7 +175,9 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
                 result, drawn = await follow(job, entry, request, preview, accepted)
                 tr, count = job.tr, len(result.images)
                 job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))
-                pictures = await fetch_pictures(job, result.images, drawn.provider.label)
+                pictures = await fetch_pictures(
+                    job, result.images, drawn.provider.label, keep_originals=True
+                )
                 caption = render.caption(
                     tr, request.prompt, drawn.id, result.seed, instead_of=entry.id
                 )
@@ -304,15 +306,16 @@ async def fetch_one(job: ActiveJob, image: str | bytes, provider: str) -> bytes:
 
 
 async def fetch_pictures(
-    job: ActiveJob, images: Sequence[str | bytes], provider: str
+    job: ActiveJob, images: Sequence[str | bytes], provider: str, *, keep_originals: bool = False
 ) -> list[Picture]:
     """Every result as a checked, Telegram-friendly picture (or a ProviderError saying why not);
-    the exact upstream files are kept for the 📎 button."""
+    with ``keep_originals`` the exact upstream files are kept for the 📎 button."""
     blobs = await asyncio.gather(*(fetch_one(job, image, provider) for image in images))
 
     def check() -> list[Picture]:
         pictures = [prepare(blob, index) for index, blob in enumerate(blobs)]
-        job.runtime.originals.put(job.id, list(blobs))
+        if keep_originals:
+            job.runtime.originals.put(job.id, list(blobs))
         return pictures
 
     try:

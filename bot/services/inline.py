@@ -35,7 +35,7 @@ from telegram.error import BadRequest, TelegramError
 from providers import ImageRequest, ModelEntry
 
 from .. import render
-from ..delivery import UPLOAD_TIMEOUT, Undeliverable
+from ..delivery import Undeliverable, file_id_of, send_picture
 from ..flags import FlagError, parse_imagine
 from ..i18n import N_, Translator, translator
 from ..lifecycle import (
@@ -297,31 +297,14 @@ async def _upload(job: ActiveJob, picture: Picture) -> str:
 
 
 async def _send(bot: Bot, chat_id: int, picture: Picture) -> Message:
-    if picture.as_photo:
-        return await bot.send_photo(
-            chat_id,
-            picture.data,
-            filename=picture.filename,
-            disable_notification=True,
-            read_timeout=UPLOAD_TIMEOUT,
-            write_timeout=UPLOAD_TIMEOUT,
-        )
-    return await bot.send_document(
-        chat_id,
-        picture.data,
-        filename=picture.filename,
-        disable_notification=True,
-        read_timeout=UPLOAD_TIMEOUT,
-        write_timeout=UPLOAD_TIMEOUT,
-    )
+    return await send_picture(bot, chat_id, picture, as_photo=picture.as_photo, quietly=True)
 
 
 def _file_id(message: Message) -> str:
-    if message.photo:
-        return message.photo[-1].file_id
-    if message.document is not None:
-        return message.document.file_id
-    raise Undeliverable("the upload came back without a file")
+    file_id = file_id_of(message)
+    if file_id is None:
+        raise Undeliverable("the upload came back without a file")
+    return file_id
 
 
 def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
