@@ -34,12 +34,12 @@ bench: install-dev
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # After changing a text in bot/: refresh the template and the catalogues (translate what
-# bot/locales/*/LC_MESSAGES/bot.po leaves empty or marks fuzzy), then compile them to .mo.
+# bot/i18n/locales/*/LC_MESSAGES/bot.po leaves empty or marks fuzzy), then compile them to .mo.
 messages: install-dev
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project=imagine-bot \
-		--copyright-holder="imagine-bot contributors" --msgid-bugs-address="" -o bot/locales/bot.pot .
-	$(BIN)/pybabel update -D bot -i bot/locales/bot.pot -d bot/locales --width 100 --ignore-obsolete
-	$(BIN)/pybabel compile -D bot -d bot/locales --statistics
+		--copyright-holder="imagine-bot contributors" --msgid-bugs-address="" -o bot/i18n/locales/bot.pot .
+	$(BIN)/pybabel update -D bot -i bot/i18n/locales/bot.pot -d bot/i18n/locales --width 100 --ignore-obsolete
+	$(BIN)/pybabel compile -D bot -d bot/i18n/locales --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -11,11 +11,11 @@ from urllib.parse import urlsplit
 
 from telegram import Update
 
-from . import logs
-from .app import build_application
-from .instance import AlreadyRunning, InstanceLock
-from .settings import BotSettings, SettingsError, load_settings
-from .storage import DB_NAME, Storage, StorageError
+from bot import logs
+from bot.app import build_application
+from bot.instance import AlreadyRunning, InstanceLock
+from bot.settings import BotSettings, SettingsError, load_settings
+from bot.storage.database import DB_NAME, Storage, StorageError
 
 log = logging.getLogger("bot")
 

@@ -12,14 +12,10 @@ from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes, Defaults
 
-from providers import Kind
-
-from . import access
-from .commands import menu
-from .features import (
+from bot.features import (
+    access,
     ask,
     cancel,
-    chat_settings,
     chats,
     describe,
     hints,
@@ -27,19 +23,22 @@ from .features import (
     inline,
     language,
     model,
-    photo_buttons,
     providers,
     results,
     start,
-    stats,
 )
-from .i18n import N_, from_telegram, translator
-from .lifecycle import RESTARTING
-from .ratelimit import FloodControl
-from .recovery import recover
-from .runtime import AnyApp, Runtime, attach, attached, detach, runtime_of
-from .services.language import texts_for
-from .settings import BotSettings
+from bot.features import settings as chat_settings
+from bot.features.photo_buttons import handlers as photo_buttons
+from bot.features.stats import handlers as stats
+from bot.i18n import N_, from_telegram, translator
+from bot.jobs.life import RESTARTING
+from bot.jobs.recovery import recover
+from bot.runtime import AnyApp, Runtime, attach, attached, detach, runtime_of
+from bot.runtime.languages import texts_for
+from bot.settings import BotSettings
+from bot.telegram.commands import menu
+from bot.telegram.flood import FloodControl
+from providers import Kind
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import NoDecode
 
 from providers import Kind, ProviderSettings, UnknownModel
-from providers.config import ConfigError, build_registry
-from providers.fallback import parse_fallbacks
+from providers.core.entry import ConfigError
+from providers.routing.config import build_registry
+from providers.routing.fallback import parse_fallbacks
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from .api import ask_vision, generate_images, validate_request
-from .base import ImageSeed, Kind, ModelSpec, Provider, ProviderContext, Seed, VisionSeed
-from .errors import (
+from providers.core.errors import (
     AuthError,
     InvalidOption,
     ProviderError,
@@ -16,9 +14,17 @@ from .errors import (
     ResponseError,
     UnknownModel,
 )
-from .registry import ModelEntry, Registry
-from .settings import ProviderSettings
-from .types import (
+from providers.core.provider import (
+    ImageSeed,
+    Kind,
+    ModelSpec,
+    Provider,
+    ProviderContext,
+    Seed,
+    VisionSeed,
+)
+from providers.core.settings import ProviderSettings
+from providers.core.types import (
     Event,
     EventStream,
     ImageOptions,
@@ -32,13 +38,15 @@ from .types import (
     TextDelta,
     TextResponse,
 )
+from providers.routing.api import ask_vision, generate_images, validate_request
+from providers.routing.registry import ModelEntry, Registry
 
 
 @cache
 def default_registry() -> Registry:
     """The registry of the four built-in providers (the bot and the CLI use
     :func:`providers.config.build_registry`, which adds the configured ones)."""
-    from .config import seed_providers
+    from providers.routing.config import seed_providers
 
     return Registry(seed_providers())
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import (
+from providers import (
     ImagePreview,
     ImageRequest,
     ImageResponse,
@@ -28,9 +28,10 @@ from . import (
     ask_vision,
     generate_images,
 )
-from .check import check, table
-from .config import ConfigError, build_registry
-from .media import image_extension, sniff_image_type
+from providers.core.entry import ConfigError
+from providers.core.media import image_extension, sniff_image_type
+from providers.routing.check import check, table
+from providers.routing.config import build_registry
 
 
 def parser() -> argparse.ArgumentParser:

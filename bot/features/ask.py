@@ -6,11 +6,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from ..commands import CaptionCommand, arguments
-from ..runtime import runtime_of
-from ..services import ask as service
-from ..services.common import Rejected
-from ..services.language import texts_for
+from bot.jobs import ask as service
+from bot.jobs.rejected import Rejected
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
+from bot.telegram.commands import CaptionCommand, arguments
 
 
 async def ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

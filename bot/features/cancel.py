@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from ..lifecycle import CANCELLED_BY_USER
-from ..runtime import runtime_of
-from ..services.language import texts_for
+from bot.jobs.life import CANCELLED_BY_USER
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

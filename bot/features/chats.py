@@ -8,9 +8,9 @@ import logging
 from telegram import ChatMember, Update
 from telegram.ext import BaseHandler, ChatMemberHandler, ContextTypes, MessageHandler, filters
 
-from ..chats import move_chat
-from ..lifecycle import CHAT_GONE
-from ..runtime import runtime_of
+from bot.jobs.life import CHAT_GONE
+from bot.jobs.moves import move_chat
+from bot.runtime import runtime_of
 
 log = logging.getLogger(__name__)
 

@@ -12,14 +12,14 @@ from telegram.ext import (
     filters,
 )
 
-from ..commands import CaptionCommand
-from ..flags import ImagineArgs
-from ..i18n import N_
-from ..runtime import runtime_of
-from ..services import describe as service
-from ..services import imagine, results
-from ..services.common import Rejected
-from ..services.language import texts_for
+from bot.i18n import N_
+from bot.jobs import describe as service
+from bot.jobs import imagine, results
+from bot.jobs.flags import ImagineArgs
+from bot.jobs.rejected import Rejected
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
+from bot.telegram.commands import CaptionCommand
 
 DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
 DRAWING = N_("🎨 Drawing it…")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, ContextTypes, MessageHandler, filters
 
-from ..i18n import N_
-from ..runtime import runtime_of
-from ..services.language import texts_for
+from bot.i18n import N_
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
 
 TEXT_HINT = N_("Send /imagine <prompt> to draw something, or /help to see everything I can do.")
 UNKNOWN = N_("I don't know that command. Send /help to see what I can do.")

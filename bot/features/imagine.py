@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from ..commands import arguments
-from ..flags import FlagError, parse_imagine
-from ..runtime import runtime_of
-from ..services import imagine as service
-from ..services.common import Rejected
-from ..services.language import texts_for
+from bot.jobs import imagine as service
+from bot.jobs.flags import FlagError, parse_imagine
+from bot.jobs.rejected import Rejected
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
+from bot.telegram.commands import arguments
 
 
 async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

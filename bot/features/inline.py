@@ -24,11 +24,11 @@ from telegram.ext import (
     filters,
 )
 
-from ..commands import split_command
-from ..lifecycle import STOP_INLINE
-from ..runtime import runtime_of
-from ..services import inline as service
-from . import imagine
+from bot.features import imagine
+from bot.jobs import inline as service
+from bot.jobs.life import STOP_INLINE
+from bot.runtime import runtime_of
+from bot.telegram.commands import split_command
 
 log = logging.getLogger(__name__)
 

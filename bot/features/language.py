@@ -5,12 +5,12 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from ..commands import arguments
-from ..i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
-from ..runtime import runtime_of
-from ..services import language as languages
-from ..status import redraw_menu
-from .model import may_change
+from bot.features.model import may_change
+from bot.i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
+from bot.runtime import languages as languages
+from bot.runtime import runtime_of
+from bot.telegram.commands import arguments
+from bot.telegram.status import redraw_menu
 
 PREFIX = "lang"
 AUTO = "auto"

@@ -13,17 +13,15 @@ from telegram import (
 )
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
+from bot.i18n import N_, Translator
+from bot.i18n.provider_texts import unknown_model
+from bot.runtime import Runtime, models, runtime_of
+from bot.runtime.languages import texts_for
+from bot.telegram.admins import is_admin
+from bot.telegram.commands import arguments
+from bot.telegram.status import redraw_menu
 from providers import Kind, ModelEntry, Provider, UnknownModel
-from providers.health import State
-
-from ..access import is_admin
-from ..commands import arguments
-from ..i18n import N_, Translator
-from ..provider_texts import unknown_model
-from ..runtime import Runtime, runtime_of
-from ..services import models
-from ..services.language import texts_for
-from ..status import redraw_menu
+from providers.routing.health import State
 
 PER_PAGE = 10
 PER_ROW = 2

@@ -7,11 +7,10 @@ import dataclasses
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from .. import render
-from ..provider_texts import recorded_error_text
-from ..runtime import runtime_of
-from ..services import models
-from ..services.language import texts_for
+from bot.i18n.provider_texts import recorded_error_text
+from bot.runtime import models, runtime_of
+from bot.runtime.languages import texts_for
+from bot.telegram import render
 
 
 async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

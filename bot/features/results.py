@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
-from ..i18n import N_
-from ..result_buttons import AGAIN, DESCRIBE, ORIGINAL, PREFIX, Press
-from ..runtime import runtime_of
-from ..services import results
-from ..services.common import Rejected
-from ..services.language import texts_for
-from .describe import DESCRIBING
+from bot.features.describe import DESCRIBING
+from bot.i18n import N_
+from bot.jobs import results
+from bot.jobs.rejected import Rejected
+from bot.jobs.result_buttons import AGAIN, DESCRIBE, ORIGINAL, PREFIX, Press
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
 
 STARTED = {
     AGAIN: N_("🔄 Drawing it again…"),

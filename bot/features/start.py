@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from ..i18n import N_
-from ..runtime import runtime_of
-from ..services.language import texts_for
+from bot.i18n import N_
+from bot.runtime import runtime_of
+from bot.runtime.languages import texts_for
 
 HELP = N_("""\
 Hi! I draw pictures and answer questions about photos.

@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from bot.delivery import albums
-from bot.pictures import NotAPicture, prepare
+from bot.pictures.prepare import NotAPicture, prepare
+from bot.telegram.delivery import albums
 
 
 def image_bytes(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:

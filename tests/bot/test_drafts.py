@@ -8,9 +8,9 @@ import asyncio
 import pytest
 from telegram.ext import ExtBot
 
-from bot import drafts
-from bot.drafts import DraftStream, Rendered, drafts_possible
-from bot.ratelimit import FloodControl, Limits
+from bot.telegram import drafts
+from bot.telegram.drafts import DraftStream, Rendered, drafts_possible
+from bot.telegram.flood import FloodControl, Limits
 from tests.fakes.telegram import BotApiEmulator
 
 USER = 42

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.fetch import check_url, is_internal
+from bot.pictures.fetch import check_url, is_internal
 from providers import ResponseError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.flags import FlagError, parse_imagine
+from bot.jobs.flags import FlagError, parse_imagine
 
 
 def test_prompt_with_every_flag_anywhere() -> None:

@@ -12,9 +12,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot import render
 from bot.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, from_telegram, parse_choice, translator
-from bot.provider_texts import adjustment_text, error_text, sentence
+from bot.i18n.provider_texts import adjustment_text, error_text, sentence
+from bot.telegram import render
 from providers import InvalidOption, ProviderUnavailable, RateLimited, UnknownModel
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,8 +133,10 @@ ERROR_CLASSES = {
 
 def fixed_provider_sentences() -> list[tuple[str, str]]:
     """(file, sentence) for every provider error raised with a literal sentence."""
-    files = [*sorted((ROOT / "providers").glob("*.py")), ROOT / "bot" / "fetch.py"]
-    files.append(ROOT / "bot" / "pictures.py")
+    files = [
+        *sorted((ROOT / "providers").rglob("*.py")),
+        *sorted((ROOT / "bot" / "pictures").glob("*.py")),
+    ]
     found = []
     for path in files:
         for node in ast.walk(ast.parse(path.read_text())):

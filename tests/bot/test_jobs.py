@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bot.jobs import Job, JobRunner, TooManyJobs
+from bot.runtime.queue import Job, JobRunner, TooManyJobs
 
 
 async def test_queue_positions_and_order() -> None:

@@ -7,7 +7,13 @@ import datetime as dt
 import pytest
 from telegram import Chat, Message
 
-from bot.features.photo_buttons import ASK, DESCRIBE, PhotoAction, first_of_album, photo_actions
+from bot.features.photo_buttons.handlers import (
+    ASK,
+    DESCRIBE,
+    PhotoAction,
+    first_of_album,
+    photo_actions,
+)
 from bot.i18n import translator
 
 

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from telegram.error import Forbidden, NetworkError, TelegramError
 
-from bot.services import progress
+from bot.jobs import progress
 
 
 class ActionBot:

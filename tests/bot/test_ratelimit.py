@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram.error import RetryAfter
 
-from bot.ratelimit import Bucket, FloodControl, Limits, Priority, Window, sending_as
+from bot.telegram.flood import Bucket, FloodControl, Limits, Priority, Window, sending_as
 
 
 def test_a_window_counts_a_call_from_its_start_until_its_answer() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.ratelimit import FloodControl, Limits, Priority, inline_chat_key
+from bot.telegram.flood import FloodControl, Limits, Priority, inline_chat_key
 
 
 def test_each_inline_message_has_a_key_no_real_chat_has() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import MessageEntity
 
-from bot import render
-from bot.commands import split_command
 from bot.i18n import translator
-from bot.markdown import render_markdown
+from bot.telegram import render
+from bot.telegram.commands import split_command
+from bot.telegram.markdown import render_markdown
 from providers import Stage
 
 EN = translator("en")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.i18n import translator
-from bot.result_buttons import (
+from bot.jobs.describe import clean_prompt, parse_draw
+from bot.jobs.result_buttons import (
     AGAIN,
     CALLBACK_LIMIT,
     DESCRIBE,
@@ -13,7 +14,6 @@ from bot.result_buttons import (
     edit_query,
     keyboard,
 )
-from bot.services.describe import clean_prompt, parse_draw
 
 EN = translator("en")
 

@@ -6,8 +6,8 @@ import asyncio
 
 from telegram.ext import ExtBot
 
-from bot.ratelimit import FloodControl, Limits
-from bot.status import LiveStatus
+from bot.telegram.flood import FloodControl, Limits
+from bot.telegram.status import LiveStatus
 from tests.fakes.telegram import BotApiEmulator, StoredMessage
 
 USER = 42

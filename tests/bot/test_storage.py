@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import MIGRATIONS, JobStatus, Storage, StorageError
+from bot.storage.database import MIGRATIONS, JobStatus, Storage, StorageError
 
 
 async def test_preferences_survive_reopening(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path, monkeypatc
     await storage.set_prefs(7, image_model="arta/flux")
     await storage.close()
     extra = "ALTER TABLE chat_prefs ADD COLUMN example_only TEXT;"
-    monkeypatch.setattr("bot.storage.MIGRATIONS", (*MIGRATIONS, extra))
+    monkeypatch.setattr("bot.storage.database.MIGRATIONS", (*MIGRATIONS, extra))
     storage = await Storage.open(path)
     assert await storage.schema_version() == len(MIGRATIONS) + 1
     assert (await storage.get_prefs(7)).image_model == "arta/flux"
@@ -89,8 +89,8 @@ async def test_an_older_database_is_migrated_in_place(tmp_path: Path, monkeypatc
 async def test_a_database_locked_for_too_long_fails_loudly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.storage.LOCKED_RETRY_SECONDS", 0.3)
-    monkeypatch.setattr("bot.storage.BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr("bot.storage.database.LOCKED_RETRY_SECONDS", 0.3)
+    monkeypatch.setattr("bot.storage.database.BUSY_TIMEOUT_MS", 50)
     path = tmp_path / "bot.sqlite3"
     storage = await Storage.open(path)
     other = sqlite3.connect(path, isolation_level=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from bot.storage import MIGRATIONS, JobStatus, Storage
+from bot.storage.database import MIGRATIONS, JobStatus, Storage
 
 
 async def test_an_inline_job_is_found_by_its_message_and_settled_after_a_crash(

@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot import render
 from bot.i18n import translator
-from bot.lifecycle import CHAT_GONE
-from bot.storage import JobStatus
+from bot.jobs.life import CHAT_GONE
+from bot.storage.database import JobStatus
+from bot.telegram import render
 from tests.e2e.conftest import World, runtime
 from tests.fakes.telegram import BotApiEmulator, Call
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage import JobStatus
+from bot.storage.database import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 
@@ -124,7 +124,7 @@ async def test_an_unexpected_error_ends_the_job_visibly(
     def broken(*args: object, **kwargs: object) -> str:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("bot.services.imagine.render.caption", broken)
+    monkeypatch.setattr("bot.jobs.imagine.render.caption", broken)
     tg = world.tg
     async with world.bot() as app:
         command = tg.send_text(USER, "/imagine a fox that finds a bug")

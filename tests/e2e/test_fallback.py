@@ -6,7 +6,7 @@ import asyncio
 import time
 from typing import Any
 
-from providers.health import FAILURES_TO_TRIP, FIRST_COOL_DOWN
+from providers.routing.health import FAILURES_TO_TRIP, FIRST_COOL_DOWN
 from tests.e2e.conftest import World, runtime
 from tests.fakes.telegram import StoredMessage
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from bot.lifecycle import STOP_INLINE
-from bot.pictures import prepare
-from bot.storage import JobStatus
+from bot.jobs.life import STOP_INLINE
+from bot.pictures.prepare import prepare
+from bot.storage.database import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 from tests.fakes.telegram import InlineAnswer, StoredMessage

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from bot.storage import JobStatus, Storage
+from bot.storage.database import JobStatus, Storage
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 
@@ -92,7 +92,7 @@ async def test_pictures_telegram_would_not_take_are_sent_at_the_next_start(
 async def test_pictures_held_up_by_an_outage_are_sent_when_it_ends(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("bot.lifecycle.RETRY_LATER", 0.5)
+    monkeypatch.setattr("bot.jobs.life.RETRY_LATER", 0.5)
     tg = world.tg
     tg.fail_next("sendPhoto", error_code=502, times=1000)
     async with world.bot(delivery_deadline=1) as app:

@@ -40,7 +40,7 @@ from typing import Any, Literal
 from aiohttp import web
 from PIL import Image
 
-from .server import FakeServer
+from tests.fakes.server import FakeServer
 
 Endpoint = Literal["signup", "refresh", "generate", "status"]
 Fault = Literal["401", "500", "429", "malformed", "missing", "hang"]

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from .server import FakeServer
+from tests.fakes.server import FakeServer
 
 
 @dataclass

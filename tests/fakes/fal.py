@@ -16,8 +16,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .prodia import png_bytes
-from .server import FakeServer
+from tests.fakes.prodia import png_bytes
+from tests.fakes.server import FakeServer
 
 DETAILS = {
     401: "Cannot access application. Authentication is required to access this application.",

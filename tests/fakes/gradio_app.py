@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .sd35 import FakeSD35, Job
+from tests.fakes.sd35 import FakeSD35, Job
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from .arta import png_bytes
-from .server import FakeServer
+from tests.fakes.arta import png_bytes
+from tests.fakes.server import FakeServer
 
 Endpoint = Literal["images", "chat"]
 Fault = Literal[

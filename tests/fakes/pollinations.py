@@ -20,7 +20,7 @@ from typing import Literal
 from aiohttp import web
 from PIL import Image
 
-from .openai_api import FakeOpenAI
+from tests.fakes.openai_api import FakeOpenAI
 
 ImageFault = Literal["401", "402", "429", "500", "not_image"]
 

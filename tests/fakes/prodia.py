@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from .server import FakeServer
+from tests.fakes.server import FakeServer
 
 SAMPLERS = frozenset({"Euler", "Euler a", "Heun", "DPM++ 2M Karras", "DPM++ SDE Karras", "DDIM"})
 ASPECT_RATIOS = frozenset({"square", "portrait", "landscape"})

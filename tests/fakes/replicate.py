@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .prodia import png_bytes
-from .server import FakeServer
+from tests.fakes.prodia import png_bytes
+from tests.fakes.server import FakeServer
 
 PROBLEMS = {
     401: ("Unauthenticated", "You did not pass a valid authentication token"),

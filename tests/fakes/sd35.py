@@ -19,7 +19,7 @@ from typing import Any, Literal
 from aiohttp import web
 from PIL import Image
 
-from .server import FakeServer
+from tests.fakes.server import FakeServer
 
 Outcome = Literal[
     "complete",

@@ -97,7 +97,7 @@ import telegram
 from aiohttp import web
 from PIL import Image
 
-from .server import FakeServer
+from tests.fakes.server import FakeServer
 
 T = TypeVar("T")
 

@@ -29,8 +29,8 @@ from providers import (
     Stage,
     generate_images,
 )
-from providers.arta import ARTA
-from providers.polling import POLL_RETRIES
+from providers.core.polling import POLL_RETRIES
+from providers.seeds.arta import ARTA
 from tests.fakes.arta import FakeArta
 from tests.helpers import provider_context
 

@@ -15,8 +15,8 @@ import pytest
 from aiohttp import web
 
 from providers import ImageRequest, ImageResponse, ProviderContext
-from providers.arta import ARTA
-from providers.polling import FIRST_STEP, Pacer
+from providers.core.polling import FIRST_STEP, Pacer
+from providers.seeds.arta import ARTA
 from tests.fakes.arta import FakeArta
 from tests.helpers import provider_context
 

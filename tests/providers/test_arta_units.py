@@ -21,7 +21,7 @@ from providers import (
     Registry,
     UnknownModel,
 )
-from providers.arta import ARTA
+from providers.seeds.arta import ARTA
 from tests.helpers import MockResponse
 
 # Copied by hand from DESIGN.md ("Provider facts", ARTA), independent of providers/arta.py.

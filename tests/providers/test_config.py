@@ -9,14 +9,8 @@ from typing import Any
 import pytest
 
 from providers import Kind, ProviderSettings
-from providers.config import (
-    ConfigError,
-    ProviderConfig,
-    configured,
-    parse_model_item,
-    read_providers_file,
-    shortcuts,
-)
+from providers.core.entry import ConfigError, ProviderConfig, parse_model_item
+from providers.routing.config import configured, read_providers_file, shortcuts
 
 
 def settings(tmp_path: Path, **values: Any) -> ProviderSettings:

@@ -26,9 +26,9 @@ from providers import (
     UnknownModel,
     ask_vision,
 )
-from providers.dynaspark import Dynaspark, conversation_prompt
-from providers.media import image_extension, image_filename, sniff_image_type
-from providers.types import Message
+from providers.core.media import image_extension, image_filename, sniff_image_type
+from providers.core.types import Message
+from providers.seeds.dynaspark import Dynaspark, conversation_prompt
 from tests.fakes.dynaspark import FakeDynaspark, parse_multipart
 from tests.helpers import MockResponse, provider_context
 

@@ -31,7 +31,7 @@ from providers import (
     Switched,
     TextResponse,
 )
-from providers.fallback import (
+from providers.routing.fallback import (
     AllFailed,
     adapt,
     ask_with_fallback,
@@ -39,7 +39,7 @@ from providers.fallback import (
     generate_with_fallback,
     parse_fallbacks,
 )
-from providers.health import (
+from providers.routing.health import (
     FAILURES_TO_TRIP,
     FIRST_COOL_DOWN,
     HealthBook,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from providers import RateLimited, ResponseError
-from providers.gradio_call import parse_error, parse_result
+from providers.live.gradio.call import parse_error, parse_result
 
 ROOT = "https://s.test"
 FILE = {"path": "/tmp/gradio/a.webp", "url": "https://s.test/gradio_api/file=/tmp/gradio/a.webp"}

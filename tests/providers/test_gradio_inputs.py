@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 
 from providers import ImageRequest, InvalidOption, ResponseError
-from providers.gradio_info import Endpoint, Parameter, parse_endpoint
-from providers.gradio_inputs import fill
-from providers.sd35 import StabilityAI_SD35Large, image_size
+from providers.live.gradio.info import Endpoint, Parameter, parse_endpoint
+from providers.live.gradio.inputs import fill
+from providers.seeds.sd35 import StabilityAI_SD35Large, image_size
 from tests.fakes.gradio_app import FLUX_LIKE, IMAGE_EDIT, FakeGradio, Param
 
 LABEL = "myspace"

@@ -27,8 +27,8 @@ from providers import (
     Stage,
     generate_images,
 )
-from providers.config import ProviderConfig
-from providers.gradio_space import GradioSpace
+from providers.core.entry import ProviderConfig
+from providers.live.gradio.space import GradioSpace
 from tests.helpers import provider_context
 from tests.peers.gradio_server import GradioApp, running_gradio_app
 

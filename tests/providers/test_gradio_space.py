@@ -31,8 +31,9 @@ from providers import (
     cli,
     generate_images,
 )
-from providers.config import ConfigError, ProviderConfig, build_registry, provider_types
-from providers.gradio_space import GradioSpace
+from providers.core.entry import ConfigError, ProviderConfig
+from providers.live.gradio.space import GradioSpace
+from providers.routing.config import build_registry, provider_types
 from tests.fakes.gradio_app import AppJob, FakeGradio, Param
 from tests.helpers import provider_context
 

@@ -19,7 +19,7 @@ from providers import (
     RateLimited,
     ResponseError,
 )
-from providers.http import HttpClient
+from providers.core.http import HttpClient
 from tests.fakes.server import FakeServer
 
 

@@ -34,8 +34,8 @@ from providers import (
     ask_vision,
     generate_images,
 )
-from providers.config import ConfigError, ProviderConfig
-from providers.openai_api import OpenAICompatible, image_results
+from providers.core.entry import ConfigError, ProviderConfig
+from providers.live.openai.images import OpenAICompatible, image_results
 from tests.fakes.arta import png_bytes
 from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.server import FakeServer

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from providers import ImageRequest, Kind, ProviderSettings
-from providers.config import ConfigError, build_registry
-from providers.openai_api import OpenAICompatible
-from providers.pollinations import Pollinations
+from providers.core.entry import ConfigError
+from providers.live.openai.images import OpenAICompatible
+from providers.live.pollinations import Pollinations
+from providers.routing.config import build_registry
 
 
 def settings(**values: Any) -> ProviderSettings:

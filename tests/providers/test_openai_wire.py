@@ -11,16 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from providers import (
-    AuthError,
-    ProviderError,
-    ProviderUnavailable,
-    RateLimited,
-    ResponseError,
-)
-from providers.image_sizes import closest_size, near_megapixel, ratio_name, ratios_of
-from providers.openai_chat import ask_chat
-from providers.openai_wire import Endpoint, retry_after, status_error
+from providers import AuthError, ProviderError, ProviderUnavailable, RateLimited, ResponseError
+from providers.core.image_sizes import closest_size, near_megapixel, ratio_name, ratios_of
+from providers.live.openai.chat import ask_chat
+from providers.live.openai.wire import Endpoint, retry_after, status_error
 from tests.fakes.server import FakeServer
 from tests.helpers import provider_context
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from providers.polling import FIRST_STEP, REMEMBERED_JOBS, Pacer, PollPace
+from providers.core.polling import FIRST_STEP, REMEMBERED_JOBS, Pacer, PollPace
 
 
 class Clock:

@@ -29,8 +29,8 @@ from providers import (
     ask_vision,
     generate_images,
 )
-from providers.config import ProviderConfig
-from providers.pollinations import Pollinations
+from providers.core.entry import ProviderConfig
+from providers.live.pollinations import Pollinations
 from tests.fakes.arta import png_bytes
 from tests.fakes.pollinations import FakePollinations, jpeg_bytes
 from tests.helpers import provider_context

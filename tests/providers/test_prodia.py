@@ -28,9 +28,9 @@ from providers import (
     UnknownModel,
     generate_images,
 )
-from providers.media import sniff_image_type
-from providers.prodia import CHECKPOINTS, Prodia, checkpoint_alias, derive_aliases
-from providers.types import Message
+from providers.core.media import sniff_image_type
+from providers.core.types import Message
+from providers.seeds.prodia import CHECKPOINTS, Prodia, checkpoint_alias, derive_aliases
 from tests.fakes.prodia import FakeProdia, malformed_json, without_job
 from tests.helpers import MockResponse, provider_context
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from providers import ImageRequest, ImageResponse, Kind, ProviderSettings, generate_images
-from providers.config import build_registry
+from providers.routing.config import build_registry
 from tests.fakes.fal import FakeFal
 from tests.fakes.replicate import FakeReplicate
 from tests.helpers import provider_context

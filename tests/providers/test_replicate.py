@@ -27,7 +27,7 @@ from providers import (
     Stage,
     generate_images,
 )
-from providers.config import build_registry
+from providers.routing.config import build_registry
 from tests.fakes.prodia import png_bytes
 from tests.fakes.replicate import FakeReplicate
 from tests.helpers import provider_context

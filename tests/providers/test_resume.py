@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from providers import (
-    Event,
-    EventStream,
-    ImageRequest,
-    ImageResponse,
-    Kind,
-    Progress,
-    Registry,
-)
-from providers.api import resume_images
-from providers.arta import ARTA
-from providers.config import build_registry
-from providers.prodia import Prodia
-from providers.sd35 import StabilityAI_SD35Large
+from providers import Event, EventStream, ImageRequest, ImageResponse, Kind, Progress, Registry
+from providers.routing.api import resume_images
+from providers.routing.config import build_registry
+from providers.seeds.arta import ARTA
+from providers.seeds.prodia import Prodia
+from providers.seeds.sd35 import StabilityAI_SD35Large
 from tests.fakes.arta import FakeArta
 from tests.fakes.fal import FakeFal
 from tests.fakes.prodia import FakeProdia

@@ -33,8 +33,8 @@ from providers import (
     UnknownModel,
     generate_images,
 )
-from providers.sd35 import StabilityAI_SD35Large, image_size
-from providers.types import Message
+from providers.core.types import Message
+from providers.seeds.sd35 import StabilityAI_SD35Large, image_size
 from tests.fakes.sd35 import FakeSD35
 from tests.helpers import MockResponse, provider_context
 

@@ -24,9 +24,10 @@ from providers import (
     Stage,
     generate_images,
 )
-from providers.config import ConfigError, build_registry
-from providers.sd35 import StabilityAI_SD35Large
-from providers.slots import API_SLOTS, SPACE_SLOTS
+from providers.core.entry import ConfigError
+from providers.core.slots import API_SLOTS, SPACE_SLOTS
+from providers.routing.config import build_registry
+from providers.seeds.sd35 import StabilityAI_SD35Large
 from tests.helpers import provider_context
 
 

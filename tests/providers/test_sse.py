@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from providers.sse import SseEvent, SseParser, iter_sse
+from providers.core.sse import SseEvent, SseParser, iter_sse
 from tests.fakes.server import FakeServer
 
 PAYLOAD = (

@@ -1,0 +1,553 @@
+"""One owner for a job's whole life: admission, record, status reply, queue, run, outcome.
+
+Every way a job can end is decided here, in :func:`_live`:
+
+- done: the status message is removed (the result speaks for itself);
+- cancelled (/cancel, at any moment after the command): "⏹ Stopped: cancelled by you.";
+- a provider failure or a refusal the user should read: "⚠️ <what happened>";
+- the chat blocked or removed the bot: the job (and the chat's other jobs) end quietly;
+- Telegram unreachable past the delivery deadline: the pictures wait in the outbox and the job
+  is finished at the next start;
+- the bot stopping: the job stays resumable and the next start takes it up again;
+- anything unexpected: "⚠️ Something went wrong on our side…", with the traceback in the log.
+
+A job started through inline mode has no command and no status message of its own: its
+status, outcome and result are edits of the inline message the user sent (:class:`InlineStatus`).
+
+The row is closed (with the status text it must end with) before the status message changes,
+so a crash in between is settled at the next start. A service only supplies the work
+(events -> status -> deliver) as a coroutine taking the :class:`ActiveJob`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
+from telegram.error import TelegramError
+
+from bot.i18n import ENGLISH, N_, Translator, translator
+from bot.i18n.provider_texts import error_text
+from bot.jobs.moves import move_chat
+from bot.jobs.progress import Clock, log_job
+from bot.jobs.rejected import Rejected
+from bot.pictures.prepare import Picture
+from bot.runtime import Runtime
+from bot.runtime.queue import Job, TooManyJobs
+from bot.storage.database import JobRow, JobStatus, StorageError
+from bot.storage.outbox import Buttons, Delivered
+from bot.telegram import render
+from bot.telegram.delivery import Look, Undeliverable, deliver
+from bot.telegram.sending import ChatGone, Postponed, persistently
+from bot.telegram.status import InlineStatus, LiveStatus, headed
+from providers import ProviderError
+
+log = logging.getLogger(__name__)
+
+SOMETHING_WRONG = N_("⚠️ Something went wrong on our side. Please try again in a moment.")
+RESTARTING = "the bot is restarting"
+PAUSED = N_("⏸ The bot is restarting; this job continues when it is back.")
+POSTPONED = N_(
+    "📤 Telegram is not taking the pictures right now; they are saved and will be sent as soon "
+    "as the bot can."
+)
+CHAT_GONE = "the chat blocked or removed the bot"
+CANCELLED_BY_USER = N_("cancelled by you")
+RESENDING = N_("📤 Sending the finished pictures…")
+PICTURES_LOST = N_("⚠️ The finished pictures were lost; please send your command again.")
+RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
+MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
+STOP_INLINE = "inline:stop"  # the callback data of the "Stop" button under an inline job
+
+
+def stop_keyboard(tr: Translator) -> InlineKeyboardMarkup:
+    """The button under an inline job's message that stops it (Telegram tells the bot an inline
+    message's id only when the message has a keyboard, so it always has this one)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(tr.gettext("⏹ Stop"), callback_data=STOP_INLINE)]]
+    )
+
+
+def inline_heading(prompt: str) -> str:
+    """The first line of an inline job's message, above its status: what is being drawn."""
+    return f"🎨 {render.shorten(prompt, 200)}"
+
+
+class JobFailed(Exception):
+    """Ends the job with ``str(error)`` shown as its outcome (a sentence for the user, already
+    in the job's language: see :attr:`ActiveJob.tr`)."""
+
+
+@dataclass(frozen=True)
+class Order:
+    """A command as its job keeps it: enough to answer it again after a restart.
+
+    An inline-mode job has ``inline_message_id``: it answers in that message, ``chat_id`` is
+    the user's private chat (whose model, settings and /cancel apply) and
+    ``command_message_id`` the id of the update that chose the result (what makes a
+    redelivered update recognisable).
+    """
+
+    kind: str
+    chat_id: int
+    user_id: int
+    command_message_id: int
+    thread_id: int | None
+    prompt: str
+    model_id: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    language: str = ENGLISH
+    inline_message_id: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        command: Message,
+        *,
+        kind: str,
+        prompt: str,
+        model_id: str,
+        options: Mapping[str, Any],
+        language: str,
+        user_id: int | None = None,
+    ) -> Order:
+        """The order ``command`` makes (for ``user_id`` when the bot wrote it on their
+        behalf, after a button press)."""
+        if user_id is None:
+            user_id = command.from_user.id if command.from_user else command.chat_id
+        return cls(
+            kind=kind,
+            chat_id=command.chat_id,
+            user_id=user_id,
+            command_message_id=command.message_id,
+            thread_id=command.message_thread_id if command.is_topic_message else None,
+            prompt=prompt,
+            model_id=model_id,
+            options=dict(options),
+            language=language,
+        )
+
+    @classmethod
+    def of_row(cls, row: JobRow) -> Order:
+        return cls(
+            kind=row.kind,
+            chat_id=row.chat_id,
+            user_id=row.user_id,
+            command_message_id=row.command_message_id,
+            thread_id=row.thread_id,
+            prompt=row.prompt,
+            model_id=row.model,
+            options=row.options,
+            language=row.language or ENGLISH,
+            inline_message_id=row.inline_message_id,
+        )
+
+
+class ActiveJob:
+    """What a service's work sees: where to answer, the status line, the clock, delivery."""
+
+    def __init__(self, runtime: Runtime, bot: Bot, job: Job, order: Order) -> None:
+        self.runtime = runtime
+        self.bot = bot
+        self.order = order
+        self.clock = Clock()
+        self.status: LiveStatus | None = None
+        self.tr: Translator = translator(order.language)
+        """The job's texts, in the language of the chat (or of the user) that asked."""
+        self._job = job
+
+    @property
+    def id(self) -> int:
+        return self._job.id
+
+    @property
+    def deadline(self) -> float:
+        """When the job's time is up (JOB_TIMEOUT after it started running; loop time)."""
+        return self.clock.start + self.runtime.settings.job_timeout
+
+    @property
+    def chat_id(self) -> int:
+        """The chat to answer in (it changes if the group becomes a supergroup meanwhile)."""
+        return self._job.chat_id
+
+    async def moved(self, new_chat_id: int) -> None:
+        """Telegram said the chat moved: follow it, with the chat's settings and jobs."""
+        old_chat_id = self._job.chat_id
+        if self.status is not None and new_chat_id != old_chat_id:
+            self.status.abandon()  # the old group's messages can no longer be edited
+        await move_chat(self.runtime, old_chat_id, new_chat_id)
+        self._job.chat_id = new_chat_id
+
+    @property
+    def reply(self) -> ReplyParameters:
+        """Replies quote the command (and still arrive if it was deleted or left behind)."""
+        return ReplyParameters(self.order.command_message_id, allow_sending_without_reply=True)
+
+    def show(self, text: str) -> None:
+        """Shows ``text`` on the status message soon (paced; never blocks)."""
+        if self.status is not None:
+            self.status.show(text)
+
+    def delivery_deadline(self) -> float:
+        return asyncio.get_running_loop().time() + self.runtime.settings.delivery_deadline
+
+    async def send(self, call: Callable[[int], Awaitable[Any]]) -> Any:
+        """``call(chat_id)`` through Telegram's transient faults (see bot.sending)."""
+        return await persistently(call, self, deadline=self.delivery_deadline())
+
+    async def become(self, media: InputMediaPhoto | InputMediaDocument) -> None:
+        """An inline job's message becomes ``media`` (a file_id or a URL: an inline message
+        takes no upload), through Telegram's transient faults. Recorded at once as delivering
+        with nothing left in the outbox: a crash from here on finishes the job, never redraws."""
+        status = self.status
+        if not isinstance(status, InlineStatus):
+            raise TypeError("only an inline job's message can become its result")
+        await self.send(lambda _chat_id: status.become(media))
+        await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
+
+    async def remember_upstream(self, upstream_job_id: str) -> None:
+        """Stores the upstream's id for this job (what a resume after a restart needs)."""
+        await self.runtime.storage.update_job(self.id, upstream_job_id=upstream_job_id)
+
+    async def deliver(
+        self, pictures: list[Picture], caption: str, look: Look, buttons: Buttons | None
+    ) -> None:
+        """Keeps the pictures in the outbox, then sends them (behind a spoiler, the caption
+        above them, as ``look`` says) with ``buttons`` under them; they stay until Telegram
+        took them all (or refused them)."""
+        outbox = self.runtime.outbox
+        parcel = await asyncio.to_thread(
+            outbox.put,
+            self.id,
+            pictures,
+            caption,
+            spoiler=look.spoiler,
+            caption_above=look.caption_above,
+            buttons=buttons,
+        )
+        await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
+        await self.deliver_saved(parcel.job_id)
+
+    async def deliver_saved(self, job_id: int) -> None:
+        """Sends what the outbox still holds for this job (after a restart, say) and records
+        where the pictures landed (the buttons under them need it)."""
+        outbox = self.runtime.outbox
+        parcel = await asyncio.to_thread(outbox.get, job_id)
+        if parcel is None:
+            raise JobFailed(self.tr.gettext(PICTURES_LOST))
+
+        async def record(delivered: dict[int, Delivered]) -> None:
+            pictures = [[d.message_id, d.file_id] for _, d in sorted(delivered.items())]
+            await self.runtime.storage.add_result(job_id, pictures=pictures)
+
+        try:
+            await deliver(
+                self.bot,
+                outbox,
+                parcel,
+                self,
+                reply_to=self.order.command_message_id,
+                thread_id=self.order.thread_id,
+                deadline=self.delivery_deadline(),
+                landed=record,
+            )
+        except (Undeliverable, ChatGone):
+            await asyncio.to_thread(outbox.drop, job_id)
+            raise
+        await asyncio.to_thread(outbox.drop, job_id)
+
+
+Work = Callable[[ActiveJob], Awaitable[None]]
+
+
+def too_many_jobs(tr: Translator, limit: int) -> str:
+    """The refusal of a command over the user's cap."""
+    text = tr.ngettext(
+        "You already have {limit} job running. Wait for it to finish, or send /cancel.",
+        "You already have {limit} jobs running. Wait for one to finish, or send /cancel.",
+        limit,
+    )
+    return text.format(limit=limit)
+
+
+async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: Work) -> None:
+    """Takes a new command on: the rest of its life runs in the background.
+
+    Raises Rejected when the user already runs as many jobs as allowed (once: further commands
+    while still at the cap are ignored; an inline message, which has no other answer, is told
+    every time). A command Telegram delivered again after a restart is answered once: the
+    stored job carries on (see bot.recovery), the repeat is ignored.
+    """
+    existing = await runtime.storage.job_for_command(
+        order.chat_id, order.command_message_id, order.kind
+    )
+    if existing is not None:
+        log.info(
+            "command %s in chat %s was delivered again; ignored",
+            order.command_message_id,
+            order.chat_id,
+        )
+        return
+    job = Job(chat_id=order.chat_id, user_id=order.user_id)
+    try:
+        runtime.jobs.admit(job)
+    except TooManyJobs as error:
+        if error.already_told and order.inline_message_id is None:
+            return
+        tr = translator(order.language)
+        raise Rejected(too_many_jobs(tr, runtime.settings.max_jobs_per_user)) from None
+    runtime.jobs.start(job, lambda job: _live(runtime, bot, job, order, waiting, work))
+
+
+def resume(runtime: Runtime, bot: Bot, row: JobRow, waiting: str, work: Work) -> None:
+    """Takes a stored job up again after a restart (outside the user's cap)."""
+    job = Job(chat_id=row.chat_id, user_id=row.user_id, id=row.id)
+    runtime.jobs.admit(job, over_cap=True)
+    runtime.jobs.start(
+        job, lambda job: _live(runtime, bot, job, Order.of_row(row), waiting, work, row)
+    )
+
+
+@dataclass
+class _End:
+    """How a job ended: the row's status and error, and the status message's last words."""
+
+    status: JobStatus
+    error: str | None = None
+    text: str = ""  # "" = remove the status message
+    quiet: bool = False  # say nothing (the chat is gone)
+    keep_open: bool = False  # leave the row for the next start (restart, outage)
+
+
+async def _live(
+    runtime: Runtime,
+    bot: Bot,
+    job: Job,
+    order: Order,
+    waiting: str,
+    work: Work,
+    row: JobRow | None = None,
+) -> None:
+    active = ActiveJob(runtime, bot, job, order)
+    if order.inline_message_id is not None:  # its status message is there from the start
+        active.status = _inline_status(active, order.inline_message_id)
+    tr = active.tr
+    job.on_position = lambda position: active.show(
+        render.waiting_text(tr, order.model_id, position)
+    )
+    end = _End(JobStatus.FAILED)
+    try:
+        if row is None:
+            job_id = await runtime.storage.create_job(
+                kind=order.kind,
+                chat_id=order.chat_id,
+                user_id=order.user_id,
+                command_message_id=order.command_message_id,
+                prompt=order.prompt,
+                model=order.model_id,
+                options=order.options,
+                thread_id=order.thread_id,
+                language=order.language,
+                inline_message_id=order.inline_message_id,
+            )
+            if job_id is None:
+                return  # the same command, delivered again meanwhile: already being answered
+            job.id = job_id
+        await _announce(active, waiting, row.status_message_id if row else None)
+        async with runtime.jobs.slot(job):
+            active.clock.reset()
+            await runtime.storage.start_attempt(job.id)
+            await work(active)
+        end = _End(JobStatus.DONE)
+    except asyncio.CancelledError:
+        end = _cancelled(tr, job.cancel_reason)
+    except ProviderError as error:
+        text = render.failure_text(tr, error_text(tr, error))
+        end = _End(JobStatus.FAILED, error.user_message, text)
+    except JobFailed as error:
+        end = _End(JobStatus.FAILED, str(error), _warning(str(error)))
+    except Undeliverable as error:
+        end = _End(JobStatus.FAILED, str(error), _warning(error.text(tr)))
+    except ChatGone as error:
+        log.info("job %s: %s (%s)", job.id, CHAT_GONE, error)
+        end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
+        runtime.jobs.cancel_chat(job.chat_id, CHAT_GONE, sparing=job)
+    except Postponed as error:
+        log.warning("job %s: Telegram kept failing (%s); delivery postponed", job.id, error)
+        end = _End(JobStatus.DELIVERING, text=tr.gettext(POSTPONED), keep_open=True)
+    except Exception:
+        log.exception("job %s failed unexpectedly", job.id)
+        end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
+    await _close(active, end)  # the runner forgets the job after this
+    if end.status == JobStatus.DELIVERING:
+        runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
+
+
+async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
+    """Tries a postponed delivery again (the outage may be over)."""
+    row = await runtime.storage.get_job(job_id)
+    if row is None or row.status != JobStatus.DELIVERING:
+        return
+    if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
+        waiting = translator(row.language or ENGLISH).gettext(RESENDING)
+        resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))
+
+
+def _warning(text: str) -> str:
+    return text if text.startswith(("⚠️", "⏹")) else f"⚠️ {text}"
+
+
+def _cancelled(tr: Translator, reason: str | None) -> _End:
+    if reason == RESTARTING or reason is None:
+        return _End(JobStatus.RUNNING, text=tr.gettext(PAUSED), keep_open=True)
+    if reason == CHAT_GONE:
+        return _End(JobStatus.FAILED, reason, quiet=True)
+    text = tr.gettext("⏹ Stopped: {reason}.").format(reason=tr.gettext(reason))
+    return _End(JobStatus.CANCELLED, reason, text)
+
+
+def _inline_status(active: ActiveJob, inline_message_id: str) -> InlineStatus:
+    return InlineStatus(
+        active.bot,
+        inline_message_id,
+        active.runtime.settings.status_edit_interval,
+        heading=inline_heading(active.order.prompt),
+        markup=stop_keyboard(active.tr),
+    )
+
+
+async def _announce(active: ActiveJob, text: str, message_id: int | None) -> None:
+    """Puts the status message up: the stored one again after a restart, else a new reply
+    (an inline job's status is its inline message)."""
+    runtime, bot = active.runtime, active.bot
+    interval = runtime.settings.status_edit_interval
+    if isinstance(active.status, InlineStatus):
+        active.status.show(text)
+        return
+    if message_id is not None:
+        active.status = LiveStatus(bot, active.chat_id, message_id, interval)
+        active.status.show(text)
+        return
+    message: Message = await active.send(
+        lambda chat_id: bot.send_message(
+            chat_id,
+            text,
+            reply_parameters=active.reply,
+            message_thread_id=active.order.thread_id,
+        )
+    )
+    await runtime.storage.update_job(active.id, status_message_id=message.message_id)
+    active.status = LiveStatus(bot, active.chat_id, message.message_id, interval, shown=text)
+
+
+async def _close(active: ActiveJob, end: _End) -> None:
+    """Records the end, then makes the status message say it (or go)."""
+    runtime, order = active.runtime, active.order
+    if not active.id:
+        found = await runtime.storage.job_for_command(
+            order.chat_id, order.command_message_id, order.kind
+        )
+        if found is None or found.status_message_id is not None or found.attempts:
+            return  # nothing was recorded (or it is someone else's run)
+        active._job.id = found.id
+    try:
+        if end.keep_open:
+            await runtime.storage.update_job(active.id, final_text=end.text)
+        else:
+            await runtime.storage.update_job(
+                active.id, status=end.status, error=end.error, final_text=end.text
+            )
+    except StorageError as error:  # the user is still told; the next start settles the row
+        log.error("job %s: could not record its end: %s", active.id, error)
+        text = end.text or active.tr.gettext(SOMETHING_WRONG)
+        end = _End(JobStatus.FAILED, text=text, quiet=end.quiet)
+    log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
+    runtime.jobs.ended(active._job)  # the user's cap is free while the status is settled
+    if end.quiet:
+        if active.status is not None:
+            active.status.abandon()
+    else:
+        try:
+            await _settle(active, end.text)
+        except (ChatGone, Postponed, TelegramError) as error:
+            log.warning("job %s: could not update its status message: %s", active.id, error)
+            return
+    if not end.keep_open:
+        with contextlib.suppress(StorageError):
+            await runtime.storage.update_job(active.id, status_settled=1)
+
+
+async def _settle(active: ActiveJob, text: str) -> None:
+    status = active.status
+    if status is None:
+        if text:  # the job ended before its status reply went out: answer the command
+            bot = active.bot
+            await active.send(
+                lambda chat_id: bot.send_message(
+                    chat_id,
+                    text,
+                    reply_parameters=active.reply,
+                    message_thread_id=active.order.thread_id,
+                )
+            )
+        return
+    if text:
+        await status.finish(text)
+    elif not await status.remove():
+        done = active.tr.gettext("✅ Done in {duration}.")
+        duration = render.elapsed_summary(active.tr, active.clock.elapsed)
+        await status.finish(done.format(duration=duration))
+
+
+async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:
+    """A finished job whose status message was not updated before a crash: update it now."""
+    if row.inline_message_id is not None:
+        if row.final_text:  # "" = its result is in place
+            with contextlib.suppress(TelegramError):
+                await bot.edit_message_text(
+                    headed(inline_heading(row.prompt), row.final_text),
+                    inline_message_id=row.inline_message_id,
+                )
+    elif row.status_message_id is not None and row.final_text is not None:
+        text = row.final_text
+        with contextlib.suppress(TelegramError):
+            if text:
+                await bot.edit_message_text(
+                    text, chat_id=row.chat_id, message_id=row.status_message_id
+                )
+            else:
+                await bot.delete_message(row.chat_id, row.status_message_id)
+    await runtime.storage.update_job(row.id, status_settled=1)
+
+
+async def close_stored(runtime: Runtime, bot: Bot, row: JobRow, note: str) -> None:
+    """Ends a stored job that cannot be taken up again, saying ``note`` where the user looks."""
+    await runtime.storage.update_job(
+        row.id, status=JobStatus.FAILED, error="interrupted", final_text=note
+    )
+    reply = ReplyParameters(row.command_message_id, allow_sending_without_reply=True)
+    with contextlib.suppress(TelegramError):
+        if row.inline_message_id is not None:
+            await bot.edit_message_text(
+                headed(inline_heading(row.prompt), note), inline_message_id=row.inline_message_id
+            )
+        elif row.status_message_id is not None:
+            await bot.edit_message_text(note, chat_id=row.chat_id, message_id=row.status_message_id)
+        else:
+            await bot.send_message(
+                row.chat_id, note, reply_parameters=reply, message_thread_id=row.thread_id
+            )
+    await runtime.storage.update_job(row.id, status_settled=1)

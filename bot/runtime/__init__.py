@@ -1,0 +1,136 @@
+"""The long-lived pieces the handlers use, created once when the bot starts."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, cast
+
+from telegram.ext import Application, ContextTypes
+
+from bot.runtime.queue import JobRunner
+from bot.settings import BotSettings
+from bot.storage.database import DB_NAME, Storage
+from bot.storage.originals import Originals
+from bot.storage.outbox import Outbox
+from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
+from providers.routing.config import build_registry
+from providers.routing.fallback import candidates, parse_fallbacks
+from providers.routing.health import HealthBook
+
+log = logging.getLogger(__name__)
+
+SERVICES_KEY = "services"
+
+
+@dataclass
+class Runtime:
+    """Settings, database, model registry, provider health, connection pool, the job runner
+    the outbox of pictures waiting for Telegram, and the original files behind 📎."""
+
+    settings: BotSettings
+    storage: Storage
+    registry: Registry
+    health: HealthBook
+    defaults: dict[Kind, ModelEntry]
+    """The model of each kind for chats that never chose one."""
+    providers: ProviderContext
+    jobs: JobRunner
+    outbox: Outbox
+    originals: Originals
+
+    @classmethod
+    async def open(cls, settings: BotSettings) -> Runtime:
+        storage = await Storage.open(settings.data_dir / DB_NAME)
+        registry = build_registry(settings)
+        health = await HealthBook.open(storage)
+        return cls(
+            settings=settings,
+            storage=storage,
+            registry=registry,
+            health=health,
+            defaults={kind: default_model(settings, registry, health, kind) for kind in Kind},
+            providers=ProviderContext.from_settings(settings),
+            jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
+            outbox=Outbox(settings.data_dir / "outbox"),
+            originals=Originals(settings.data_dir / "originals", settings.keep_originals_days),
+        )
+
+    def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:
+        """``chosen`` and the models a job moves on to when its provider fails."""
+        setting = (
+            self.settings.fallback_image_models
+            if chosen.kind == Kind.IMAGE
+            else self.settings.fallback_vision_models
+        )
+        return candidates(
+            self.registry, chosen, parse_fallbacks(setting, self.registry, chosen.kind)
+        )
+
+    async def close(self) -> None:
+        await self.providers.close()
+        await self.storage.close()
+
+
+def default_model(
+    settings: BotSettings, registry: Registry, health: HealthBook, kind: Kind
+) -> ModelEntry:
+    """The operator's DEFAULT_*_MODEL, or, when its provider is not configured, the first model
+    of that kind of a provider that is not down; either case that needs the operator's attention
+    is logged in one line."""
+    variable = f"default_{kind.value}_model"
+    name: str = getattr(settings, variable)
+    try:
+        entry = registry.resolve(name, kind)
+    except UnknownModel:
+        entry = None
+    usable = [
+        found
+        for provider in registry.providers
+        if not health.is_down(provider.name)
+        and (found := registry.default_of(provider, kind)) is not None
+    ]
+    if entry is None:
+        stand_in = usable[0] if usable else registry.entries_of(kind)[0]
+        log.warning(
+            "%s %s is not offered (%s); using %s instead",
+            variable.upper(),
+            name,
+            registry.why_not_offered(name),
+            stand_in.id,
+        )
+        return stand_in
+    if health.is_down(entry.provider.name):
+        instead = next((e.id for e in usable if e.provider is not entry.provider), "nothing")
+        log.warning(
+            "%s %s: %s is down; jobs move on to %s until it is back",
+            variable.upper(),
+            entry.id,
+            entry.provider.label,
+            instead,
+        )
+    return entry
+
+
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+
+def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    """The Runtime stored on the application at start-up."""
+    return cast(Runtime, context.bot_data[SERVICES_KEY])
+
+
+def attach(app: AnyApp, runtime: Runtime) -> None:
+    app.bot_data[SERVICES_KEY] = runtime
+
+
+def attached(app: AnyApp) -> Runtime | None:
+    """The Runtime of a started application (None before start-up)."""
+    runtime = app.bot_data.get(SERVICES_KEY)
+    return runtime if isinstance(runtime, Runtime) else None
+
+
+def detach(app: AnyApp) -> Runtime | None:
+    runtime = attached(app)
+    app.bot_data.pop(SERVICES_KEY, None)
+    return runtime

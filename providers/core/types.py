@@ -1,0 +1,169 @@
+"""What providers consume and yield: small typed values with no transport details."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypedDict
+
+from providers.core.errors import InvalidOption
+
+
+class Message(TypedDict):
+    """One chat message, as the seeds' ``messages`` argument."""
+
+    role: str
+    content: str
+
+
+Messages = Sequence[Message]
+
+
+class Stage(StrEnum):
+    """Where a job stands upstream."""
+
+    SUBMITTED = "submitted"
+    QUEUED = "queued"
+    GENERATING = "generating"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A status change: stage, short label, seconds since submission, the upstream's job id.
+
+    ``resume`` is what :meth:`Provider.resume` needs to follow the job after a restart, when
+    the job id alone is not enough; ``queue_position`` (from 1) where the upstream tells it.
+    """
+
+    stage: Stage
+    label: str
+    elapsed: float | None = None
+    job_id: str | None = None
+    resume: str | None = None
+    queue_position: int | None = None
+
+
+@dataclass(frozen=True)
+class ImagePreview:
+    """An intermediate picture; ``images`` are URLs or raw bytes."""
+
+    images: Sequence[str | bytes]
+    alt: str = ""
+
+
+@dataclass(frozen=True)
+class ImageResponse:
+    """The final pictures, with the prompt as alt text and the seed and model actually used."""
+
+    images: Sequence[str | bytes]
+    alt: str
+    seed: int | None = None
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class TextResponse:
+    """A vision model's whole answer (after any TextDelta events, it repeats their sum)."""
+
+    text: str
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """The next piece of an answer that is being streamed; a TextResponse ends the stream."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Switched:
+    """The job moved on to another model because the previous one's provider failed or is down.
+
+    ``reason`` is a user-safe sentence ("ARTA cannot be reached right now"); ``adjustments``
+    says how the request was adapted to the new model ("16:9 instead of 21:9").
+    """
+
+    from_model: str
+    to_model: str
+    reason: str
+    adjustments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Media:
+    """An image handed to a vision model."""
+
+    data: bytes
+    filename: str = "image.jpg"
+    content_type: str | None = None
+
+
+Event = Progress | ImagePreview | ImageResponse | TextDelta | TextResponse | Switched
+EventStream = AsyncGenerator[Event, None]
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """A provider-neutral image request; ``None`` means "the model's default"."""
+
+    prompt: str
+    negative_prompt: str | None = None
+    n: int = 1
+    seed: int | None = None
+    aspect_ratio: str | None = None
+    steps: int | None = None
+    cfg: float | None = None
+
+
+@dataclass(frozen=True)
+class ImageOptions:
+    """What one image model accepts; the bot validates user flags against it."""
+
+    max_images: int = 1
+    steps: tuple[int, int] | None = None
+    cfg: tuple[float, float] | None = None
+    aspect_ratios: tuple[str, ...] = ("1:1",)
+    negative_prompt: bool = True
+    seed: bool = True
+
+    def check(self, model_id: str, request: ImageRequest) -> None:
+        """Raises InvalidOption with a sentence a user can act on when a value does not fit."""
+        if not request.prompt.strip():
+            raise InvalidOption("The prompt is empty.")
+        if not 1 <= request.n <= self.max_images:
+            if self.max_images == 1:
+                raise InvalidOption(f"{model_id} makes one image at a time.")
+            raise InvalidOption(f"{model_id} makes 1 to {self.max_images} images at a time.")
+        if request.aspect_ratio is not None and request.aspect_ratio not in self.aspect_ratios:
+            allowed = ", ".join(self.aspect_ratios)
+            raise InvalidOption(f"{model_id} supports the aspect ratios {allowed}.")
+        if request.steps is not None:
+            if self.steps is None:
+                raise InvalidOption(f"{model_id} does not take a number of steps.")
+            low, high = self.steps
+            if not low <= request.steps <= high:
+                raise InvalidOption(f"Steps for {model_id} must be between {low} and {high}.")
+        if request.cfg is not None:
+            if self.cfg is None:
+                raise InvalidOption(f"{model_id} does not take a guidance scale.")
+            low_cfg, high_cfg = self.cfg
+            if not low_cfg <= request.cfg <= high_cfg:
+                raise InvalidOption(
+                    f"Guidance for {model_id} must be between {low_cfg:g} and {high_cfg:g}."
+                )
+        if request.negative_prompt and not self.negative_prompt:
+            raise InvalidOption(f"{model_id} does not take a negative prompt.")
+        if request.seed is not None and not self.seed:
+            raise InvalidOption(f"{model_id} does not take a seed.")
+
+
+def format_prompt(messages: Messages, prompt: str | None = None) -> str:
+    """The text to send upstream: ``prompt`` if given, else the last user message."""
+    if prompt:
+        return prompt
+    for message in reversed(messages):
+        if message["role"] == "user" and message["content"].strip():
+            return message["content"].strip()
+    return ""

@@ -1,0 +1,203 @@
+"""The OpenAI wire conventions every OpenAI-compatible call shares: a Bearer key, JSON bodies,
+and error answers (``{"error": {"message", "type", "code"}}``) turned into ProviderErrors.
+
+Requests ride the project's pooled aiohttp session, so the PROXY setting and the timeouts apply.
+No message built here quotes the upstream's own error text: servers echo parts of the key in it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+from yarl import URL
+
+from providers.core.errors import (
+    AuthError,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+)
+from providers.core.provider import ProviderContext
+
+_QUOTA = re.compile(r"quota|billing|credit|balance|insufficient|pollen", re.IGNORECASE)
+_POLICY = re.compile(r"content_policy|moderation|safety|content_filter", re.IGNORECASE)
+_CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
+_BAD_KEY = re.compile(r"invalid_api_key|api_key_invalid", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where an OpenAI-compatible API lives and how to sign in: ``base`` without a trailing
+    slash (paths are appended), the label errors name, and the key (never shown in a repr)."""
+
+    base: str
+    label: str
+    key: SecretStr | None = field(default=None, repr=False)
+
+    def url(self, path: str) -> str:
+        return f"{self.base.rstrip('/')}/{path.lstrip('/')}"
+
+    def headers(self) -> dict[str, str]:
+        """The Authorization header, when there is a key."""
+        if self.key is None or not self.key.get_secret_value():
+            return {}
+        return {"Authorization": f"Bearer {self.key.get_secret_value()}"}
+
+    @asynccontextmanager
+    async def request(
+        self,
+        context: ProviderContext,
+        method: str,
+        url: str | URL,
+        *,
+        patient: bool = False,
+        **kwargs: Any,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """A response with a status below 400, or the matching ProviderError.
+
+        ``patient`` is for calls that answer only when the work is done (a whole picture): one
+        read may then wait up to the job deadline instead of the read timeout. Failures while
+        the caller reads the body (a connection cut mid-stream) are mapped too.
+        """
+        settings = context.settings
+        if patient:
+            kwargs["timeout"] = aiohttp.ClientTimeout(
+                sock_connect=settings.connect_timeout,
+                sock_read=max(settings.read_timeout, settings.job_timeout),
+            )
+        headers = {**kwargs.pop("headers", {}), **self.headers()}
+        try:
+            async with context.http.session.request(
+                method, url, headers=headers, **kwargs
+            ) as response:
+                if response.status >= 400:
+                    raise await error_for(response, self.label)
+                yield response
+        except ProviderError:
+            raise
+        except TimeoutError as exc:
+            raise ProviderTimeout("took too long to answer", provider=self.label) from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise ProviderUnavailable(
+                "broke off its answer; please try again", provider=self.label
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise ProviderUnavailable("cannot be reached right now", provider=self.label) from exc
+
+    async def post_json(
+        self, context: ProviderContext, path: str, body: Mapping[str, Any], *, patient: bool = False
+    ) -> Any:
+        """The decoded JSON answer to POSTing ``body`` to ``{base}/{path}``."""
+        async with self.request(
+            context, "POST", self.url(path), json=body, patient=patient
+        ) as response:
+            raw = await response.read()
+        return decode_json(raw, self.label)
+
+
+def decode_json(raw: bytes | str, label: str) -> Any:
+    """Parsed JSON, or a ResponseError saying the answer could not be read."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise ResponseError("sent a response we could not read", provider=label) from None
+
+
+async def error_for(response: aiohttp.ClientResponse, label: str) -> ProviderError:
+    """The ProviderError for an error status, told apart by the status and the error body."""
+    try:
+        body = await response.read()
+    except aiohttp.ClientError:
+        body = b""
+    try:
+        payload = json.loads(body) if body else None
+    except ValueError:
+        payload = None
+    return status_error(response.status, payload, response.headers, label)
+
+
+def status_error(
+    status: int | None, payload: Any, headers: Mapping[str, str], label: str
+) -> ProviderError:
+    """Maps an HTTP status (None: an error event inside a stream) and the error object to an
+    error with a user-safe message."""
+    code, kind, message = _error_fields(payload)
+    ident = f"{code} {kind}"
+    if status in (401, 403) or _BAD_KEY.search(ident):
+        what = "refused access to this model" if status == 403 else "refused our API key"
+        return AuthError(f"{what} (HTTP {status or 401})", provider=label)
+    wait = retry_after(headers)
+    if status == 402 or _QUOTA.search(ident) or (status == 429 and _QUOTA.search(message)):
+        return RateLimited(
+            "has no quota or credit left for this key", provider=label, retry_after=wait
+        )
+    if status == 429 or "rate_limit" in ident:
+        when = f"in {wait:g} seconds" if wait is not None else "in a minute"
+        return RateLimited(
+            f"is busy and asked us to slow down; try again {when}",
+            provider=label,
+            retry_after=wait,
+        )
+    if _POLICY.search(f"{ident} {message}"):
+        return ResponseError("refused this request (content policy)", provider=label)
+    if status is None or status >= 500:
+        where = f" (HTTP {status})" if status else ""
+        return ProviderUnavailable(f"is having trouble{where}", provider=label)
+    detail = f": {code}" if _CODE.fullmatch(code) and not code.isdigit() else ""
+    return ResponseError(f"rejected the request (HTTP {status}{detail})", provider=label)
+
+
+def _error_fields(payload: Any) -> tuple[str, str, str]:
+    """``(code, type, message)`` of an OpenAI-style error body, empty strings where absent.
+
+    Servers differ: OpenAI sends ``{"error": {...}}``, Gemini's endpoint a list of those (with
+    the reason, such as API_KEY_INVALID, in ``details``), some ``{"error": "text"}``.
+    """
+    if isinstance(payload, list) and payload:
+        payload = payload[0]
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, str):
+        return "", "", error
+    if not isinstance(error, dict):
+        return "", "", ""
+
+    def text(key: str) -> str:
+        value = error.get(key)
+        return str(value) if value is not None else ""
+
+    details = error.get("details")
+    reasons = [d.get("reason") for d in details or [] if isinstance(d, dict)]
+    kind = " ".join([text("type") or text("status"), *(str(r) for r in reasons if r)])
+    return text("code"), kind, text("message")
+
+
+def retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = (headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,90 @@
+"""``python -m providers check``: one small real request to each provider's default models."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from PIL import Image
+
+from providers.core.errors import ProviderError
+from providers.core.provider import Kind, ProviderContext
+from providers.core.types import ImageRequest, ImageResponse, Media, TextResponse
+from providers.routing.api import ask_vision, generate_images
+from providers.routing.registry import ModelEntry, Registry
+
+PROBE_PROMPT = "a small red circle on a white background"
+PROBE_QUESTION = "What colour is this picture? Answer in one word."
+
+
+@dataclass(frozen=True)
+class Probe:
+    """How one model answered its probe: ``problem`` is empty when it worked."""
+
+    entry: ModelEntry
+    seconds: float
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+
+def probe_image() -> Media:
+    """A tiny red PNG for the vision probes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (220, 30, 30)).save(buffer, format="PNG")
+    return Media(buffer.getvalue(), "red.png", "image/png")
+
+
+def probed_models(registry: Registry) -> list[ModelEntry]:
+    """Each provider's default model of each kind it offers, in registry order."""
+    found = (registry.default_of(p, kind) for p in registry.providers for kind in Kind)
+    return [entry for entry in found if entry is not None]
+
+
+async def probe(entry: ModelEntry, context: ProviderContext) -> Probe:
+    """Runs one small job on ``entry`` (it must end with a result within the job deadline)."""
+    began = time.monotonic()
+    try:
+        if entry.kind == Kind.IMAGE:
+            events = generate_images(entry, ImageRequest(PROBE_PROMPT), context)
+            wanted: type[ImageResponse | TextResponse] = ImageResponse
+        else:
+            events = ask_vision(entry, PROBE_QUESTION, [probe_image()], context)
+            wanted = TextResponse
+        async for event in events:
+            if isinstance(event, wanted):
+                return Probe(entry, time.monotonic() - began)
+        problem = "finished without a result"
+    except ProviderError as error:
+        problem = error.user_message
+    return Probe(entry, time.monotonic() - began, problem)
+
+
+async def check(
+    registry: Registry, context: ProviderContext, also: Sequence[ModelEntry] = ()
+) -> list[Probe]:
+    """Probes every provider's default models, and the models in ``also``, at once."""
+    entries = probed_models(registry)
+    entries += [entry for entry in also if entry not in entries]
+    return list(await asyncio.gather(*(probe(e, context) for e in entries)))
+
+
+def table(probes: Sequence[Probe], defaults: Sequence[str]) -> str:
+    """The probes as a text table; ``*`` marks the bot's default models."""
+    rows = [("", "provider", "kind", "model", "result")]
+    for item in probes:
+        result = f"ok in {item.seconds:.1f} s" if item.ok else f"FAILED: {item.problem}"
+        mark = "*" if item.entry.id in defaults else ""
+        rows.append((mark, item.entry.provider.label, item.entry.kind.value, item.entry.id, result))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True))
+        + "  "
+        + row[4]
+        for row in rows
+    )
