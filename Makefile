@@ -1,29 +1,47 @@
-# Two entry points for newcomers: `make run` starts the bot, `make test` runs every check.
+# Entry points for newcomers: `make setup` writes .env, `make run` starts the bot, `make test`
+# runs every check.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench install install-dev messages clean
+.PHONY: run setup test lint bench install install-dev messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The installs are stamp files in the virtualenv: they run once, and again only when
+# pyproject.toml changes (an editable install sees code changes without reinstalling).
 # -qq: a first install prints nothing unless it fails (setuptools otherwise explains editable
 # installs at length); errors still show.
-install: $(BIN)/python
+INSTALLED := $(VENV)/.installed
+INSTALLED_DEV := $(VENV)/.installed-dev
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -qq -e .
+	touch $@
 
-install-dev: $(BIN)/python
+# The dev install includes the plain one, so it stamps both.
+$(INSTALLED_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -qq -e ".[dev]"
+	touch $@ $(INSTALLED)
 
-run: install
+install: $(INSTALLED)
+
+install-dev: $(INSTALLED_DEV)
+
+run: $(INSTALLED)
 	$(BIN)/python -m bot
+
+# Asks for the bot token and one provider key, checks both, writes .env (mode 0600).
+setup: $(INSTALLED)
+	$(BIN)/python -m bot setup
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest -q

@@ -18,22 +18,21 @@ from bot.features import (
     cancel,
     chats,
     describe,
-    hints,
     imagine,
     inline,
     language,
     model,
+    private_chats,
     providers,
     results,
     start,
+    stats,
 )
 from bot.features import settings as chat_settings
-from bot.features.photo_buttons import handlers as photo_buttons
-from bot.features.stats import handlers as stats
 from bot.i18n import N_, from_telegram, translator
 from bot.jobs.life import RESTARTING
 from bot.jobs.recovery import recover
-from bot.runtime import AnyApp, Runtime, attach, attached, detach, runtime_of
+from bot.runtime import AnyApp, Runtime, attach, attached, check_defaults, detach, runtime_of
 from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
 from bot.telegram.commands import menu
@@ -78,8 +77,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         providers,
         stats,
         inline,
-        photo_buttons,
-        hints,
+        private_chats,
     ):
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
@@ -98,6 +96,8 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         runtime.defaults[Kind.IMAGE].id,
         runtime.defaults[Kind.VISION].id,
     )
+    if settings.check_defaults:  # in the background: the start is not delayed
+        runtime.jobs.later(0, lambda: check_defaults(runtime))
     try:
         await app.bot.set_my_commands(menu("en"))
         await app.bot.set_my_commands(menu("ru"), language_code="ru")

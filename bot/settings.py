@@ -5,10 +5,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import NoDecode
 
-from providers import Kind, ProviderSettings, UnknownModel
+from providers import Kind, ProviderSettings, Registry, UnknownModel
 from providers.core.entry import ConfigError
 from providers.routing.config import build_registry
 from providers.routing.fallback import parse_fallbacks
@@ -17,8 +24,9 @@ TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 
 TOKEN_HELP = (
     "TELEGRAM_BOT_TOKEN is {problem}. Create a bot with @BotFather in Telegram "
-    "(send /newbot), copy the token it gives you, and put it in the .env file next to "
-    "README.md as TELEGRAM_BOT_TOKEN=<token> (see .env.example), or export it in the environment."
+    "(send /newbot), copy the token it gives you, and put it in a .env file in the working "
+    "directory as TELEGRAM_BOT_TOKEN=<token> (see .env.example; `python -m bot setup` writes it), "
+    "or export it in the environment."
 )
 
 IdSet = Annotated[frozenset[int], NoDecode]
@@ -27,11 +35,23 @@ IdSet = Annotated[frozenset[int], NoDecode]
 class BotSettings(ProviderSettings):
     """Everything an operator can set; names match the table in README.md and .env.example."""
 
+    _registry: Registry | None = PrivateAttr(default=None)
+
+    def registry(self) -> Registry:
+        """The providers and models these settings configure, built on first use and then kept:
+        the check at start and the running bot share one registry. Raises ConfigError."""
+        if self._registry is None:
+            self._registry = build_registry(self)
+        return self._registry
+
     telegram_bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
 
     default_image_model: str = "arta/flux"
     default_vision_model: str = "dynaspark/gemini-1.5-flash"
+    check_defaults: bool = True
+    """At start, check the default models with one small job each (in the background); one
+    that does not answer is replaced for this run by the first model of its kind that does."""
 
     allowed_user_ids: IdSet = frozenset()
     allowed_chat_ids: IdSet = frozenset()
@@ -43,6 +63,9 @@ class BotSettings(ProviderSettings):
     max_jobs_per_user: int = Field(default=2, ge=1)
     max_concurrent_jobs: int = Field(default=128, ge=1)
     status_edit_interval: float = Field(default=1.0, ge=0)
+    job_deadline: float = Field(default=120.0, gt=0)
+    """Seconds within which a user hears how a job ended, whatever happens upstream; the
+    fallback models share what is left of it."""
     delivery_deadline: float = Field(default=900.0, gt=0)
     shutdown_grace: float = Field(default=20.0, ge=0)
     keep_originals_days: float = Field(default=7.0, ge=0)
@@ -57,6 +80,10 @@ class BotSettings(ProviderSettings):
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """text: one readable line per event; json: one JSON object a line (for log shippers)."""
+    log_prompts: bool = False
+    """Whether prompts and questions appear in INFO logs (at DEBUG they always may)."""
 
     @field_validator("log_level")
     @classmethod
@@ -65,6 +92,11 @@ class BotSettings(ProviderSettings):
         if value.upper() not in levels:
             raise ValueError(f"must be one of {', '.join(levels)}")
         return value.upper()
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("inline_cache_chat_id", mode="before")
     @classmethod
@@ -127,7 +159,7 @@ def load_settings(**overrides: object) -> BotSettings:
                 lines.append(f"{field.upper()}: {error['msg']}")
         raise SettingsError("\n".join(lines)) from None
     try:
-        registry = build_registry(settings)
+        registry = settings.registry()
     except ConfigError as error:
         raise SettingsError(str(error)) from None
     for name, kind in (("default_image_model", Kind.IMAGE), ("default_vision_model", Kind.VISION)):

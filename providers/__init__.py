@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 from providers.core.errors import (
+    Adjustment,
+    AdjustmentCode,
     AuthError,
+    ErrorCode,
     InvalidOption,
     ProviderError,
     ProviderTimeout,
@@ -52,7 +55,10 @@ def default_registry() -> Registry:
 
 
 __all__ = [
+    "Adjustment",
+    "AdjustmentCode",
     "AuthError",
+    "ErrorCode",
     "Event",
     "EventStream",
     "ImageOptions",

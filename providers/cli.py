@@ -34,38 +34,59 @@ from providers.routing.check import check, table
 from providers.routing.config import build_registry
 
 
+class HelpWithDefaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none (the model decides)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.default, bool):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="python -m providers", description=__doc__)
     commands = root.add_subparsers(dest="command", required=True)
 
-    models = commands.add_parser("models", help="list every model id")
-    models.add_argument("--kind", choices=[k.value for k in Kind])
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help, description=help, formatter_class=HelpWithDefaults
+        )
 
-    imagine = commands.add_parser("imagine", help="generate images and save them")
-    imagine.add_argument("prompt")
-    imagine.add_argument("--model", default="arta/flux")
-    imagine.add_argument("--n", type=int, default=1)
-    imagine.add_argument("--ar", dest="aspect_ratio")
-    imagine.add_argument("--seed", type=int)
-    imagine.add_argument("--no", dest="negative_prompt")
-    imagine.add_argument("--steps", type=int)
-    imagine.add_argument("--cfg", type=float)
-    imagine.add_argument("-o", "--output", type=Path, default=Path("out"))
+    models = command("models", "list every model id")
+    models.add_argument("--kind", choices=[k.value for k in Kind], help="only this kind")
 
-    ask = commands.add_parser("ask", help="ask a vision model about an image")
-    ask.add_argument("question")
-    ask.add_argument("--image", type=Path)
-    ask.add_argument("--model", default="dynaspark/gemini-1.5-flash")
-
-    check = commands.add_parser(
-        "check", help="one small real request to each provider's default models"
+    imagine = command("imagine", "generate images and save them")
+    imagine.add_argument("prompt", help="what to draw")
+    imagine.add_argument("--model", default="arta/flux", help="model id (see: models)")
+    imagine.add_argument("--n", type=int, default=1, help="how many pictures")
+    imagine.add_argument("--ar", dest="aspect_ratio", help="aspect ratio such as 16:9")
+    imagine.add_argument("--seed", type=int, help="seed, for a repeatable picture")
+    imagine.add_argument("--no", dest="negative_prompt", help="what not to draw")
+    imagine.add_argument("--steps", type=int, help="sampling steps")
+    imagine.add_argument("--cfg", type=float, help="guidance scale")
+    imagine.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("out"),
+        help="folder for the pictures (an existing file is never overwritten)",
     )
+
+    ask = command("ask", "ask a vision model about an image")
+    ask.add_argument("question", help="the question")
+    ask.add_argument("--image", type=Path, help="the image file to ask about")
+    ask.add_argument("--model", default="dynaspark/gemini-1.5-flash", help="model id")
+
+    check = command("check", "one small real request to each provider's default models")
     check.add_argument(
-        "--image-default", default=os.environ.get("DEFAULT_IMAGE_MODEL", "arta/flux")
+        "--image-default",
+        default=os.environ.get("DEFAULT_IMAGE_MODEL", "arta/flux"),
+        help="the bot's default image model (DEFAULT_IMAGE_MODEL)",
     )
     check.add_argument(
         "--vision-default",
         default=os.environ.get("DEFAULT_VISION_MODEL", "dynaspark/gemini-1.5-flash"),
+        help="the bot's default vision model (DEFAULT_VISION_MODEL)",
     )
     return root
 
@@ -131,11 +152,24 @@ async def _imagine(
                     if isinstance(image, bytes)
                     else await context.http.read(image, provider=entry.provider.label)
                 )
-                path = args.output / f"{stem}-{index}{image_extension(sniff_image_type(data))}"
-                path.write_bytes(data)
-                print(path, file=out)
+                name = f"{stem}-{index}{image_extension(sniff_image_type(data))}"
+                print(save_new(args.output / name, data), file=out)
             print(f"seed: {event.seed}", file=sys.stderr)
     return 0
+
+
+def save_new(path: Path, data: bytes) -> Path:
+    """Writes ``data`` to ``path``, or to ``name-1.png``, ``name-2.png``... next to it when that
+    file exists (never overwriting an earlier result); returns the path written."""
+    candidate, number = path, 0
+    while True:
+        try:
+            with candidate.open("xb") as file:  # "x": fails if the file exists, even in a race
+                file.write(data)
+            return candidate
+        except FileExistsError:
+            number += 1
+            candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
 
 
 async def _ask(

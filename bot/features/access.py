@@ -1,4 +1,5 @@
-"""Access control: ALLOWED_USER_IDS / ALLOWED_CHAT_IDS (empty means everyone)."""
+"""Access control: ALLOWED_USER_IDS / ALLOWED_CHAT_IDS (both empty: everyone), and the
+operators (ADMIN_USER_IDS), who are always let in: they add rights, never close the bot."""
 
 from __future__ import annotations
 
@@ -19,11 +20,19 @@ from bot.telegram.commands import split_command
 REFUSAL = N_("Sorry, this bot is private. Ask its operator to let you in.")
 
 
-def allowed(update: Update, users: frozenset[int], chats: frozenset[int]) -> bool:
-    """Open when both lists are empty; otherwise the user or the chat must be listed."""
+def allowed(
+    update: Update,
+    users: frozenset[int],
+    chats: frozenset[int],
+    operators: frozenset[int] = frozenset(),
+) -> bool:
+    """Open when both allow-lists are empty; otherwise the user or the chat must be listed.
+    An operator is always let in (and never makes an open bot private)."""
+    user, chat = update.effective_user, update.effective_chat
+    if user is not None and user.id in operators:
+        return True
     if not users and not chats:
         return True
-    user, chat = update.effective_user, update.effective_chat
     return (user is not None and user.id in users) or (chat is not None and chat.id in chats)
 
 
@@ -31,8 +40,9 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stops updates from outsiders; commands addressed to the bot and inline queries get a
     polite refusal."""
     settings = runtime_of(context).settings
-    admins = settings.admin_user_ids
-    if allowed(update, settings.allowed_user_ids | admins, settings.allowed_chat_ids):
+    if allowed(
+        update, settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
+    ):
         return
     user = update.effective_user
     tr = translator(from_telegram(user.language_code if user else None, settings.default_language))

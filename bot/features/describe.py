@@ -23,7 +23,6 @@ from bot.telegram.commands import CaptionCommand
 
 DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
 DRAWING = N_("🎨 Drawing it…")
-DESCRIBING = N_("🔎 Describing…")
 
 
 async def describe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -46,11 +45,13 @@ async def draw_it(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     runtime, bot = runtime_of(context), context.bot
     tr = await texts_for(runtime, update)
-    job_id = service.parse_draw(query.data)
+    press = service.DrawIt.unpack(query.data)
     try:
-        if job_id is None:
+        if press is None:
             raise Rejected(tr.gettext(results.STALE))
-        row, message = await results.pressed_job(runtime, bot, query, job_id, service.KIND, tr)
+        row, message = await results.pressed_job(
+            runtime, bot, query, press.job_id, service.KIND, tr
+        )
         prompt = str((row.result or {}).get("prompt") or "")
         if not prompt:
             raise Rejected(tr.gettext(results.STALE))
@@ -69,5 +70,5 @@ def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
         MessageHandler(
             (filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("describe"), describe
         ),
-        CallbackQueryHandler(draw_it, pattern=f"^{service.DRAW_PREFIX}:"),
+        CallbackQueryHandler(draw_it, pattern=service.DrawIt.pattern()),
     ]

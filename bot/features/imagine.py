@@ -1,16 +1,22 @@
-"""/imagine <prompt> [flags]: a status message that follows the job, then the pictures."""
+"""/imagine <prompt> [flags]: a status message that follows the job, then the pictures.
+
+"@YourBot /imagine …" sent as a plain message (what the inline ✏️ button leads to) is the same."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+import re
+
+from telegram import Message, Update
+from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
 from bot.jobs import imagine as service
 from bot.jobs.flags import FlagError, parse_imagine
 from bot.jobs.rejected import Rejected
 from bot.runtime import runtime_of
 from bot.runtime.languages import texts_for
-from bot.telegram.commands import arguments
+from bot.telegram.commands import arguments, split_command
+
+MENTION_RE = re.compile(r"^@([A-Za-z0-9_]{3,64})\s+(?=/)")
 
 
 async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -35,5 +41,31 @@ async def draw(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) ->
         await message.reply_text(str(error))
 
 
+class _MentionThenImagine(filters.MessageFilter):
+    """Text that starts with "@<this bot> /imagine"."""
+
+    def filter(self, message: Message) -> bool:
+        text = message.text or ""
+        match = MENTION_RE.match(text)
+        if match is None or match.group(1).lower() != message.get_bot().username.lower():
+            return False
+        command = split_command(text[match.end() :], match.group(1))
+        return command is not None and command[0] == "imagine"
+
+
+async def mentioned_imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "@YourBot /imagine a fox" sent as a message: the /imagine it spells."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    text = MENTION_RE.sub("", message.text, count=1)
+    parsed = split_command(text, context.bot.username)
+    await draw(update, context, parsed[1] if parsed else "")
+
+
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    return [CommandHandler("imagine", imagine)]
+    fresh = ~filters.UpdateType.EDITED
+    return [
+        CommandHandler("imagine", imagine),
+        MessageHandler(fresh & filters.TEXT & _MentionThenImagine(), mentioned_imagine),
+    ]

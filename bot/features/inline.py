@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import logging
-import re
 
 from telegram import Bot, Message, Update
 from telegram.ext import (
@@ -24,15 +23,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.features import imagine
 from bot.jobs import inline as service
-from bot.jobs.life import STOP_INLINE
+from bot.jobs.life import StopInline
 from bot.runtime import runtime_of
-from bot.telegram.commands import split_command
 
 log = logging.getLogger(__name__)
-
-MENTION_RE = re.compile(r"^@([A-Za-z0-9_]{3,64})\s+(?=/)")
 
 
 async def query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -55,33 +50,11 @@ async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await service.stop(runtime_of(context), update.callback_query)
 
 
-class _MentionThenImagine(filters.MessageFilter):
-    """Text that starts with "@<this bot> /imagine"."""
-
-    def filter(self, message: Message) -> bool:
-        text = message.text or ""
-        match = MENTION_RE.match(text)
-        if match is None or match.group(1).lower() != message.get_bot().username.lower():
-            return False
-        command = split_command(text[match.end() :], match.group(1))
-        return command is not None and command[0] == "imagine"
-
-
 class _SentViaMe(filters.MessageFilter):
     """A message a user sent through this bot's inline mode."""
 
     def filter(self, message: Message) -> bool:
         return message.via_bot is not None and message.via_bot.id == message.get_bot().id
-
-
-async def mentioned_imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ "@YourBot /imagine a fox" sent as a message: the /imagine it spells."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return
-    text = MENTION_RE.sub("", message.text, count=1)
-    parsed = split_command(text, context.bot.username)
-    await imagine.draw(update, context, parsed[1] if parsed else "")
 
 
 async def sent_via_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -109,7 +82,6 @@ def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         InlineQueryHandler(query),
         ChosenInlineResultHandler(chosen),
-        CallbackQueryHandler(stop, pattern=f"^{re.escape(STOP_INLINE)}$"),
+        CallbackQueryHandler(stop, pattern=StopInline.pattern()),
         MessageHandler(fresh & _SentViaMe(), sent_via_me),
-        MessageHandler(fresh & filters.TEXT & _MentionThenImagine(), mentioned_imagine),
     ]

@@ -2,51 +2,19 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.features.model import may_change
-from bot.i18n import LANGUAGE_NAMES, LANGUAGE_TITLES, LANGUAGES, N_, Translator, parse_choice
+from bot.i18n import N_, Translator, parse_choice
 from bot.runtime import languages as languages
 from bot.runtime import runtime_of
+from bot.runtime.permissions import may_change
 from bot.telegram.commands import arguments
+from bot.telegram.language_menu import AUTO, USAGE, LanguageChoice, keyboard, summary
 from bot.telegram.status import redraw_menu
 
-PREFIX = "lang"
-AUTO = "auto"
 ADMINS_ONLY = N_("Only this group's admins can change its language.")
 STALE = N_("This button is out of date. Send /language again.")
-USAGE = N_("Send /language en, /language ru or /language auto, or pick below.")
-
-
-def summary(tr: Translator, chosen: str | None) -> str:
-    """What /language shows: the language in use and whether the chat chose it."""
-    if chosen is None:
-        head = tr.gettext("🌐 Language: {name}, from your Telegram settings.").format(
-            name=tr.gettext(LANGUAGE_TITLES[tr.language])
-        )
-    else:
-        head = tr.gettext("🌐 Language of this chat: {name}.").format(
-            name=tr.gettext(LANGUAGE_TITLES[chosen])
-        )
-    return head + "\n" + tr.gettext(USAGE)
-
-
-def keyboard(tr: Translator, chosen: str | None) -> InlineKeyboardMarkup:
-    """One button per language and one to follow each user's Telegram language."""
-    options = [(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
-    options.append((AUTO, tr.gettext("Telegram's language")))
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    ("✅ " if code == (chosen or AUTO) else "") + label,
-                    callback_data=f"{PREFIX}:{code}",
-                )
-                for code, label in options
-            ]
-        ]
-    )
 
 
 def confirmation(tr: Translator, chosen: str | None) -> str:
@@ -89,14 +57,14 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     runtime = runtime_of(context)
     tr = await languages.texts_for(runtime, update)
-    code = (query.data or "").removeprefix(f"{PREFIX}:")
-    if chat is None or not isinstance(query.message, Message) or code not in (*LANGUAGES, AUTO):
+    choice = LanguageChoice.unpack(query.data)
+    if chat is None or not isinstance(query.message, Message) or choice is None:
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
     if not await may_change(context, chat, query.from_user, None):
         await query.answer(tr.gettext(ADMINS_ONLY), show_alert=True)
         return
-    chosen = None if code == AUTO else code
+    chosen = None if choice.code == AUTO else choice.code
     await languages.choose(runtime, chat.id, chosen)
     tr = await languages.texts_for(runtime, update)
     await query.answer(confirmation(tr, chosen))
@@ -106,5 +74,5 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         CommandHandler("language", language_command),
-        CallbackQueryHandler(language_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(language_button, pattern=LanguageChoice.pattern()),
     ]

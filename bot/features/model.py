@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 from telegram import (
     CallbackQuery,
-    Chat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     Update,
-    User,
 )
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.i18n import N_, Translator
-from bot.i18n.provider_texts import unknown_model
+from bot.i18n.errors import unknown_model
 from bot.runtime import Runtime, models, runtime_of
 from bot.runtime.languages import texts_for
-from bot.telegram.admins import is_admin
+from bot.runtime.permissions import may_change
+from bot.telegram.callback_data import CallbackData, patterns
 from bot.telegram.commands import arguments
 from bot.telegram.status import redraw_menu
 from providers import Kind, ModelEntry, Provider, UnknownModel
@@ -26,10 +28,34 @@ from providers.routing.health import State
 PER_PAGE = 10
 PER_ROW = 2
 TABS_PER_ROW = 4
-PREFIX = "mdl"
 STALE = N_("This button is out of date. Send /model again.")
 ADMINS_ONLY = N_("Only this group's admins can change its models.")
-ANONYMOUS_ADMIN_ID = 1087968824  # @GroupAnonymousBot, who speaks for anonymous group admins
+
+
+@dataclass(frozen=True)
+class ModelPage(CallbackData):
+    """A provider's tab or a paging arrow: ``mdl:t:<tab>:<page>``."""
+
+    prefix: ClassVar[str] = "mdl:t"
+
+    tab: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ModelPick(CallbackData):
+    """A model's button: ``mdl:s:<short id>``."""
+
+    prefix: ClassVar[str] = "mdl:s"
+
+    short_id: str
+
+
+@dataclass(frozen=True)
+class PageNumber(CallbackData):
+    """The "2/5" between the arrows: ``mdl:noop``, does nothing."""
+
+    prefix: ClassVar[str] = "mdl:noop"
 
 
 def tabs(runtime: Runtime) -> list[Provider]:
@@ -83,7 +109,7 @@ def keyboard(
     pages = max(1, -(-len(entries) // PER_PAGE))
     page = min(max(page, 0), pages - 1)
     tab_buttons = [
-        InlineKeyboardButton(tab_label(runtime, p, i == tab), callback_data=f"{PREFIX}:t:{i}:0")
+        InlineKeyboardButton(tab_label(runtime, p, i == tab), callback_data=ModelPage(i, 0).pack())
         for i, p in enumerate(providers)
     ]
     rows = [tab_buttons[i : i + TABS_PER_ROW] for i in range(0, len(tab_buttons), TABS_PER_ROW)]
@@ -92,7 +118,7 @@ def keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    button_label(e, chosen), callback_data=f"{PREFIX}:s:{e.short_id}"
+                    button_label(e, chosen), callback_data=ModelPick(e.short_id).pack()
                 )
                 for e in shown[start : start + PER_ROW]
             ]
@@ -100,9 +126,9 @@ def keyboard(
     if pages > 1:
         rows.append(
             [
-                InlineKeyboardButton("◀", callback_data=f"{PREFIX}:t:{tab}:{(page - 1) % pages}"),
-                InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=f"{PREFIX}:noop"),
-                InlineKeyboardButton("▶", callback_data=f"{PREFIX}:t:{tab}:{(page + 1) % pages}"),
+                InlineKeyboardButton("◀", callback_data=ModelPage(tab, (page - 1) % pages).pack()),
+                InlineKeyboardButton(f"{page + 1}/{pages}", callback_data=PageNumber().pack()),
+                InlineKeyboardButton("▶", callback_data=ModelPage(tab, (page + 1) % pages).pack()),
             ]
         )
     return InlineKeyboardMarkup(rows)
@@ -114,20 +140,6 @@ def tab_of(runtime: Runtime, entry: ModelEntry) -> tuple[int, int]:
     tab = providers.index(entry.provider)
     entries = runtime.registry.of_provider(entry.provider)
     return tab, entries.index(entry) // PER_PAGE
-
-
-async def may_change(
-    context: ContextTypes.DEFAULT_TYPE, chat: Chat, user: User | None, message: Message | None
-) -> bool:
-    """Whether this user may change the chat's models (groups can limit it to admins)."""
-    runtime = runtime_of(context)
-    if chat.type == Chat.PRIVATE or not runtime.settings.group_model_admins_only:
-        return True
-    if user is None:
-        return False
-    if user.id == ANONYMOUS_ADMIN_ID and message is not None and message.sender_chat is not None:
-        return message.sender_chat.id == chat.id
-    return await is_admin(context.bot, chat, user, runtime.settings.admin_user_ids)
 
 
 async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -174,16 +186,17 @@ async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if chat is None or not isinstance(query.message, Message):
         await query.answer(tr.gettext(STALE))
         return
-    parts = (query.data or "").split(":")
-    if parts[:2] == [PREFIX, "noop"]:
+    if PageNumber.unpack(query.data) is not None:
         await query.answer()
         return
-    if len(parts) == 4 and parts[1] == "t" and parts[2].isdigit() and parts[3].isdigit():
+    turn = ModelPage.unpack(query.data)
+    if turn is not None:
         await query.answer()
         chosen = await models.chat_models(runtime, chat.id)
-        await _redraw(query, runtime, chosen, tr, int(parts[2]), int(parts[3]))
+        await _redraw(query, runtime, chosen, tr, turn.tab, turn.page)
         return
-    entry = runtime.registry.by_short_id(parts[2]) if len(parts) == 3 and parts[1] == "s" else None
+    pick = ModelPick.unpack(query.data)
+    entry = runtime.registry.by_short_id(pick.short_id) if pick is not None else None
     if entry is None:
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
@@ -211,5 +224,5 @@ async def _redraw(
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         CommandHandler("model", model_command),
-        CallbackQueryHandler(model_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(model_button, pattern=patterns(ModelPage, ModelPick, PageNumber)),
     ]

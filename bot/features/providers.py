@@ -7,7 +7,7 @@ import dataclasses
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from bot.i18n.provider_texts import recorded_error_text
+from bot.i18n.errors import recorded_error_text
 from bot.runtime import models, runtime_of
 from bot.runtime.languages import texts_for
 from bot.telegram import render
@@ -28,7 +28,7 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     for provider in runtime.registry.providers:
         health = runtime.health.of(provider.name)
         if health.last_error:
-            last_error = recorded_error_text(tr, health.last_error, provider.label)
+            last_error = recorded_error_text(tr, health, provider.label)
             health = dataclasses.replace(health, last_error=last_error)
         line = render.provider_line(
             tr,

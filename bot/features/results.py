@@ -5,11 +5,11 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
 
-from bot.features.describe import DESCRIBING
 from bot.i18n import N_
 from bot.jobs import results
+from bot.jobs.describe import DESCRIBING
 from bot.jobs.rejected import Rejected
-from bot.jobs.result_buttons import AGAIN, DESCRIBE, ORIGINAL, PREFIX, Press
+from bot.jobs.result_buttons import AGAIN, DESCRIBE, ORIGINAL, Press
 from bot.runtime import runtime_of
 from bot.runtime.languages import texts_for
 
@@ -28,7 +28,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     runtime, bot = runtime_of(context), context.bot
     tr = await texts_for(runtime, update)
-    press = Press.parse(query.data)
+    press = Press.unpack(query.data)
     try:
         if press is None:
             raise Rejected(tr.gettext(results.STALE))
@@ -51,4 +51,4 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
-    return [CallbackQueryHandler(pressed, pattern=f"^{PREFIX}:")]
+    return [CallbackQueryHandler(pressed, pattern=Press.pattern())]

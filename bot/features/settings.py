@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
 
-from bot.features import language
-from bot.features.model import may_change
 from bot.i18n import N_, Translator
 from bot.jobs import chat_settings as service
 from bot.jobs.chat_settings import ChatSettings, SettingError
 from bot.runtime import languages as languages
 from bot.runtime import runtime_of
+from bot.runtime.permissions import may_change
+from bot.telegram import language_menu
+from bot.telegram.callback_data import CallbackData
 from bot.telegram.commands import arguments
 from bot.telegram.status import redraw_menu
 
-PREFIX = "set"
 RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
 COUNTS = (1, 2, 3, 4)
 DEFAULT = "-"
 ADMINS_ONLY = N_("Only this group's admins can change its settings.")
 STALE = N_("This button is out of date. Send /settings again.")
+
+
+@dataclass(frozen=True)
+class SettingButton(CallbackData):
+    """A /settings button: ``set:<name>[:<value>]``. The value is the rest of the data, so a
+    ratio keeps its colon (``set:ar:16:9``); :func:`change_of` checks it."""
+
+    prefix: ClassVar[str] = "set"
+    tail: ClassVar[bool] = True
+
+    name: str  # ar, n, sp, cap, reset or lang
+    value: str | None = None
 
 
 def summary(tr: Translator, chosen: ChatSettings) -> str:
@@ -59,57 +72,64 @@ def keyboard(tr: Translator, chosen: ChatSettings) -> InlineKeyboardMarkup:
     def mark(selected: bool, label: str) -> str:
         return ("✅ " if selected else "") + label
 
-    auto = tr.gettext("auto")
     ratios = [
         InlineKeyboardButton(
-            mark(chosen.aspect_ratio is None, auto), callback_data=f"{PREFIX}:ar:{DEFAULT}"
+            mark(chosen.aspect_ratio is None, tr.gettext("📐 Ratio: auto")),
+            callback_data=SettingButton("ar", DEFAULT).pack(),
         )
     ] + [
-        InlineKeyboardButton(mark(chosen.aspect_ratio == r, r), callback_data=f"{PREFIX}:ar:{r}")
+        InlineKeyboardButton(
+            mark(chosen.aspect_ratio == r, r), callback_data=SettingButton("ar", r).pack()
+        )
         for r in RATIOS
     ]
     counts = [
         InlineKeyboardButton(
-            mark(chosen.image_count is None, auto), callback_data=f"{PREFIX}:n:{DEFAULT}"
+            mark(chosen.image_count is None, tr.gettext("🖼 Images: auto")),
+            callback_data=SettingButton("n", DEFAULT).pack(),
         )
     ] + [
         InlineKeyboardButton(
-            mark(chosen.image_count == n, f"×{n}"), callback_data=f"{PREFIX}:n:{n}"
+            mark(chosen.image_count == n, f"×{n}"), callback_data=SettingButton("n", str(n)).pack()
         )
         for n in COUNTS
     ]
     spoiler = InlineKeyboardButton(
         tr.gettext("🙈 Spoiler: on") if chosen.spoiler else tr.gettext("🙈 Spoiler: off"),
-        callback_data=f"{PREFIX}:sp:{0 if chosen.spoiler else 1}",
+        callback_data=SettingButton("sp", "0" if chosen.spoiler else "1").pack(),
     )
     caption = InlineKeyboardButton(
         tr.gettext("💬 Caption: above")
         if chosen.caption_above
         else tr.gettext("💬 Caption: below"),
-        callback_data=f"{PREFIX}:cap:{0 if chosen.caption_above else 1}",
+        callback_data=SettingButton("cap", "0" if chosen.caption_above else "1").pack(),
     )
     return InlineKeyboardMarkup(
         [
             ratios[:3],
             ratios[3:],
-            counts,
+            counts[:1],  # its label needs the room
+            counts[1:],
             [spoiler, caption],
             [
-                InlineKeyboardButton(tr.gettext("↩️ Reset"), callback_data=f"{PREFIX}:reset"),
-                InlineKeyboardButton(tr.gettext("🌐 Language"), callback_data=f"{PREFIX}:lang"),
+                InlineKeyboardButton(
+                    tr.gettext("↩️ Reset"), callback_data=SettingButton("reset").pack()
+                ),
+                InlineKeyboardButton(
+                    tr.gettext("🌐 Language"), callback_data=SettingButton("lang").pack()
+                ),
             ],
         ]
     )
 
 
-def change_of(data: str) -> dict[str, Any] | None:
-    """The columns a button's callback data changes, or None when it is not a known button."""
-    parts = data.split(":", 2)
-    if len(parts) == 2 and parts[1] == "reset":
+def change_of(press: SettingButton | None) -> dict[str, Any] | None:
+    """The columns a button changes, or None when it is not a known button."""
+    if press == SettingButton("reset"):
         return dict(service.RESET)
-    if len(parts) != 3 or parts[0] != PREFIX:
+    if press is None or press.value is None:
         return None
-    name, value = parts[1], parts[2]
+    name, value = press.name, press.value
     if name == "ar" and (value == DEFAULT or value in RATIOS):
         return {"aspect_ratio": None if value == DEFAULT else value}
     if name == "n" and (value == DEFAULT or value in {str(n) for n in COUNTS}):
@@ -153,19 +173,19 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     runtime = runtime_of(context)
     tr = await languages.texts_for(runtime, update)
-    data = query.data or ""
+    press = SettingButton.unpack(query.data)
     if chat is None or not isinstance(query.message, Message):
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
-    if data == f"{PREFIX}:lang":
+    if press == SettingButton("lang"):
         await query.answer()
         chosen_language = await languages.chosen(runtime, chat.id)
         await query.message.reply_text(
-            language.summary(tr, chosen_language),
-            reply_markup=language.keyboard(tr, chosen_language),
+            language_menu.summary(tr, chosen_language),
+            reply_markup=language_menu.keyboard(tr, chosen_language),
         )
         return
-    change = change_of(data)
+    change = change_of(press)
     if change is None:
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
@@ -181,5 +201,5 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
     return [
         CommandHandler("settings", settings_command),
-        CallbackQueryHandler(settings_button, pattern=f"^{PREFIX}:"),
+        CallbackQueryHandler(settings_button, pattern=SettingButton.pattern()),
     ]

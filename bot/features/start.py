@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler, ContextTypes
 
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.runtime import runtime_of
 from bot.runtime.languages import texts_for
 
@@ -30,14 +30,25 @@ like it, with a button that draws it.
 ⏹ /cancel — stop your running jobs in this chat.
 📡 /providers — which providers work right now; when one fails, jobs move on to another.
 🌐 /language — English or Russian for this chat (I follow your Telegram language by default).
+❓ /help — this message.
 
-Under every picture: 🔄 again with a new seed, 🎲 variations, ✏️ edit the prompt, \
-📎 the original file, 🔎 describe it.
+Under every picture: 🔄 again with a new seed, 🎲 variations, 📎 the original file, \
+🔎 describe it.
 
 In groups, address me as /imagine@{username}.""")
 INLINE_HELP = N_(
-    "💬 In any chat, type @{username} and a prompt, then pick the result to draw there."
+    "💬 In any chat, type @{username} and a prompt, then pick the result to draw there; "
+    "✏️ under a picture puts its prompt there to change."
 )
+
+
+def help_text(tr: Translator, username: str, inline: bool) -> str:
+    """The help in ``tr``'s language; the inline-mode lines (and the ✏️ button they explain)
+    only when the bot has inline mode on."""
+    text = tr.gettext(HELP).format(username=username)
+    if inline:
+        text += "\n" + tr.gettext(INLINE_HELP).format(username=username)
+    return text
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -45,9 +56,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if update.effective_message is None:
         return
     tr = await texts_for(runtime_of(context), update)
-    text = tr.gettext(HELP).format(username=context.bot.username)
-    if context.bot.supports_inline_queries:
-        text += "\n" + tr.gettext(INLINE_HELP).format(username=context.bot.username)
+    text = help_text(tr, context.bot.username, context.bot.supports_inline_queries)
     await update.effective_message.reply_text(text)
 
 

@@ -15,18 +15,27 @@ from telegram import Bot, Message
 from telegram.error import TelegramError
 
 from bot.i18n import ENGLISH, N_, Translator, translator
-from bot.i18n.provider_texts import switched_parts
+from bot.i18n.errors import switched_parts
 from bot.jobs.life import MAX_RUNS, ActiveJob, JobFailed, Order, Work
 from bot.jobs.life import submit as start_job
 from bot.jobs.progress import chat_action
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime, models
-from bot.storage.database import JobRow
+from bot.storage.records import JobRow
 from bot.telegram import render
 from bot.telegram.drafts import DraftStream, Rendered, drafts_possible
 from bot.telegram.flood import Priority, sending_as
 from bot.telegram.markdown import Chunk, render_markdown
-from providers import Kind, Media, ModelEntry, ProviderError, Switched, TextDelta, TextResponse
+from providers import (
+    ErrorCode,
+    Kind,
+    Media,
+    ModelEntry,
+    ProviderError,
+    Switched,
+    TextDelta,
+    TextResponse,
+)
 from providers.routing.fallback import ask_with_fallback
 
 log = logging.getLogger(__name__)
@@ -178,7 +187,7 @@ async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[
     runtime, asked, tr = job.runtime, entry, job.tr
     growing = _Growing(job)
     events = ask_with_fallback(
-        runtime.candidates(entry), question, media, runtime.providers, runtime.health
+        runtime.candidates(entry), question, media, runtime.providers, runtime.health, job.deadline
     )
     try:
         async with contextlib.aclosing(events):
@@ -195,7 +204,7 @@ async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[
                     return event.text
     finally:
         await growing.close()  # before the answer is sent: nothing may change after it
-    raise ProviderError("gave an empty answer", provider=asked.provider.label)
+    raise ProviderError(ErrorCode.EMPTY_ANSWER, provider=asked.provider.label)
 
 
 class _Growing:

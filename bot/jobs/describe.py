@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -18,12 +20,12 @@ from bot.jobs.life import MAX_RUNS, ActiveJob, Order, Work
 from bot.jobs.life import submit as start_job
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime, models
-from bot.storage.database import JobRow
+from bot.storage.records import JobRow
+from bot.telegram.callback_data import CallbackData
 from bot.telegram.flood import Priority, sending_as
-from providers import Kind, ModelEntry, ProviderError
+from providers import ErrorCode, Kind, ModelEntry, ProviderError
 
 KIND = "describe"
-DRAW_PREFIX = "p"
 PROMPT_LIMIT = 900  # characters kept of a written prompt (a caption holds 1024)
 # Sent to the model as it is: prompts work best in English whatever the chat speaks.
 QUESTION = (
@@ -38,20 +40,20 @@ NO_PHOTO = N_(
 DESCRIBED = N_("This picture has been described already: its prompt is in the reply to it.")
 WRITTEN = N_("🎨 A prompt for a picture like this one:")
 DRAW_IT = N_("🎨 Draw it")
-_DRAW_DATA = re.compile(rf"^{DRAW_PREFIX}:(\d{{1,18}})$")
 QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
 _LABEL = re.compile(r"^\s*\**prompt\**\s*:\s*\**\s*", re.IGNORECASE)
 
-
-def draw_data(job_id: int) -> str:
-    """The 🎨 button's callback data."""
-    return f"{DRAW_PREFIX}:{job_id}"
+DESCRIBING = N_("🔎 Describing…")
+"""What a 🔎 button answers while the picture is being described."""
 
 
-def parse_draw(data: str | None) -> int | None:
-    """The describe job a 🎨 press names, or None when the data is not one of ours."""
-    match = _DRAW_DATA.match(data or "")
-    return int(match[1]) if match else None
+@dataclass(frozen=True)
+class DrawIt(CallbackData):
+    """The 🎨 button under a written prompt: ``p:<describe job>``."""
+
+    prefix: ClassVar[str] = "p"
+
+    job_id: int
 
 
 def clean_prompt(answer: str) -> str:
@@ -128,10 +130,10 @@ def describing(entry: ModelEntry, ref: ask.PhotoRef) -> Work:
 async def _offer(job: ActiveJob, answer: str) -> None:
     prompt = clean_prompt(answer)
     if not prompt:
-        raise ProviderError("gave an empty answer", provider=job.order.model_id)
+        raise ProviderError(ErrorCode.EMPTY_ANSWER, provider=job.order.model_id)
     await job.runtime.storage.add_result(job.id, prompt=prompt)
     text = f"{html.escape(job.tr.gettext(WRITTEN))}\n\n<code>{html.escape(prompt)}</code>"
-    button = InlineKeyboardButton(job.tr.gettext(DRAW_IT), callback_data=draw_data(job.id))
+    button = InlineKeyboardButton(job.tr.gettext(DRAW_IT), callback_data=DrawIt(job.id).pack())
 
     async def send(chat_id: int) -> Message:
         return await job.bot.send_message(

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from telegram import Bot, Message
 
 from bot.i18n import ENGLISH, N_, Translator, translator
-from bot.i18n.provider_texts import sentence, switched_parts, unknown_model
+from bot.i18n.errors import sentence, switched_parts, unknown_model
 from bot.jobs import chat_settings
 from bot.jobs.flags import ImagineArgs
 from bot.jobs.life import MAX_RUNS, RESENDING, ActiveJob, Order, Work
@@ -28,12 +28,13 @@ from bot.jobs.result_buttons import edit_query, keyboard
 from bot.pictures.fetch import fetch_bytes
 from bot.pictures.prepare import NotAPicture, Picture, prepare
 from bot.runtime import Runtime, models
-from bot.storage.database import JobRow, JobStatus
 from bot.storage.outbox import Buttons
+from bot.storage.records import JobRow, JobStatus
 from bot.telegram import render
 from bot.telegram.delivery import Look
 from bot.telegram.preview import PREVIEW, LivePreview
 from providers import (
+    ErrorCode,
     EventStream,
     ImagePreview,
     ImageRequest,
@@ -49,7 +50,7 @@ from providers import (
     UnknownModel,
     validate_request,
 )
-from providers.routing.api import resume_images
+from providers.routing.api import OutOfTime, resume_images, stage_of
 from providers.routing.fallback import generate_with_fallback
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ async def build_request(runtime: Runtime, chat_id: int, args: ImagineArgs, tr: T
     try:
         validate_request(entry, request)
     except InvalidOption as error:
-        raise Rejected(sentence(tr, str(error), error)) from None
+        raise Rejected(sentence(tr, error)) from None
     if request.seed is None and entry.options is not None and entry.options.seed:
         request = dataclasses.replace(request, seed=secrets.randbelow(SEED_RANGE))
     return Built(entry, request, look, applied.notes)
@@ -203,25 +204,26 @@ async def follow(
     """Consumes the provider's events, keeping the status (and the preview, if there is one)
     current; returns the final images and the model that drew them (a fallback when the chosen
     model's provider failed)."""
-    stage, note, notice, drawing = Stage.SUBMITTED, "", "", entry
+    stage: Stage | None = None  # until the upstream has taken the job
+    note, notice, drawing = "", "", entry
     runtime, tr = job.runtime, job.tr
 
     def refresh() -> None:
         job.show(notice + render.progress_text(tr, drawing.id, stage, job.clock.elapsed, note))
 
     refresh()
-    events = _events(runtime, entry, request, accepted)
+    events = _events(runtime, entry, request, accepted, job.deadline)
     # Closing the events at the result frees the provider's slot before the delivery.
     async with ticker(TICK_SECONDS, refresh), contextlib.aclosing(events):
         async for event in events:
             if isinstance(event, Switched):
                 reason, adjustments = switched_parts(tr, event, drawing.provider.label)
                 drawing = runtime.registry.resolve(event.to_model)
-                stage, note = Stage.SUBMITTED, ""
+                stage, note = None, ""
                 notice = render.switched_text(tr, event, reason, adjustments) + "\n"
                 refresh()
             elif isinstance(event, Progress):
-                stage = event.stage
+                stage = stage_of(event)
                 note = render.queue_note(tr, event.queue_position, drawing.provider.label)
                 token = event.resume or event.job_id
                 if token and (accepted is None or accepted.job != token):
@@ -235,9 +237,11 @@ async def follow(
                     preview.show(event.images[0])
             elif isinstance(event, ImageResponse):
                 if not event.images:
-                    raise ProviderError("returned no images", provider=drawing.provider.label)
+                    raise ProviderError(
+                        ErrorCode.RETURNED_NO_IMAGES, provider=drawing.provider.label
+                    )
                 return event, drawing
-    raise ProviderError("finished without images", provider=drawing.provider.label)
+    raise ProviderError(ErrorCode.FINISHED_WITHOUT_IMAGES, provider=drawing.provider.label)
 
 
 @dataclass(frozen=True)
@@ -261,28 +265,36 @@ class Accepted:
 
 
 async def _events(
-    runtime: Runtime, entry: ModelEntry, request: ImageRequest, accepted: Accepted | None
+    runtime: Runtime,
+    entry: ModelEntry,
+    request: ImageRequest,
+    accepted: Accepted | None,
+    until: float,
 ) -> EventStream:
-    """The job's events: the accepted upstream job followed again when there is one and its
-    provider can, else (or when following it fails) the request drawn with fallback."""
+    """The job's events until ``until`` (the job's deadline): the accepted upstream job
+    followed again when there is one and its provider can, else (or when following it fails)
+    the request drawn with fallback."""
     if accepted is not None:
         try:
             model = runtime.registry.resolve(accepted.model_id, Kind.IMAGE)
-            resumed = resume_images(model, accepted.job, request, runtime.providers)
+            resumed = resume_images(model, accepted.job, request, runtime.providers, until)
         except ProviderError:
             resumed = None
         if resumed is not None:
             if model is not entry:  # a fallback model had taken the job before the restart
-                yield Switched(entry.id, model.id, f"{entry.provider.label} had failed")
+                had_failed = ProviderError(ErrorCode.HAD_FAILED, provider=entry.provider.label)
+                yield Switched(entry.id, model.id, had_failed)
             try:
                 async with contextlib.aclosing(resumed):
                     async for event in resumed:
                         yield event
                 return
+            except OutOfTime:
+                raise  # no time left to draw it again
             except ProviderError as error:
                 log.warning("could not follow %s after a restart: %s", accepted.job, error)
     fresh = generate_with_fallback(
-        runtime.candidates(entry), request, runtime.providers, runtime.health
+        runtime.candidates(entry), request, runtime.providers, runtime.health, until
     )
     async with contextlib.aclosing(fresh):
         async for event in fresh:
@@ -320,7 +332,7 @@ async def fetch_pictures(
     try:
         return await asyncio.to_thread(check)
     except NotAPicture as error:
-        raise ResponseError(str(error), provider=provider) from None
+        raise ResponseError(error.code, provider=provider, **error.params) from None
 
 
 def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> Buttons:

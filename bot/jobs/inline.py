@@ -49,7 +49,7 @@ from bot.jobs.rejected import Rejected
 from bot.pictures.prepare import Picture
 from bot.runtime import Runtime
 from bot.runtime.languages import language_for
-from bot.storage.database import UNFINISHED, JobRow
+from bot.storage.records import UNFINISHED, JobRow
 from bot.telegram import render
 from bot.telegram.delivery import Undeliverable, file_id_of, send_picture
 from bot.telegram.sending import ChatGone, Postponed, persistently

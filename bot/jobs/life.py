@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from telegram import (
     Bot,
@@ -40,20 +41,22 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot.i18n import ENGLISH, N_, Translator, translator
-from bot.i18n.provider_texts import error_text
+from bot.i18n.errors import error_text
 from bot.jobs.moves import move_chat
 from bot.jobs.progress import Clock, log_job
 from bot.jobs.rejected import Rejected
 from bot.pictures.prepare import Picture
 from bot.runtime import Runtime
 from bot.runtime.queue import Job, TooManyJobs
-from bot.storage.database import JobRow, JobStatus, StorageError
 from bot.storage.outbox import Buttons, Delivered
+from bot.storage.records import JobRow, JobStatus, StorageError
 from bot.telegram import render
+from bot.telegram.callback_data import CallbackData
 from bot.telegram.delivery import Look, Undeliverable, deliver
 from bot.telegram.sending import ChatGone, Postponed, persistently
 from bot.telegram.status import InlineStatus, LiveStatus, headed
-from providers import ProviderError
+from providers import InvalidOption, ProviderError, UnknownModel
+from providers.routing.api import OutOfTime
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,16 @@ RESENDING = N_("📤 Sending the finished pictures…")
 PICTURES_LOST = N_("⚠️ The finished pictures were lost; please send your command again.")
 RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
 MAX_RUNS = 2  # a job cut short by a crash or restart is run again once
-STOP_INLINE = "inline:stop"  # the callback data of the "Stop" button under an inline job
+
+
+@dataclass(frozen=True)
+class StopInline(CallbackData):
+    """The "⏹ Stop" button under an inline job: ``inline:stop`` (the job is the message's)."""
+
+    prefix: ClassVar[str] = "inline:stop"
+
+
+STOP_INLINE = StopInline().pack()
 
 
 def stop_keyboard(tr: Translator) -> InlineKeyboardMarkup:
@@ -168,6 +180,19 @@ class ActiveJob:
         self.tr: Translator = translator(order.language)
         """The job's texts, in the language of the chat (or of the user) that asked."""
         self._job = job
+        self.stage = "waiting"
+        """How far the job got (for the log line at its end): waiting (for a slot), running,
+        the upstream's own stages when the work reports them, accepted, delivering."""
+        self.provider: str | None = None
+        """The provider working on the job (for the log line at its end)."""
+        with contextlib.suppress(ProviderError):
+            self.provider = runtime.registry.resolve(order.model_id).provider.label
+
+    def reached(self, stage: str, provider: str | None = None) -> None:
+        """Notes how far the job got (and which provider has it now) for its end's log line."""
+        self.stage = str(stage)
+        if provider is not None:
+            self.provider = provider
 
     @property
     def id(self) -> int:
@@ -175,8 +200,11 @@ class ActiveJob:
 
     @property
     def deadline(self) -> float:
-        """When the job's time is up (JOB_TIMEOUT after it started running; loop time)."""
-        return self.clock.start + self.runtime.settings.job_timeout
+        """When the job's upstream time is up (JOB_DEADLINE after it started running, or
+        JOB_TIMEOUT if shorter; loop time): the providers, every fallback and the result
+        downloads share it."""
+        settings = self.runtime.settings
+        return self.clock.start + min(settings.job_deadline, settings.job_timeout)
 
     @property
     def chat_id(self) -> int:
@@ -215,11 +243,13 @@ class ActiveJob:
         status = self.status
         if not isinstance(status, InlineStatus):
             raise TypeError("only an inline job's message can become its result")
+        self.reached("delivering")
         await self.send(lambda _chat_id: status.become(media))
         await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
 
     async def remember_upstream(self, upstream_job_id: str) -> None:
         """Stores the upstream's id for this job (what a resume after a restart needs)."""
+        self.reached("accepted")
         await self.runtime.storage.update_job(self.id, upstream_job_id=upstream_job_id)
 
     async def deliver(
@@ -229,6 +259,7 @@ class ActiveJob:
         above them, as ``look`` says) with ``buttons`` under them; they stay until Telegram
         took them all (or refused them)."""
         outbox = self.runtime.outbox
+        self.reached("delivering")
         parcel = await asyncio.to_thread(
             outbox.put,
             self.id,
@@ -245,6 +276,7 @@ class ActiveJob:
         """Sends what the outbox still holds for this job (after a restart, say) and records
         where the pictures landed (the buttons under them need it)."""
         outbox = self.runtime.outbox
+        self.reached("delivering")
         parcel = await asyncio.to_thread(outbox.get, job_id)
         if parcel is None:
             raise JobFailed(self.tr.gettext(PICTURES_LOST))
@@ -330,6 +362,11 @@ class _End:
     text: str = ""  # "" = remove the status message
     quiet: bool = False  # say nothing (the chat is gone)
     keep_open: bool = False  # leave the row for the next start (restart, outage)
+    # For the log line: how it ended, the failure's code and its reason (see _log_end).
+    outcome: str = ""  # "" = from the status: delivered, cancelled, paused, postponed, failed
+    code: str | None = None
+    reason: str | None = None
+    failure: bool = False  # logged at WARNING
 
 
 async def _live(
@@ -369,28 +406,41 @@ async def _live(
         await _announce(active, waiting, row.status_message_id if row else None)
         async with runtime.jobs.slot(job):
             active.clock.reset()
+            active.reached("running")
             await runtime.storage.start_attempt(job.id)
             await work(active)
         end = _End(JobStatus.DONE)
     except asyncio.CancelledError:
         end = _cancelled(tr, job.cancel_reason)
+        end.reason = job.cancel_reason
+    except OutOfTime as error:
+        allowed = min(runtime.settings.job_deadline, runtime.settings.job_timeout)
+        text = render.out_of_time_text(tr, error, allowed)
+        end = _End(JobStatus.FAILED, error.user_message, text)
+        _provider_failure(active, end, error)
     except ProviderError as error:
         text = render.failure_text(tr, error_text(tr, error))
         end = _End(JobStatus.FAILED, error.user_message, text)
+        _provider_failure(active, end, error)
     except JobFailed as error:
         end = _End(JobStatus.FAILED, str(error), _warning(str(error)))
+        end.code, end.reason, end.failure = "JobFailed", str(error), True
     except Undeliverable as error:
         end = _End(JobStatus.FAILED, str(error), _warning(error.text(tr)))
+        end.code, end.reason, end.failure = "Undeliverable", error.reason, True
     except ChatGone as error:
-        log.info("job %s: %s (%s)", job.id, CHAT_GONE, error)
         end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
+        end.outcome, end.code, end.reason = "chat_gone", "ChatGone", f"{CHAT_GONE}: {error}"
         runtime.jobs.cancel_chat(job.chat_id, CHAT_GONE, sparing=job)
     except Postponed as error:
-        log.warning("job %s: Telegram kept failing (%s); delivery postponed", job.id, error)
         end = _End(JobStatus.DELIVERING, text=tr.gettext(POSTPONED), keep_open=True)
+        end.code, end.failure = "Postponed", True
+        end.reason = f"Telegram kept failing ({error}); delivery postponed"
     except Exception:
         log.exception("job %s failed unexpectedly", job.id)
         end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
+        end.outcome, end.failure = "error", True
+        end.code = type(sys.exc_info()[1]).__name__
     await _close(active, end)  # the runner forgets the job after this
     if end.status == JobStatus.DELIVERING:
         runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
@@ -404,6 +454,55 @@ async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
     if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
         waiting = translator(row.language or ENGLISH).gettext(RESENDING)
         resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))
+
+
+# Error codes (ProviderError.code) of an upstream that refused the request (content policy):
+# the request's fault, not the provider's.
+REFUSALS = frozenset({"content_filter", "content_policy", "safety_checker", "moderation_blocked"})
+
+
+def _provider_failure(active: ActiveJob, end: _End, error: ProviderError) -> None:
+    """Fills the log fields of a job a provider failed (or refused)."""
+    code = getattr(error, "code", None)
+    end.code = str(code) if code else type(error).__name__
+    end.reason = str(error)
+    if end.code in REFUSALS or isinstance(error, (InvalidOption, UnknownModel)):
+        end.outcome = "refused"
+    else:
+        end.failure = True
+    if error.provider:
+        active.provider = error.provider
+    stage = getattr(error, "stage", None)
+    if stage is not None:
+        active.stage = str(stage)
+
+
+_OUTCOMES = {
+    JobStatus.DONE: "delivered",
+    JobStatus.CANCELLED: "cancelled",
+    JobStatus.RUNNING: "paused",
+    JobStatus.DELIVERING: "postponed",
+}
+
+
+def _log_end(active: ActiveJob, end: _End) -> None:
+    """The job's one line saying how it ended (failures at WARNING; see log_job)."""
+    order = active.order
+    outcome = end.outcome or _OUTCOMES.get(end.status, "failed")
+    log_job(
+        active.id,
+        order.kind,
+        active.chat_id,
+        order.model_id,
+        active.clock.elapsed,
+        outcome,
+        provider=active.provider,
+        stage="delivered" if outcome == "delivered" else active.stage,
+        code=end.code,
+        reason=end.reason,
+        prompt=order.prompt if active.runtime.settings.log_prompts else None,
+        level=logging.WARNING if end.failure else logging.INFO,
+    )
 
 
 def _warning(text: str) -> str:
@@ -473,8 +572,9 @@ async def _close(active: ActiveJob, end: _End) -> None:
     except StorageError as error:  # the user is still told; the next start settles the row
         log.error("job %s: could not record its end: %s", active.id, error)
         text = end.text or active.tr.gettext(SOMETHING_WRONG)
-        end = _End(JobStatus.FAILED, text=text, quiet=end.quiet)
-    log_job(active.id, order.kind, active.chat_id, order.model_id, active.clock.elapsed, end.status)
+        end = _End(JobStatus.FAILED, text=text, quiet=end.quiet, failure=True)
+        end.code, end.reason = "StorageError", str(error)
+    _log_end(active, end)
     runtime.jobs.ended(active._job)  # the user's cap is free while the status is settled
     if end.quiet:
         if active.status is not None:

@@ -20,7 +20,7 @@ from bot.i18n import ENGLISH, N_, translator
 from bot.jobs import ask, describe, imagine, inline
 from bot.jobs.life import Work, close_stored, resume, settle_stale
 from bot.runtime import Runtime
-from bot.storage.database import JobRow, JobStatus
+from bot.storage.records import JobRow, JobStatus
 
 log = logging.getLogger(__name__)
 

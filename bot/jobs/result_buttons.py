@@ -1,47 +1,41 @@
-"""The buttons under a result: their callback data (checked, within Telegram's 64 bytes) and
-their look, in the job's language."""
+"""The buttons under a result: their callback data (:class:`Press`, checked, within Telegram's
+64 bytes) and their look, in the job's language."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import Translator
+from bot.telegram.callback_data import CallbackData
 
-PREFIX = "r"
 AGAIN, VARIATIONS, ORIGINAL, DESCRIBE = "a", "v", "o", "d"
-CALLBACK_LIMIT = 64  # bytes of callback_data Telegram takes
 INLINE_QUERY_LIMIT = 256  # characters of an inline query (the ✏️ button pre-fills one)
 PER_ROW = 5
 ACTIONS = AGAIN + VARIATIONS + ORIGINAL + DESCRIBE
-_DATA = re.compile(rf"^{PREFIX}:(\d{{1,18}}):([{ACTIONS}])(?::(\d))?$")
+PICTURES = 10  # an album holds at most 10: 🔎 buttons go by a one-digit index
 
 
 @dataclass(frozen=True)
-class Press:
-    """A result button: which job's result, what to do, and on which picture (0-based)."""
+class Press(CallbackData):
+    """A result button: which job's result, what to do, and on which picture (0-based).
+
+    Its data is ``r:<job>:<action>[:<index>]`` (the index left out for the first picture).
+    Keyboards wait in the outbox across restarts, so that form must never change."""
+
+    prefix: ClassVar[str] = "r"
 
     job_id: int
     action: str
     index: int = 0
 
-    def data(self) -> str:
-        """The callback data for this button."""
-        suffix = f":{self.index}" if self.index else ""
-        data = f"{PREFIX}:{self.job_id}:{self.action}{suffix}"
-        if len(data.encode()) > CALLBACK_LIMIT:
-            raise ValueError(f"callback data over {CALLBACK_LIMIT} bytes: {data!r}")
-        return data
-
-    @classmethod
-    def parse(cls, data: str | None) -> Press | None:
-        """The press ``data`` stands for, or None when it is not one of ours (forged, old)."""
-        match = _DATA.match(data or "")
-        if match is None:
-            return None
-        return cls(int(match[1]), match[2], int(match[3] or 0))
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS or len(self.action) != 1:
+            raise ValueError(f"no result button does {self.action!r}")
+        if not 0 <= self.index < PICTURES:
+            raise ValueError(f"no picture {self.index} under a result")
 
 
 def edit_query(prompt: str, seed: int | None) -> str | None:
@@ -65,7 +59,7 @@ def keyboard(
     when there are several."""
 
     def button(text: str, action: str, index: int = 0) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text, callback_data=Press(job_id, action, index).data())
+        return InlineKeyboardButton(text, callback_data=Press(job_id, action, index).pack())
 
     first = [button(tr.gettext("🔄 Again"), AGAIN)]
     if variations:

@@ -13,13 +13,14 @@ import secrets
 from typing import Any
 
 from telegram import Bot, CallbackQuery, InputMediaDocument, Message, ReplyParameters, User
+from telegram.constants import ChatType
 
 from bot.i18n import N_, Translator
 from bot.jobs import chat_settings, describe, imagine
 from bot.jobs.rejected import Rejected
 from bot.jobs.result_buttons import AGAIN, VARIATIONS
 from bot.runtime import Runtime
-from bot.storage.database import JobRow
+from bot.storage.records import JobRow
 from bot.telegram.admins import is_admin
 from bot.telegram.flood import Priority, sending_as
 from providers import InvalidOption, Kind, UnknownModel, validate_request
@@ -32,6 +33,9 @@ ORIGINALS_GONE = N_("The original files are no longer kept. Send /imagine to dra
 NOT_READY = N_("The pictures are still being sent; try again in a moment.")
 AGAIN_NOTE = N_("🔄 {name} asked to draw this again: {prompt}")
 VARIATIONS_NOTE = N_("🎲 {name} asked for variations: {prompt}")
+# In a private chat the one who pressed is the only person there: the note names no one.
+AGAIN_NOTE_PRIVATE = N_("🔄 Drawing this again: {prompt}")
+VARIATIONS_NOTE_PRIVATE = N_("🎲 Variations: {prompt}")
 
 
 async def pressed_job(
@@ -118,7 +122,10 @@ async def draw_again(
         caption_above=bool(row.options.get(imagine.CAPTION_ABOVE)),
     )
     built = imagine.Built(entry, request, look, [])
-    template = AGAIN_NOTE if action == AGAIN else VARIATIONS_NOTE
+    if pressed.chat.type == ChatType.PRIVATE:
+        template = AGAIN_NOTE_PRIVATE if action == AGAIN else VARIATIONS_NOTE_PRIVATE
+    else:
+        template = AGAIN_NOTE if action == AGAIN else VARIATIONS_NOTE
     note = tr.gettext(template).format(name=user.first_name, prompt=request.prompt)
     await draw_for(runtime, bot, pressed, user, built, note, tr)
 

@@ -14,7 +14,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from providers import ProviderError, ProviderTimeout, ProviderUnavailable, ResponseError
+from providers import ErrorCode, ProviderError, ProviderTimeout, ProviderUnavailable, ResponseError
 from providers.core.http import raise_for_status
 
 MAX_BYTES = 40 * 1024 * 1024
@@ -44,7 +44,7 @@ async def check_url(url: str, *, provider: str, allow_private: bool, proxied: bo
     this machine cannot resolve is left to the proxy."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ResponseError("sent a picture address we do not fetch", provider=provider)
+        raise ResponseError(ErrorCode.ADDRESS_REFUSED, provider=provider)
     if allow_private:
         return
     host = parts.hostname
@@ -58,15 +58,10 @@ async def check_url(url: str, *, provider: str, allow_private: bool, proxied: bo
         except OSError:
             if proxied:
                 return
-            raise ProviderUnavailable(
-                "sent a picture address that cannot be reached", provider=provider
-            ) from None
+            raise ProviderUnavailable(ErrorCode.ADDRESS_UNREACHABLE, provider=provider) from None
         addresses = [str(info[4][0]) for info in infos]
     if any(is_internal(address) for address in addresses):
-        raise ResponseError(
-            "sent a picture address on a private network, which we do not fetch",
-            provider=provider,
-        )
+        raise ResponseError(ErrorCode.ADDRESS_PRIVATE, provider=provider)
 
 
 async def fetch_bytes(
@@ -91,18 +86,18 @@ async def fetch_bytes(
                         continue
                     await raise_for_status(response, provider)
                     return await _capped_body(response, provider)
-            raise ResponseError("redirected the picture download too often", provider=provider)
+            raise ResponseError(ErrorCode.TOO_MANY_REDIRECTS, provider=provider)
     except ProviderError:
         raise
     except TimeoutError as exc:
-        raise ProviderTimeout("took too long to send the picture", provider=provider) from exc
+        raise ProviderTimeout(ErrorCode.SLOW_PICTURE, provider=provider) from exc
     except aiohttp.ClientError as exc:
-        raise ProviderUnavailable("cannot be reached right now", provider=provider) from exc
+        raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=provider) from exc
 
 
 async def _capped_body(response: aiohttp.ClientResponse, provider: str) -> bytes:
     too_big = ResponseError(
-        f"sent a picture larger than {MAX_BYTES // (1024 * 1024)} MB", provider=provider
+        ErrorCode.PICTURE_TOO_BIG, provider=provider, mb=MAX_BYTES // (1024 * 1024)
     )
     if response.content_length is not None and response.content_length > MAX_BYTES:
         raise too_big

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from providers.core.errors import ErrorCode, Param, english
+
 PHOTO_MAX_BYTES = 10 * 1024 * 1024
 PHOTO_MAX_SIDES = 10_000
 PHOTO_MAX_RATIO = 20
@@ -16,7 +18,13 @@ MAX_SIDE = 30_000
 
 
 class NotAPicture(Exception):
-    """The bytes are not an image we will post; ``str(error)`` says why, for the user."""
+    """The bytes are not an image we will post; ``code`` and ``params`` say why (``str(error)``
+    in English), for the user."""
+
+    def __init__(self, code: ErrorCode, /, **params: Param) -> None:
+        super().__init__(english(code, params))
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ def prepare(data: bytes, index: int) -> Picture:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
             if width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
-                raise NotAPicture(f"sent a picture too large to handle ({width}×{height})")
+                raise NotAPicture(ErrorCode.PICTURE_TOO_LARGE_SIZE, width=width, height=height)
             image.load()  # decodes it all: truncated or garbled data fails here
             fmt = image.format or ""
             if fmt not in PHOTO_FORMATS:
@@ -47,9 +55,9 @@ def prepare(data: bytes, index: int) -> Picture:
     except NotAPicture:
         raise
     except Image.DecompressionBombError:
-        raise NotAPicture("sent a picture too large to handle") from None
+        raise NotAPicture(ErrorCode.PICTURE_TOO_LARGE) from None
     except (OSError, SyntaxError, ValueError):
-        raise NotAPicture("sent something that is not a picture") from None
+        raise NotAPicture(ErrorCode.NOT_A_PICTURE) from None
     extension = "jpg" if fmt == "JPEG" else "png"
     fits = (
         len(data) <= PHOTO_MAX_BYTES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any, cast
@@ -10,11 +11,12 @@ from telegram.ext import Application, ContextTypes
 
 from bot.runtime.queue import JobRunner
 from bot.settings import BotSettings
-from bot.storage.database import DB_NAME, Storage
+from bot.storage.database import Storage
 from bot.storage.originals import Originals
 from bot.storage.outbox import Outbox
+from bot.storage.sqlite import DB_NAME
 from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
-from providers.routing.config import build_registry
+from providers.routing.check import Probe, first_answering, probe, probed_models
 from providers.routing.fallback import candidates, parse_fallbacks
 from providers.routing.health import HealthBook
 
@@ -42,7 +44,7 @@ class Runtime:
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
         storage = await Storage.open(settings.data_dir / DB_NAME)
-        registry = build_registry(settings)
+        registry = settings.registry()
         health = await HealthBook.open(storage)
         return cls(
             settings=settings,
@@ -110,6 +112,68 @@ def default_model(
             instead,
         )
     return entry
+
+
+KEY_ADVICE = (
+    "Set a key for a provider that works today (HF_TOKEN, POLLINATIONS_API_KEY, OPENAI_API_KEY, "
+    "FAL_KEY or REPLICATE_API_TOKEN) and DEFAULT_{kind}_MODEL: see README 'Pick your providers'."
+)
+
+
+async def check_defaults(runtime: Runtime) -> None:
+    """Checks each default model with one small job, the way ``python -m providers check``
+    does (run in the background at start). A default that does not answer is replaced for this
+    run by the first other model of its kind that does, in one WARNING line naming both and how
+    to set a key; when none answers, one WARNING says so. A chat's own choice is untouched."""
+    await asyncio.gather(*(_check_default(runtime, kind) for kind in list(runtime.defaults)))
+
+
+async def _check_default(runtime: Runtime, kind: Kind) -> None:
+    context, registry = runtime.providers, runtime.registry
+    loop = asyncio.get_running_loop()
+    chosen = runtime.defaults[kind]
+    checked = await probe(chosen, context, loop.time() + runtime.settings.job_deadline)
+    if checked.ok:
+        log.info("DEFAULT_%s_MODEL %s answers", kind.value.upper(), chosen.id)
+        return
+    others = [
+        entry
+        for entry in probed_models(registry)
+        if entry.kind == kind and entry.provider is not chosen.provider
+    ]
+    found, probes = await first_answering(
+        others, context, loop.time() + runtime.settings.job_deadline
+    )
+    if runtime.defaults[kind] is not chosen:
+        return  # changed meanwhile: the newer choice stands
+    variable = f"DEFAULT_{kind.value.upper()}_MODEL"
+    advice = KEY_ADVICE.format(kind=kind.value.upper())
+    if found is None:
+        log.warning(
+            "%s %s does not answer (%s), and no other %s model does either%s; %s jobs will "
+            "fail until a provider answers. %s",
+            variable,
+            chosen.id,
+            checked.problem,
+            kind.value,
+            _listed(probes),
+            "/imagine" if kind == Kind.IMAGE else "/ask",
+            advice,
+        )
+        return
+    runtime.defaults[kind] = found.entry
+    log.warning(
+        "%s %s does not answer (%s); using %s instead for this run. %s",
+        variable,
+        chosen.id,
+        checked.problem,
+        found.entry.id,
+        advice,
+    )
+
+
+def _listed(probes: list[Probe]) -> str:
+    return f" ({'; '.join(f'{p.entry.id}: {p.problem}' for p in probes)})" if probes else ""
 
 
 AnyApp = Application[Any, Any, Any, Any, Any, Any]

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from bot.i18n import N_, Translator
 from providers import Stage, Switched
+from providers.routing.api import OutOfTime
 from providers.routing.health import Health, State
 
 CAPTION_LIMIT = 1024
 TEXT_LIMIT = 4096
 
-STAGE_ICONS = {Stage.SUBMITTED: "📨", Stage.QUEUED: "🕓", Stage.GENERATING: "🎨"}
-STAGE_TEXTS = {
+# "sent" (📨) only once the upstream has taken the job; before that (None) the job waits for it.
+STAGE_ICONS: dict[Stage | None, str] = {
+    None: "⏳",
+    Stage.SIGNING_IN: "🔑",
+    Stage.SUBMITTED: "📨",
+    Stage.QUEUED: "🕓",
+    Stage.GENERATING: "🎨",
+}
+STAGE_TEXTS: dict[Stage | None, str] = {
+    None: N_("waiting for {model} to take the job{detail} · {seconds} s"),
+    Stage.SIGNING_IN: N_("signing in at {model}{detail} · {seconds} s"),
     Stage.SUBMITTED: N_("sent to {model}{detail} · {seconds} s"),
     Stage.QUEUED: N_("waiting in line at {model}{detail} · {seconds} s"),
     Stage.GENERATING: N_("drawing with {model}{detail} · {seconds} s"),
@@ -37,10 +47,10 @@ def starting_text(tr: Translator, model_id: str) -> str:
 
 
 def progress_text(
-    tr: Translator, model_id: str, stage: Stage, elapsed: float, note: str = ""
+    tr: Translator, model_id: str, stage: Stage | None, elapsed: float, note: str = ""
 ) -> str:
-    """The status while the provider works: stage, model, an optional note (already in the
-    user's language), elapsed seconds."""
+    """The status while the provider works: stage (None: the upstream has not taken the job
+    yet), model, an optional note (already in the user's language), elapsed seconds."""
     detail = f" ({shorten(note, 60)})" if note else ""
     text = tr.gettext(STAGE_TEXTS[stage]).format(
         model=model_id, detail=detail, seconds=int(elapsed)
@@ -100,6 +110,25 @@ def growing_answer(partial: str) -> str:
     if len(text) > TEXT_LIMIT - 100:
         text = "…" + text[-(TEXT_LIMIT - 101) :]
     return f"💬 {text} ▍"
+
+
+WAITING_FOR: dict[Stage | None, str] = {
+    None: N_("waiting for {provider} to take the job"),
+    Stage.SIGNING_IN: N_("signing in at {provider}"),
+    Stage.SUBMITTED: N_("waiting for {provider} to start the job"),
+    Stage.QUEUED: N_("waiting in {provider}'s queue"),
+    Stage.GENERATING: N_("waiting for {provider} to finish"),
+}
+
+
+def out_of_time_text(tr: Translator, error: OutOfTime, seconds: float) -> str:
+    """A job that ran out of JOB_DEADLINE: how long, what it waited for, what to do."""
+    waiting = tr.gettext(WAITING_FOR[error.stage]).format(provider=error.provider or error.model)
+    if error.queue_position:
+        waiting += f" (#{error.queue_position})"
+    text = tr.gettext("⌛ No result within {seconds} s; stopped while {waiting} ({model}).")
+    advice = tr.gettext("Try again in a moment, or pick another model with /model.")
+    return text.format(seconds=f"{seconds:g}", waiting=waiting, model=error.model) + "\n" + advice
 
 
 def failure_text(tr: Translator, reason: str) -> str:

@@ -12,6 +12,7 @@ from aiohttp_socks import ProxyConnector
 
 from providers.core.errors import (
     AuthError,
+    ErrorCode,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -80,9 +81,9 @@ class HttpClient:
         except ProviderError:
             raise
         except TimeoutError as exc:
-            raise ProviderTimeout("took too long to answer", provider=provider) from exc
+            raise ProviderTimeout(ErrorCode.TIMEOUT, provider=provider) from exc
         except aiohttp.ClientError as exc:
-            raise ProviderUnavailable("cannot be reached right now", provider=provider) from exc
+            raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=provider) from exc
 
     async def json(self, method: str, url: str, *, provider: str, **kwargs: Any) -> Any:
         """The decoded JSON body of a successful response."""
@@ -91,7 +92,7 @@ class HttpClient:
         try:
             return json.loads(body)
         except ValueError as exc:
-            raise ResponseError("sent a response we could not read", provider=provider) from exc
+            raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=provider) from exc
 
     async def read(self, url: str, *, provider: str, **kwargs: Any) -> bytes:
         """The raw body of a successful GET."""
@@ -107,17 +108,17 @@ async def raise_for_status(response: aiohttp.ClientResponse, provider: str) -> N
     if status == 429:
         retry_after = _retry_after(response.headers.get("Retry-After"))
         raise RateLimited(
-            "is busy and asked us to slow down; try again in a minute",
+            ErrorCode.SLOW_DOWN,
             provider=provider,
             retry_after=retry_after,
         )
     if status == 402 or (status == 403 and await _mentions_billing(response)):
-        raise RateLimited("says the account is out of credit or over its quota", provider=provider)
+        raise RateLimited(ErrorCode.OUT_OF_CREDIT, provider=provider)
     if status in (401, 403):
-        raise AuthError("refused our credentials", provider=provider)
+        raise AuthError(ErrorCode.AUTH_REFUSED, provider=provider)
     if status >= 500:
-        raise ProviderUnavailable(f"is having trouble (HTTP {status})", provider=provider)
-    raise ResponseError(f"rejected the request (HTTP {status})", provider=provider)
+        raise ProviderUnavailable(ErrorCode.TROUBLE_HTTP, provider=provider, status=status)
+    raise ResponseError(ErrorCode.REJECTED, provider=provider, status=status)
 
 
 _BILLING_WORDS = ("balance", "credit", "quota", "top up", "billing", "payment")
@@ -142,5 +143,5 @@ def _retry_after(value: str | None) -> float | None:
 def require(data: Any, key: str, provider: str) -> Any:
     """``data[key]`` from a JSON object, or a ResponseError saying the answer was incomplete."""
     if not isinstance(data, dict) or data.get(key) in (None, ""):
-        raise ResponseError(f"sent an incomplete response (no {key})", provider=provider)
+        raise ResponseError(ErrorCode.INCOMPLETE, provider=provider, key=key)
     return data[key]

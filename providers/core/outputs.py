@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 
 ERROR_TEXT_LIMIT = 200
 
@@ -21,7 +21,7 @@ def image_source(value: object, provider: str) -> str | bytes:
             return base64.b64decode(value.split(",", 1)[1], validate=True)
         except (binascii.Error, ValueError):
             pass
-    raise ResponseError("sent an image we could not read", provider=provider)
+    raise ResponseError(ErrorCode.UNREADABLE_IMAGE, provider=provider)
 
 
 def upstream_error(text: object, secret: str | None = None) -> str:

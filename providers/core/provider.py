@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from providers.core.errors import InvalidOption, UnknownModel
+from providers.core.errors import ErrorCode, InvalidOption, UnknownModel
 from providers.core.http import HttpClient
 from providers.core.polling import Pacer
 from providers.core.settings import ProviderSettings
@@ -99,13 +99,13 @@ class Provider:
         ``request`` has been checked against the model's options. Closing the stream early
         (a cancel) also cancels the job upstream where the upstream allows it.
         """
-        raise InvalidOption(f"{self.label} does not draw images.")
+        raise InvalidOption(ErrorCode.DOES_NOT_DRAW, name=self.label)
 
     def ask(
         self, upstream: str, question: str, media: Sequence[Media], context: ProviderContext
     ) -> EventStream:
         """Events of one question: perhaps progress and TextDelta pieces, then a TextResponse."""
-        raise InvalidOption(f"{self.label} does not answer questions about images.")
+        raise InvalidOption(ErrorCode.DOES_NOT_ASK, name=self.label)
 
     def resume(
         self, upstream: str, job: str, request: ImageRequest, context: ProviderContext

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypedDict
 
-from providers.core.errors import InvalidOption
+from providers.core.errors import Adjustment, ErrorCode, InvalidOption, ProviderError
 
 
 class Message(TypedDict):
@@ -21,8 +21,9 @@ Messages = Sequence[Message]
 
 
 class Stage(StrEnum):
-    """Where a job stands upstream."""
+    """Where a job stands upstream (SIGNING_IN: getting credentials, before anything is sent)."""
 
+    SIGNING_IN = "signing_in"
     SUBMITTED = "submitted"
     QUEUED = "queued"
     GENERATING = "generating"
@@ -81,14 +82,16 @@ class TextDelta:
 class Switched:
     """The job moved on to another model because the previous one's provider failed or is down.
 
-    ``reason`` is a user-safe sentence ("ARTA cannot be reached right now"); ``adjustments``
-    says how the request was adapted to the new model ("16:9 instead of 21:9").
+    ``reason`` is the previous provider's failure (its code and params; ``reason_sentence``
+    in providers.routing.fallback words it "ARTA cannot be reached right now");
+    ``adjustments`` says how the request was adapted to the new model (``str()`` of each:
+    "16:9 instead of 21:9").
     """
 
     from_model: str
     to_model: str
-    reason: str
-    adjustments: tuple[str, ...] = ()
+    reason: ProviderError
+    adjustments: tuple[Adjustment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,32 +134,32 @@ class ImageOptions:
     def check(self, model_id: str, request: ImageRequest) -> None:
         """Raises InvalidOption with a sentence a user can act on when a value does not fit."""
         if not request.prompt.strip():
-            raise InvalidOption("The prompt is empty.")
+            raise InvalidOption(ErrorCode.EMPTY_PROMPT)
         if not 1 <= request.n <= self.max_images:
             if self.max_images == 1:
-                raise InvalidOption(f"{model_id} makes one image at a time.")
-            raise InvalidOption(f"{model_id} makes 1 to {self.max_images} images at a time.")
+                raise InvalidOption(ErrorCode.ONE_IMAGE, model=model_id)
+            raise InvalidOption(ErrorCode.IMAGE_COUNT, model=model_id, max=self.max_images)
         if request.aspect_ratio is not None and request.aspect_ratio not in self.aspect_ratios:
             allowed = ", ".join(self.aspect_ratios)
-            raise InvalidOption(f"{model_id} supports the aspect ratios {allowed}.")
+            raise InvalidOption(ErrorCode.RATIOS, model=model_id, allowed=allowed)
         if request.steps is not None:
             if self.steps is None:
-                raise InvalidOption(f"{model_id} does not take a number of steps.")
+                raise InvalidOption(ErrorCode.NO_STEPS, model=model_id)
             low, high = self.steps
             if not low <= request.steps <= high:
-                raise InvalidOption(f"Steps for {model_id} must be between {low} and {high}.")
+                raise InvalidOption(ErrorCode.STEPS_RANGE, model=model_id, low=low, high=high)
         if request.cfg is not None:
             if self.cfg is None:
-                raise InvalidOption(f"{model_id} does not take a guidance scale.")
+                raise InvalidOption(ErrorCode.NO_GUIDANCE, model=model_id)
             low_cfg, high_cfg = self.cfg
             if not low_cfg <= request.cfg <= high_cfg:
                 raise InvalidOption(
-                    f"Guidance for {model_id} must be between {low_cfg:g} and {high_cfg:g}."
+                    ErrorCode.GUIDANCE_RANGE, model=model_id, low=low_cfg, high=high_cfg
                 )
         if request.negative_prompt and not self.negative_prompt:
-            raise InvalidOption(f"{model_id} does not take a negative prompt.")
+            raise InvalidOption(ErrorCode.NO_NEGATIVE_PROMPT, model=model_id)
         if request.seed is not None and not self.seed:
-            raise InvalidOption(f"{model_id} does not take a seed.")
+            raise InvalidOption(ErrorCode.NO_SEED, model=model_id)
 
 
 def format_prompt(messages: Messages, prompt: str | None = None) -> str:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 from providers.core.http import require
 from providers.core.outputs import image_source, upstream_error
 from providers.core.polling import PollPace, cancel_quietly, poll, same_origin
@@ -239,7 +239,9 @@ class Fal(Provider):
                 if state == "COMPLETED":
                     if isinstance(answer, dict) and answer.get("error"):
                         reason = upstream_error(answer["error"], self._secret)
-                        raise ResponseError(f"could not draw it: {reason}", provider=self.label)
+                        raise ResponseError(
+                            ErrorCode.COULD_NOT_DRAW, provider=self.label, reason=reason
+                        )
                     pace.finished()
                     return
                 place = answer.get("queue_position") if isinstance(answer, dict) else None
@@ -251,7 +253,7 @@ class Fal(Provider):
                 elif state == "IN_PROGRESS":
                     stage, label, position = Stage.GENERATING, f"{self.label} is drawing", None
                 else:
-                    raise ResponseError(f"sent an unknown status '{state}'", provider=self.label)
+                    raise ResponseError(ErrorCode.UNKNOWN_STATUS, provider=self.label, status=state)
                 if label != last:
                     last = label
                     yield stage, label, position
@@ -259,7 +261,7 @@ class Fal(Provider):
     def _response(self, result: Any, prompt: str, app: str) -> ImageResponse:
         images = require(result, "images", self.label)
         if not isinstance(images, list):
-            raise ResponseError("sent an incomplete response (no images)", provider=self.label)
+            raise ResponseError(ErrorCode.INCOMPLETE, provider=self.label, key="images")
         flagged = result.get("has_nsfw_concepts") or []
         kept = [
             image_source(require(image, "url", self.label), self.label)
@@ -267,9 +269,7 @@ class Fal(Provider):
             if not (index < len(flagged) and flagged[index] is True)
         ]
         if not kept:
-            raise ResponseError(
-                "withheld the picture (its safety checker flagged it)", provider=self.label
-            )
+            raise ResponseError(ErrorCode.SAFETY_CHECKER, provider=self.label)
         seed = result.get("seed")
         return ImageResponse(
             images=kept, alt=prompt, seed=seed if isinstance(seed, int) else None, model=app
@@ -279,7 +279,7 @@ class Fal(Provider):
         """One of the addresses fal answered with; refused if it leaves the queue's host."""
         url = str(require(submitted, key, self.label))
         if not same_origin(url, self.queue):
-            raise ResponseError(f"sent a {key} on another host", provider=self.label)
+            raise ResponseError(ErrorCode.FOREIGN_HOST, provider=self.label, key=key)
         return url
 
     async def _put(self, context: ProviderContext, cancel_url: str) -> None:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from yarl import URL
 
 from providers.core.entry import ProviderConfig
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 from providers.core.image_sizes import STANDARD_RATIOS, near_megapixel
 from providers.core.media import sniff_image_type
 from providers.core.provider import Kind, ModelSpec, Provider, ProviderContext
@@ -83,7 +83,7 @@ class Pollinations(Provider):
         async with self.images.request(context, "GET", url, patient=True) as response:
             data = await response.read()
         if sniff_image_type(data) is None:
-            raise ResponseError("sent something that is not a picture", provider=self.label)
+            raise ResponseError(ErrorCode.NOT_A_PICTURE, provider=self.label)
         yield ImageResponse(images=[data], alt=request.prompt, seed=seed, model=upstream)
 
     def ask(

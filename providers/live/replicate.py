@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 from providers.core.http import require
 from providers.core.outputs import image_source, upstream_error
 from providers.core.polling import PollPace, cancel_quietly, poll, same_origin
@@ -160,7 +160,7 @@ class Replicate(Provider):
                         )
                     elif status not in _STAGES and status not in _OVER:
                         raise ResponseError(
-                            f"sent an unknown status '{status}'", provider=self.label
+                            ErrorCode.UNKNOWN_STATUS, provider=self.label, status=status
                         )
                     last = status
         except (GeneratorExit, asyncio.CancelledError):
@@ -188,7 +188,7 @@ class Replicate(Provider):
             "POST", url, provider=self.label, json=body, headers=headers
         )
         if not isinstance(answer, dict):
-            raise ResponseError("sent a response we could not read", provider=self.label)
+            raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=self.label)
         return answer
 
     async def _polled(
@@ -210,7 +210,7 @@ class Replicate(Provider):
         async with aclosing(poll(fetch, pace.next_pause)) as answers:
             async for answer in answers:
                 if not isinstance(answer, dict):
-                    raise ResponseError("sent a response we could not read", provider=self.label)
+                    raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=self.label)
                 if answer.get("status") == "succeeded":
                     pace.finished()
                 yield answer
@@ -223,13 +223,13 @@ class Replicate(Provider):
         status = prediction.get("status")
         if status == "failed":
             reason = upstream_error(prediction.get("error"), self._secret)
-            raise ResponseError(f"could not draw it: {reason}", provider=self.label)
+            raise ResponseError(ErrorCode.COULD_NOT_DRAW, provider=self.label, reason=reason)
         if status == "canceled":
-            raise ResponseError("cancelled the prediction", provider=self.label)
+            raise ResponseError(ErrorCode.CANCELLED, provider=self.label)
         output = prediction.get("output")
         items = output if isinstance(output, list) else [output] if output else []
         if not items:
-            raise ResponseError("sent an incomplete response (no output)", provider=self.label)
+            raise ResponseError(ErrorCode.INCOMPLETE, provider=self.label, key="output")
         images = [image_source(item, self.label) for item in items]
         return ImageResponse(
             images=images, alt=request.prompt, seed=self._seed(prediction, request), model=model

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import time
 from collections.abc import Sequence
@@ -46,19 +47,21 @@ def probed_models(registry: Registry) -> list[ModelEntry]:
     return [entry for entry in found if entry is not None]
 
 
-async def probe(entry: ModelEntry, context: ProviderContext) -> Probe:
-    """Runs one small job on ``entry`` (it must end with a result within the job deadline)."""
+async def probe(entry: ModelEntry, context: ProviderContext, until: float | None = None) -> Probe:
+    """Runs one small job on ``entry`` (it must end with a result within the job deadline, and
+    before ``until``, a loop time, when given)."""
     began = time.monotonic()
     try:
         if entry.kind == Kind.IMAGE:
-            events = generate_images(entry, ImageRequest(PROBE_PROMPT), context)
+            events = generate_images(entry, ImageRequest(PROBE_PROMPT), context, until)
             wanted: type[ImageResponse | TextResponse] = ImageResponse
         else:
-            events = ask_vision(entry, PROBE_QUESTION, [probe_image()], context)
+            events = ask_vision(entry, PROBE_QUESTION, [probe_image()], context, until)
             wanted = TextResponse
-        async for event in events:
-            if isinstance(event, wanted):
-                return Probe(entry, time.monotonic() - began)
+        async with contextlib.aclosing(events):  # frees the provider's slot at once
+            async for event in events:
+                if isinstance(event, wanted):
+                    return Probe(entry, time.monotonic() - began)
         problem = "finished without a result"
     except ProviderError as error:
         problem = error.user_message
@@ -72,6 +75,15 @@ async def check(
     entries = probed_models(registry)
     entries += [entry for entry in also if entry not in entries]
     return list(await asyncio.gather(*(probe(e, context) for e in entries)))
+
+
+async def first_answering(
+    entries: Sequence[ModelEntry], context: ProviderContext, until: float | None = None
+) -> tuple[Probe | None, list[Probe]]:
+    """Probes ``entries`` at once: the first of them (in their order) that answered, or None,
+    and every probe."""
+    probes = list(await asyncio.gather(*(probe(e, context, until) for e in entries)))
+    return next((item for item in probes if item.ok), None), probes
 
 
 def table(probes: Sequence[Probe], defaults: Sequence[str]) -> str:

@@ -5,17 +5,29 @@ chosen model's provider is down or fails for reasons of its own; ``auto`` means 
 of every other provider offering that kind, in registry (/providers) order, and ``none`` turns
 fallback off. A provider is never tried twice in one job, so an upstream job is never submitted
 twice; a user's mistake never moves the job on.
+
+A job may be given a deadline (``until``, a loop time: the bot's ``JOB_DEADLINE``): every model
+tried shares it, so a fallback gets what is left, and once it passes the job ends with
+OutOfTime (saying what it waited for) instead of moving on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from providers.core.errors import ProviderError
+from providers.core.errors import (
+    Adjustment,
+    AdjustmentCode,
+    ErrorCode,
+    ProviderError,
+    ProviderUnavailable,
+    ResponseError,
+)
 from providers.core.provider import Kind, ProviderContext
 from providers.core.types import (
     EventStream,
@@ -26,7 +38,7 @@ from providers.core.types import (
     Switched,
     TextResponse,
 )
-from providers.routing.api import ask_vision, generate_images
+from providers.routing.api import OutOfTime, ask_vision, generate_images
 from providers.routing.health import HealthBook, counts_against_provider
 from providers.routing.registry import ModelEntry, Registry
 
@@ -34,11 +46,15 @@ AUTO, NONE = "auto", "none"
 
 
 class AllFailed(ProviderError):
-    """Every candidate model was down or failed; the message lists each with its reason."""
+    """Every candidate model was down or failed; the message lists each with its reason.
 
-    def __init__(self, tried: Sequence[tuple[ModelEntry, str]]) -> None:
-        listed = "; ".join(f"{entry.id}: {reason}" for entry, reason in tried)
-        super().__init__(f"No model could take this job right now ({listed}).")
+    ``tried`` keeps each model with its provider's failure, so each can be worded again."""
+
+    def __init__(self, tried: Sequence[tuple[ModelEntry, ProviderError]]) -> None:
+        listed = "; ".join(
+            f"{entry.id}: {reason_sentence(error, entry.provider.label)}" for entry, error in tried
+        )
+        super().__init__(ErrorCode.ALL_FAILED, listed=listed)
         self.tried = list(tried)
 
 
@@ -68,20 +84,25 @@ def candidates(
 
 
 def generate_with_fallback(
-    chain: Sequence[ModelEntry], request: ImageRequest, context: ProviderContext, health: HealthBook
+    chain: Sequence[ModelEntry],
+    request: ImageRequest,
+    context: ProviderContext,
+    health: HealthBook,
+    until: float | None = None,
 ) -> EventStream:
     """The events of the first model in ``chain`` that draws the picture, with a Switched event
     each time the job moves on. Raises the provider's own error when there is nothing to move on
-    to, and AllFailed (listing every model) when several were tried."""
+    to, AllFailed (listing every model) when several were tried, and OutOfTime once ``until``
+    (the whole job's deadline, a loop time) has passed."""
 
-    def start(entry: ModelEntry, chosen: bool) -> tuple[EventStream, tuple[str, ...]]:
+    def start(entry: ModelEntry, chosen: bool) -> tuple[EventStream, tuple[Adjustment, ...]]:
         if chosen:
-            return generate_images(entry, request, context), ()
+            return generate_images(entry, request, context, until), ()
         assert entry.options is not None
         adapted, notes = adapt(request, entry.options)
-        return generate_images(entry, adapted, context), notes
+        return generate_images(entry, adapted, context, until), notes
 
-    return _first_that_works(chain, start, health)
+    return _first_that_works(chain, start, health, until)
 
 
 def ask_with_fallback(
@@ -90,27 +111,32 @@ def ask_with_fallback(
     media: Sequence[Media],
     context: ProviderContext,
     health: HealthBook,
+    until: float | None = None,
 ) -> EventStream:
     """Like :func:`generate_with_fallback`, for a question about images."""
 
-    def start(entry: ModelEntry, chosen: bool) -> tuple[EventStream, tuple[str, ...]]:
-        return ask_vision(entry, question, media, context), ()
+    def start(entry: ModelEntry, chosen: bool) -> tuple[EventStream, tuple[Adjustment, ...]]:
+        return ask_vision(entry, question, media, context, until), ()
 
-    return _first_that_works(chain, start, health)
+    return _first_that_works(chain, start, health, until)
 
 
-Starter = Callable[[ModelEntry, bool], tuple[EventStream, tuple[str, ...]]]
+Starter = Callable[[ModelEntry, bool], tuple[EventStream, tuple[Adjustment, ...]]]
 
 
 async def _first_that_works(
-    chain: Sequence[ModelEntry], start: Starter, health: HealthBook
+    chain: Sequence[ModelEntry], start: Starter, health: HealthBook, until: float | None = None
 ) -> EventStream:
-    tried: list[tuple[ModelEntry, str]] = []
+    tried: list[tuple[ModelEntry, ProviderError]] = []
     last_error: ProviderError | None = None
     for entry in chain:
         chosen, name = entry is chain[0], entry.provider.name
+        if tried and until is not None and asyncio.get_running_loop().time() >= until:
+            break  # no time left for another model: the failures so far are the answer
         if not health.admit(name):
-            tried.append((entry, f"{entry.provider.label} is down"))
+            tried.append(
+                (entry, ProviderUnavailable(ErrorCode.DOWN, provider=entry.provider.label))
+            )
             continue
         began = time.monotonic()
         try:
@@ -125,6 +151,14 @@ async def _first_that_works(
                         yield event
                         return
                     yield event
+        except OutOfTime as error:
+            # A model that had the whole job's time failed it; one that got what was left of
+            # it after another model's failure is not blamed.
+            if tried:
+                health.released(name)
+            else:
+                await health.failed(name, error, time.monotonic() - began)
+            raise
         except ProviderError as error:
             if not counts_against_provider(error):
                 health.released(name)
@@ -132,49 +166,55 @@ async def _first_that_works(
                     raise  # the user's own mistake: no other model would do better
             else:
                 await health.failed(name, error, time.monotonic() - began)
-            tried.append((entry, _reason(entry, error)))
+            tried.append((entry, error))
             last_error = error
             continue
         except BaseException:
             health.released(name)
             raise
-        tried.append((entry, f"{entry.provider.label} finished without a result"))
+        tried.append((entry, ResponseError(ErrorCode.NO_RESULT, provider=entry.provider.label)))
     if len(tried) == 1 and last_error is not None:
         raise last_error
     raise AllFailed(tried)
 
 
-def _reason(entry: ModelEntry, error: ProviderError) -> str:
-    """ "ARTA cannot be reached right now": the error's sentence with the provider named."""
+def reason_sentence(error: ProviderError, label: str) -> str:
+    """ "ARTA cannot be reached right now": the error's sentence with the provider named
+    (``label`` when the error does not name one)."""
     text = str(error).rstrip(".")
-    label = error.provider or entry.provider.label
+    label = error.provider or label
     return text if text.startswith(label) else f"{label} {text}"
 
 
-def adapt(request: ImageRequest, options: ImageOptions) -> tuple[ImageRequest, tuple[str, ...]]:
+def adapt(
+    request: ImageRequest, options: ImageOptions
+) -> tuple[ImageRequest, tuple[Adjustment, ...]]:
     """``request`` changed only where ``options`` cannot take it, and a note for each change."""
-    notes: list[str] = []
+    notes: list[Adjustment] = []
     changes: dict[str, object] = {}
     wanted = request.aspect_ratio
     if wanted is not None and wanted not in options.aspect_ratios:
         nearest = min(options.aspect_ratios, key=lambda ratio: _distance(ratio, wanted))
         changes["aspect_ratio"] = nearest
-        notes.append(f"{nearest} instead of {wanted}")
+        notes.append(Adjustment(AdjustmentCode.RATIO, {"ratio": nearest, "wanted": wanted}))
     if request.n > options.max_images:
         changes["n"] = options.max_images
-        noun = "image" if options.max_images == 1 else "images"
-        notes.append(f"{options.max_images} {noun} instead of {request.n}")
+        code = AdjustmentCode.ONE_IMAGE if options.max_images == 1 else AdjustmentCode.IMAGES
+        notes.append(Adjustment(code, {"count": options.max_images, "wanted": request.n}))
     for field, allowed in (("steps", options.steps), ("cfg", options.cfg)):
         value = getattr(request, field)
         if value is not None and (allowed is None or not allowed[0] <= value <= allowed[1]):
             changes[field] = None
-            notes.append(f"its own default {'guidance' if field == 'cfg' else 'steps'}")
+            default = (
+                AdjustmentCode.DEFAULT_GUIDANCE if field == "cfg" else AdjustmentCode.DEFAULT_STEPS
+            )
+            notes.append(Adjustment(default))
     if request.negative_prompt and not options.negative_prompt:
         changes["negative_prompt"] = None
-        notes.append("without the negative prompt")
+        notes.append(Adjustment(AdjustmentCode.NO_NEGATIVE_PROMPT))
     if request.seed is not None and not options.seed:
         changes["seed"] = None
-        notes.append("a random seed")
+        notes.append(Adjustment(AdjustmentCode.RANDOM_SEED))
     return replace(request, **changes), tuple(notes)  # type: ignore[arg-type]
 
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
-from providers.core.errors import InvalidOption, ProviderError, UnknownModel
+from providers.core.errors import ErrorCode, InvalidOption, Param, ProviderError, UnknownModel
 
 FAILURES_TO_TRIP = 3
 FIRST_COOL_DOWN = 60.0
@@ -45,6 +45,11 @@ class Health:
     last_success: float | None = None
     last_failure: float | None = None
     last_error: str | None = None
+    """The last failure as the user saw it in English ("ARTA: cannot be reached right now")."""
+    last_error_code: ErrorCode | None = None
+    """The last failure's code and params (None for a record saved before codes), so it can
+    be worded in any language."""
+    last_error_params: Mapping[str, Param] = field(default_factory=dict, hash=False)
     down_until: float | None = None
     cool_down: float = 0.0
     recent: tuple[tuple[bool, float], ...] = field(default=())
@@ -167,6 +172,8 @@ class HealthBook:
                 failures_in_a_row=failures,
                 last_failure=now,
                 last_error=error.user_message,
+                last_error_code=error.code,
+                last_error_params=dict(error.params),
                 down_until=down_until,
                 cool_down=cool_down,
                 recent=(*health.recent, (False, seconds))[-RECENT_JOBS:],

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
-from providers.core.errors import AuthError, ProviderError, ResponseError, UnknownModel
+from providers.core.errors import AuthError, ErrorCode, ProviderError, ResponseError, UnknownModel
 from providers.core.http import require
 from providers.core.polling import POLL_RETRIES, Pacer, PollPace, TransientFaults
 from providers.core.provider import ImageSeed, ProviderContext
@@ -232,7 +232,7 @@ class ARTA(ImageSeed):
             **_proxy(proxy),
         )
         if not isinstance(require(data, "idToken", cls.label), str):
-            raise ResponseError("sent an unreadable sign-up answer", provider=cls.label)
+            raise ResponseError(ErrorCode.UNREADABLE_SIGNUP, provider=cls.label)
         log.info("%s: signed up for a new anonymous token", cls.label)
         _save_auth(path, data)
         return dict(data)
@@ -263,9 +263,16 @@ class ARTA(ImageSeed):
             "expiresIn": data.get("expires_in", "3600"),
         }
         if not isinstance(fresh["idToken"], str) or not isinstance(fresh["refreshToken"], str):
-            raise ResponseError("sent an unreadable token answer", provider=cls.label)
+            raise ResponseError(ErrorCode.UNREADABLE_TOKEN, provider=cls.label)
         log.info("%s: refreshed the anonymous token", cls.label)
         return fresh
+
+    @classmethod
+    def needs_sign_in(cls, context: ProviderContext) -> bool:
+        """Whether the next job asks Google for a token first (none cached, or one old enough
+        to be refreshed): the job then waits for that before anything is sent."""
+        cached = _load_auth(cls.get_auth_file(context))
+        return cached is None or cached[1] >= _expires_in(cached[0]) / 2
 
     @classmethod
     async def read_and_refresh_token(
@@ -355,7 +362,12 @@ class ARTA(ImageSeed):
         if seed is None:
             seed = random.randint(9_999, 99_999_999)
         api = context.settings.arta_api_url.rstrip("/")
+        signing_in = cls.needs_sign_in(context)
+        if signing_in:
+            yield Progress(Stage.SIGNING_IN, f"Signing in to {cls.label}", 0.0)
         auth = await cls.read_and_refresh_token(context, proxy)
+        if signing_in:  # on its way, not yet taken (no job id)
+            yield Progress(Stage.SUBMITTED, f"Sending to {cls.label}", 0.0)
         token = _Token(cls, auth["idToken"], context, proxy)
         form = {
             "prompt": text,
@@ -381,6 +393,7 @@ class ARTA(ImageSeed):
         pace = pacer.start(context.settings.poll_interval) if pacer else None
         submitted = await token.send(submit)
         record_id = str(require(submitted, "record_id", cls.label))
+        yield Progress(Stage.SUBMITTED, f"Sent to {cls.label}", 0.0, job_id=record_id)
         follow = cls._follow(context, record_id, token, text, seed, style, poll_retries, pace)
         async with contextlib.aclosing(follow) as events:
             async for event in events:
@@ -462,7 +475,9 @@ class ARTA(ImageSeed):
                 )
                 return
             if status not in _WAITING:
-                raise ResponseError(f"generation failed (status {status[:40]})", provider=cls.label)
+                raise ResponseError(
+                    ErrorCode.GENERATION_FAILED_STATUS, provider=cls.label, status=status[:40]
+                )
             if status != last_status:
                 last_status = status
                 stage, label = _WAITING[status]
@@ -477,10 +492,10 @@ class ARTA(ImageSeed):
         for item in items if isinstance(items, list) else []:
             url = item.get("url") if isinstance(item, dict) else None
             if not isinstance(url, str) or not url:
-                raise ResponseError("sent an image without a URL", provider=cls.label)
+                raise ResponseError(ErrorCode.IMAGE_WITHOUT_URL, provider=cls.label)
             urls.append(url)
         if not urls:
-            raise ResponseError("finished without sending the images", provider=cls.label)
+            raise ResponseError(ErrorCode.FINISHED_WITHOUT_SENDING, provider=cls.label)
         return urls
 
 

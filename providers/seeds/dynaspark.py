@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import aiohttp
 
-from providers.core.errors import InvalidOption, ResponseError
+from providers.core.errors import ErrorCode, InvalidOption, ResponseError
 from providers.core.media import sniff_image_type
 from providers.core.provider import ProviderContext, VisionSeed
 from providers.core.types import EventStream, Media, Messages, TextResponse
@@ -91,7 +91,7 @@ class Dynaspark(VisionSeed):
         model = cls.get_model(model)
         prompt = conversation_prompt(messages)
         if not prompt:
-            raise InvalidOption("The question is empty.")
+            raise InvalidOption(ErrorCode.EMPTY_QUESTION)
         form = aiohttp.FormData(default_to_multipart=True)
         form.add_field("user_input", prompt)
         form.add_field("ai_model", model)
@@ -113,10 +113,10 @@ class Dynaspark(VisionSeed):
     @classmethod
     def _content_type(cls, image: Media) -> str:
         if not image.data:
-            raise InvalidOption("The image is empty.")
+            raise InvalidOption(ErrorCode.EMPTY_IMAGE)
         content_type = image.content_type or sniff_image_type(image.data)
         if content_type is None:
-            raise InvalidOption("Dynaspark reads JPEG, PNG, WebP and GIF images only.")
+            raise InvalidOption(ErrorCode.MODEL_IMAGE_TYPES, model="Dynaspark")
         return content_type
 
     @classmethod
@@ -124,8 +124,8 @@ class Dynaspark(VisionSeed):
         answer = data.get("response") if isinstance(data, dict) else None
         if not isinstance(answer, str) or not answer.strip():
             if isinstance(data, dict) and data.get("error"):
-                raise ResponseError("could not answer this question", provider=cls.label)
-            raise ResponseError("sent an incomplete response (no response)", provider=cls.label)
+                raise ResponseError(ErrorCode.CANNOT_ANSWER, provider=cls.label)
+            raise ResponseError(ErrorCode.INCOMPLETE, provider=cls.label, key="response")
         return answer
 
     @classmethod

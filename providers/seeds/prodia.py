@@ -9,7 +9,13 @@ from contextlib import aclosing
 from typing import Any, ClassVar
 from urllib.parse import quote
 
-from providers.core.errors import InvalidOption, ProviderError, ProviderTimeout, ResponseError
+from providers.core.errors import (
+    ErrorCode,
+    InvalidOption,
+    ProviderError,
+    ProviderTimeout,
+    ResponseError,
+)
 from providers.core.http import require
 from providers.core.polling import Pacer, PollPace, TransientFaults
 from providers.core.provider import ImageSeed, ProviderContext
@@ -169,7 +175,7 @@ class Prodia(ImageSeed):
             aspect_ratio = cls._RATIO_NAMES.get(request.aspect_ratio)
             if aspect_ratio is None:
                 allowed = ", ".join(cls._RATIO_NAMES)
-                raise InvalidOption(f"Prodia supports the aspect ratios {allowed}.")
+                raise InvalidOption(ErrorCode.RATIOS, model="Prodia", allowed=allowed)
         kwargs: dict[str, Any] = {
             "aspect_ratio": aspect_ratio,
             "steps": request.steps,
@@ -195,14 +201,19 @@ class Prodia(ImageSeed):
         """Raises InvalidOption naming the allowed values when one does not fit Prodia."""
         if sampler not in cls.SAMPLERS:
             raise InvalidOption(
-                f"Prodia has no sampler '{sampler}'; use {', '.join(cls.SAMPLERS)}."
+                ErrorCode.NO_SUCH_SAMPLER,
+                model="Prodia",
+                value=sampler,
+                allowed=", ".join(cls.SAMPLERS),
             )
         if aspect_ratio not in cls.ASPECT_RATIOS:
             allowed = ", ".join(cls.ASPECT_RATIOS)
-            raise InvalidOption(f"Prodia has no aspect ratio '{aspect_ratio}'; use {allowed}.")
+            raise InvalidOption(
+                ErrorCode.NO_SUCH_RATIO, model="Prodia", value=aspect_ratio, allowed=allowed
+            )
         low, high = cls.STEPS
         if isinstance(steps, bool) or not isinstance(steps, int) or not low <= steps <= high:
-            raise InvalidOption(f"Steps for Prodia must be a whole number from {low} to {high}.")
+            raise InvalidOption(ErrorCode.STEPS_WHOLE, model="Prodia", low=low, high=high)
         low_cfg, high_cfg = cls.CFG
         if (
             isinstance(cfg, bool)
@@ -210,7 +221,7 @@ class Prodia(ImageSeed):
             or not low_cfg <= cfg <= high_cfg
         ):
             raise InvalidOption(
-                f"Guidance for Prodia must be between {low_cfg:g} and {high_cfg:g}."
+                ErrorCode.GUIDANCE_RANGE, model="Prodia", low=low_cfg, high=high_cfg
             )
 
     @classmethod
@@ -245,7 +256,7 @@ class Prodia(ImageSeed):
         cls.validate(steps=steps, cfg=cfg, sampler=sampler, aspect_ratio=aspect_ratio)
         prompt = format_prompt(messages)
         if not prompt:
-            raise InvalidOption("The prompt is empty.")
+            raise InvalidOption(ErrorCode.EMPTY_PROMPT)
         if seed is None:
             seed = random.randint(0, 2**31 - 1)
         params = {
@@ -372,14 +383,12 @@ class Prodia(ImageSeed):
                     pace.finished()
                 return
             if status == "failed":
-                raise ResponseError("image generation failed", provider=cls.label)
+                raise ResponseError(ErrorCode.GENERATION_FAILED, provider=cls.label)
             if status != last_status and status in _STAGES:
                 stage, label = _STAGES[status]
                 yield Progress(stage, label, loop.time() - started, job_id=job_id)
             last_status = status
-        raise ProviderTimeout(
-            f"did not finish the image after {max_attempts} status checks", provider=cls.label
-        )
+        raise ProviderTimeout(ErrorCode.STATUS_CHECKS, provider=cls.label, attempts=max_attempts)
 
     @classmethod
     def _headers(cls) -> dict[str, str]:

@@ -13,7 +13,7 @@ import math
 import re
 from typing import Any, ClassVar
 
-from providers.core.errors import InvalidOption
+from providers.core.errors import ErrorCode, InvalidOption
 from providers.core.provider import ImageSeed, ProviderContext
 from providers.core.slots import SPACE_SLOTS
 from providers.core.types import EventStream, ImageOptions, ImageRequest, Messages, format_prompt
@@ -100,7 +100,7 @@ class StabilityAI_SD35Large(ImageSeed):
         model = cls.get_model(model)
         text = format_prompt(messages, prompt)
         if not text.strip():
-            raise InvalidOption("The prompt is empty.")
+            raise InvalidOption(ErrorCode.EMPTY_PROMPT)
         width, height = image_size(aspect_ratio, width, height)
         space = context.settings.sd35_space_url.rstrip("/")
         headers: dict[str, str] = {}
@@ -140,7 +140,7 @@ def image_size(aspect_ratio: str, width: int | None, height: int | None) -> tupl
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*", aspect_ratio)
     ratio = float(match[1]) / float(match[2]) if match and float(match[2]) else 0.0
     if ratio <= 0:
-        raise InvalidOption(f"'{aspect_ratio[:20]}' is not an aspect ratio like 16:9.")
+        raise InvalidOption(ErrorCode.NOT_A_RATIO, value=aspect_ratio[:20])
     ideal_width, ideal_height = math.sqrt(_AREA * ratio), math.sqrt(_AREA / ratio)
     shrink = min(1.0, MAX_SIDE / max(ideal_width, ideal_height))
     return (

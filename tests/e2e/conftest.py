@@ -49,6 +49,8 @@ class World:
             # A failure shows plainly unless a test turns fallback on (test_fallback.py).
             "fallback_image_models": "none",
             "fallback_vision_models": "none",
+            # No start-up probe jobs unless a test asks for them (test_deadline.py).
+            "check_defaults": False,
         }
         values.update(overrides)
         return load_settings(_env_file=None, **values)

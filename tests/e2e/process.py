@@ -26,6 +26,7 @@ def bot_env(world: World, **settings: str) -> dict[str, str]:
         "ALLOW_PRIVATE_URLS": "true",
         "POLL_INTERVAL": "0.01",
         "STATUS_EDIT_INTERVAL": "0.05",
+        "CHECK_DEFAULTS": "false",
         **{key.upper(): value for key, value in world.arta.overrides.items()},
         **{key.upper(): value for key, value in settings.items()},
     }

@@ -10,7 +10,7 @@ import pytest
 
 from bot.i18n import translator
 from bot.jobs.life import CHAT_GONE
-from bot.storage.database import JobStatus
+from bot.storage.records import JobStatus
 from bot.telegram import render
 from tests.e2e.conftest import World, runtime
 from tests.fakes.telegram import BotApiEmulator, Call

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from bot.storage.database import JobStatus
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 

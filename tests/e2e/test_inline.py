@@ -11,7 +11,7 @@ import pytest
 
 from bot.jobs.life import STOP_INLINE
 from bot.pictures.prepare import prepare
-from bot.storage.database import JobStatus
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 from tests.fakes.telegram import InlineAnswer, StoredMessage

@@ -34,8 +34,8 @@ async def test_one_line_per_job_and_no_token(world: World, log_output: io.String
     output = log_output.getvalue()
     job_lines = [line for line in output.splitlines() if " job=" in line]
     assert len(job_lines) == 1
-    assert "kind=imagine chat=501 model=arta/flux" in job_lines[0]
-    assert job_lines[0].endswith("outcome=done")
+    assert "kind=imagine chat=501 model=arta/flux provider=ARTA" in job_lines[0]
+    assert " INFO " in job_lines[0] and job_lines[0].endswith("outcome=delivered")
     assert "photo_invalid" in output.lower()  # the refused photo is logged, then sent as a file
     assert world.tg.token not in output
     assert world.tg.token.split(":")[1] not in output

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.features.photo_buttons.handlers import STALE
+from bot.features.private_chats.photo_buttons import STALE
 from tests.e2e.conftest import World
 from tests.fakes.arta import png_bytes
 from tests.fakes.telegram import StoredMessage
@@ -113,7 +113,7 @@ async def test_a_reply_to_the_buttons_or_to_ones_own_photo_is_a_question(world: 
 
 
 async def test_an_expired_prompt_says_so(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.features.photo_buttons.prompts.KEEP_FOR", 0.0)  # forgotten at once
+    monkeypatch.setattr("bot.features.private_chats.prompts.KEEP_FOR", 0.0)  # forgotten at once
     tg = world.tg
     async with world.bot():
         photo = tg.send_photo(USER, png_bytes(6))

@@ -111,4 +111,4 @@ async def test_sigterm_lets_a_running_job_finish(world: World) -> None:
     log = await stop(process, None)
     assert process.returncode == 0, log
     assert photo.caption and photo.caption.startswith("a fox at closing time")
-    assert "outcome=done" in log
+    assert "outcome=delivered" in log

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage.database import JobStatus
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.fal import FakeFal
 from tests.fakes.prodia import png_bytes

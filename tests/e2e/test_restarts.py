@@ -6,7 +6,8 @@ import sqlite3
 
 import pytest
 
-from bot.storage.database import JobStatus, Storage
+from bot.storage.database import Storage
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 

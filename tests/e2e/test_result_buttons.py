@@ -62,6 +62,7 @@ async def test_again_draws_the_same_request_with_a_new_seed(world: World) -> Non
         assert (await answer_to(world, query)).show_alert is False
         note = await on_behalf(world, USER, photo, "🔄")
         assert "a red fox" in (note.text or "")
+        assert (note.text or "").startswith("🔄 Drawing this again:")  # names no one in private
         [again] = await world.photos_for(USER, {"message_id": note.message_id}, 1)
     first, second = world.arta.job_list
     assert second.form["prompt"] == first.form["prompt"] == "a red fox"
@@ -178,6 +179,7 @@ async def test_in_groups_only_the_requester_or_an_admin_may_press(world: World) 
         query = await press(world, GROUP, photo, "🔄", user_id=OTHER)
         assert not (await answer_to(world, query)).show_alert
         note = await on_behalf(world, GROUP, photo, "🔄")
+        assert "🔄 Drawing this again" not in (note.text or "")  # a group hears who asked
         await world.photos_for(GROUP, {"message_id": note.message_id}, 1)
     assert len(world.arta.job_list) == 2
 

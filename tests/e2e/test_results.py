@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.storage.database import JobStatus
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 
 USER = 701

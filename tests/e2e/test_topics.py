@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.storage.database import JobStatus, Storage
+from bot.storage.database import Storage
+from bot.storage.records import JobStatus
 from tests.e2e.conftest import World, runtime
 from tests.fakes.arta import png_bytes
 from tests.fakes.telegram import BotApiEmulator, StoredMessage

@@ -13,7 +13,8 @@ Knobs:
   ``refresh``, ``generate``, ``status``) answer with ``fault``: ``401``, ``500``, ``429``
   (with Retry-After ``retry_after``), ``malformed`` (not JSON) or ``missing`` (JSON without the
   field the client needs: idToken, id_token, record_id; on ``status`` the polled job's DONE
-  answer comes without image URLs) or ``hang`` (``generate`` only: no answer at all);
+  answer comes without image URLs) or ``hang`` (``generate`` and ``signup`` only: no answer
+  at all);
   ``heal()`` drops the pending faults;
 - refresh tokens rotate: each one works once, as the client must keep the newest;
 - ``image_fault``: what the finished images' URLs serve instead of a PNG: ``html`` (a login
@@ -223,6 +224,9 @@ class FakeArta(FakeServer):
     async def _signup(self, request: web.Request) -> web.Response:
         self.signups += 1
         fault = self._fault("signup")
+        if fault == "hang":
+            await self._stopping.wait()  # no answer while the fake runs; the client gives up
+            raise web.HTTPServiceUnavailable()
         if (response := self._transport_fault(fault)) is not None:
             return response
         try:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from bot.i18n import N_, Translator
 from bot.runtime import Runtime
-from bot.storage.database import JobFigure, JobStatus
+from bot.storage.records import JobFigure, JobStatus
 
 WEEK_SECONDS = 7 * 24 * 3600
 OUTCOMES: dict[JobStatus, str] = {

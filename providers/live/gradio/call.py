@@ -18,7 +18,13 @@ from typing import Any
 
 import aiohttp
 
-from providers.core.errors import ProviderTimeout, ProviderUnavailable, RateLimited, ResponseError
+from providers.core.errors import (
+    ErrorCode,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+)
 from providers.core.http import require
 from providers.core.provider import ProviderContext
 from providers.core.sse import SseEvent, iter_sse
@@ -70,7 +76,7 @@ class GradioCall:
         )
         event_id = require(submitted, "event_id", self.label)
         if not isinstance(event_id, str) or not _EVENT_ID.fullmatch(event_id):
-            raise ResponseError("sent an unreadable job id", provider=self.label)
+            raise ResponseError(ErrorCode.UNREADABLE_JOB_ID, provider=self.label)
         yield Progress(
             Stage.QUEUED, "Waiting in the Space's queue", loop.time() - started, job_id=event_id
         )
@@ -103,9 +109,7 @@ class GradioCall:
                     return
                 elif event.event == "error":
                     raise parse_error(event.data, self.label)
-        raise ProviderUnavailable(
-            "ended the stream before the image was ready", provider=self.label
-        )
+        raise ProviderUnavailable(ErrorCode.STREAM_ENDED, provider=self.label)
 
     async def _events(
         self, response: aiohttp.ClientResponse, read_timeout: float
@@ -117,12 +121,10 @@ class GradioCall:
                     yield event
         except TimeoutError as exc:
             raise ProviderTimeout(
-                f"sent nothing for {read_timeout:g} seconds", provider=self.label
+                ErrorCode.SILENT, provider=self.label, seconds=read_timeout
             ) from exc
         except aiohttp.ClientError as exc:
-            raise ProviderUnavailable(
-                "cut the connection before the image was ready", provider=self.label
-            ) from exc
+            raise ProviderUnavailable(ErrorCode.CONNECTION_CUT, provider=self.label) from exc
 
 
 def parse_result(data: str, root: str, label: str) -> tuple[str, int | None]:
@@ -134,11 +136,11 @@ def parse_result(data: str, root: str, label: str) -> tuple[str, int | None]:
     try:
         value = json.loads(data)
     except ValueError as exc:
-        raise ResponseError("sent a result we could not read", provider=label) from exc
+        raise ResponseError(ErrorCode.UNREADABLE_RESULT, provider=label) from exc
     outputs = value if isinstance(value, list) else [value]
     url = next((u for u in (file_url(item, root) for item in outputs) if u is not None), None)
     if url is None:
-        raise ResponseError("sent a result without an image", provider=label)
+        raise ResponseError(ErrorCode.RESULT_WITHOUT_IMAGE, provider=label)
     return url, only_seed(outputs)
 
 
@@ -195,19 +197,22 @@ def parse_error(data: str, label: str) -> ResponseError | RateLimited:
     try:
         value = json.loads(data)
     except ValueError:
-        return ResponseError("reported an error we could not read", provider=label)
+        return ResponseError(ErrorCode.UNREADABLE_ERROR, provider=label)
     title = ""
     if isinstance(value, dict):
         title = str(value.get("title") or "")
         value = value.get("error")
     if not isinstance(value, str) or not value.strip():
-        return ResponseError("failed (wrong inputs or an error in the Space)", provider=label)
+        return ResponseError(ErrorCode.SPACE_FAILED, provider=label)
     message = " ".join(value.split())[:300]
     if "quota" in f"{title} {message}".lower():
         return RateLimited(
-            f"is out of GPU quota: {message}", provider=label, retry_after=retry_after(message)
+            ErrorCode.GPU_QUOTA,
+            provider=label,
+            retry_after=retry_after(message),
+            reason=message,
         )
-    return ResponseError(f"failed: {message}", provider=label)
+    return ResponseError(ErrorCode.FAILED_WITH_REASON, provider=label, reason=message)
 
 
 def retry_after(message: str) -> float | None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 
 _RANGE = re.compile(
     r"numeric value between (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?) and (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)",
@@ -76,15 +76,15 @@ def parse_endpoint(info: Any, api_name: str, label: str) -> Endpoint:
     """
     named = info.get("named_endpoints") if isinstance(info, dict) else None
     if not isinstance(named, dict):
-        raise ResponseError("sent an API description we could not read", provider=label)
+        raise ResponseError(ErrorCode.UNREADABLE_API, provider=label)
     path = api_path(api_name)
     raw = named.get(path)
     if not isinstance(raw, dict):
         known = ", ".join(sorted(str(name) for name in named)[:8]) or "none"
-        raise ResponseError(f"has no endpoint {path} (it has: {known})", provider=label)
+        raise ResponseError(ErrorCode.NO_ENDPOINT, provider=label, path=path, known=known)
     items = raw.get("parameters")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise ResponseError(f"described {path} in a way we could not read", provider=label)
+        raise ResponseError(ErrorCode.UNREADABLE_ENDPOINT, provider=label, path=path)
     return Endpoint(path, tuple(parse_parameter(item, index) for index, item in enumerate(items)))
 
 

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from providers.core.errors import InvalidOption, ResponseError
+from providers.core.errors import ErrorCode, InvalidOption, ResponseError
 from providers.core.types import ImageRequest
 from providers.live.gradio.info import Endpoint, Parameter
 
@@ -66,7 +66,7 @@ def fill(endpoint: Endpoint, request: ImageRequest, label: str) -> list[Any]:
     """
     roles = assign_roles(endpoint.parameters)
     if "prompt" not in roles.values():
-        raise ResponseError(f"{endpoint.api_name} has no text input for the prompt", provider=label)
+        raise ResponseError(ErrorCode.NO_PROMPT_INPUT, provider=label, endpoint=endpoint.api_name)
     size = _size(endpoint.parameters, roles, request)
     values: list[Any] = []
     for index, parameter in enumerate(endpoint.parameters):
@@ -75,11 +75,19 @@ def fill(endpoint: Endpoint, request: ImageRequest, label: str) -> list[Any]:
         if value is _NOT_SET:
             if not parameter.has_default:
                 shown = parameter.label or parameter.name
-                kind = f" ({parameter.component})" if parameter.component else ""
+                if parameter.component:
+                    raise ResponseError(
+                        ErrorCode.UNFILLABLE_INPUT_KIND,
+                        provider=label,
+                        endpoint=endpoint.api_name,
+                        name=shown,
+                        kind=parameter.component,
+                    )
                 raise ResponseError(
-                    f"{endpoint.api_name} needs the input '{shown}'{kind}, which the bot "
-                    "cannot fill",
+                    ErrorCode.UNFILLABLE_INPUT,
                     provider=label,
+                    endpoint=endpoint.api_name,
+                    name=shown,
                 )
             value = parameter.default
         values.append(value)
@@ -137,16 +145,18 @@ def _value(
     if wanted is None:
         return _NOT_SET if parameter.has_default or role != "seed" else 0
     if not parameter.bounded(wanted):
-        raise InvalidOption(_out_of_range(role, parameter), provider=label)
+        raise _out_of_range(role, parameter, label)
     return round(wanted) if parameter.type == "integer" or role != "cfg" else wanted
 
 
-def _out_of_range(role: str, parameter: Parameter) -> str:
-    what = {"seed": "seeds", "steps": "steps", "cfg": "a guidance scale"}[role]
+def _out_of_range(role: str, parameter: Parameter, label: str) -> InvalidOption:
+    """ "takes steps from 1 to 50": ``option`` is the role (seed, steps or cfg)."""
     low, high = _shown(parameter.minimum), _shown(parameter.maximum)
     if low and high:
-        return f"takes {what} from {low} to {high}"
-    return f"takes {what} of at least {low}" if low else f"takes {what} of at most {high}"
+        return InvalidOption(ErrorCode.TAKES_RANGE, provider=label, option=role, low=low, high=high)
+    if low:
+        return InvalidOption(ErrorCode.TAKES_AT_LEAST, provider=label, option=role, low=low)
+    return InvalidOption(ErrorCode.TAKES_AT_MOST, provider=label, option=role, high=high)
 
 
 def _shown(bound: float | None) -> str:
@@ -179,7 +189,7 @@ def parse_ratio(aspect_ratio: str) -> float:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*:\s*(\d+(?:\.\d+)?)\s*", aspect_ratio)
     ratio = float(match[1]) / float(match[2]) if match and float(match[2]) else 0.0
     if ratio <= 0:
-        raise InvalidOption(f"'{aspect_ratio[:20]}' is not an aspect ratio like 16:9.")
+        raise InvalidOption(ErrorCode.NOT_A_RATIO, value=aspect_ratio[:20])
     return ratio
 
 

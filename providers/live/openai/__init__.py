@@ -1,1 +1,1 @@
-"""TODO"""
+"""OpenAI-compatible APIs: images.py draws, chat.py answers (streamed), wire.py reads errors."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 
-from providers.core.errors import InvalidOption, ProviderUnavailable, ResponseError
+from providers.core.errors import ErrorCode, InvalidOption, ProviderUnavailable, ResponseError
 from providers.core.media import EXTENSIONS, sniff_image_type
 from providers.core.provider import ProviderContext
 from providers.core.sse import iter_sse
@@ -24,10 +24,10 @@ def data_url(image: Media) -> str:
     """The image as ``data:<type>;base64,...``; InvalidOption when it is empty or not a
     JPEG, PNG, WebP or GIF."""
     if not image.data:
-        raise InvalidOption("The image is empty.")
+        raise InvalidOption(ErrorCode.EMPTY_IMAGE)
     content_type = sniff_image_type(image.data) or image.content_type
     if content_type not in EXTENSIONS:
-        raise InvalidOption("Only JPEG, PNG, WebP and GIF images can be asked about.")
+        raise InvalidOption(ErrorCode.IMAGE_TYPES)
     return f"data:{content_type};base64,{base64.b64encode(image.data).decode('ascii')}"
 
 
@@ -56,7 +56,7 @@ async def ask_chat(
     answer, and the wire errors of :mod:`providers.openai_wire`.
     """
     if not question.strip():
-        raise InvalidOption("The question is empty.")
+        raise InvalidOption(ErrorCode.EMPTY_QUESTION)
     body = chat_request(model, question.strip(), media)
     label = endpoint.label
     async with endpoint.request(
@@ -72,7 +72,7 @@ async def ask_chat(
             yield TextDelta(piece)
     text = "".join(parts)
     if not text.strip():
-        raise ResponseError("sent an empty answer", provider=label)
+        raise ResponseError(ErrorCode.SENT_EMPTY_ANSWER, provider=label)
     yield TextResponse(text, model)
 
 
@@ -91,7 +91,7 @@ async def _stream_pieces(
             break
         chunk = decode_json(data, label)
         if not isinstance(chunk, dict):
-            raise ResponseError("sent a response we could not read", provider=label)
+            raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=label)
         if chunk.get("error"):
             raise status_error(None, chunk, {}, label)
         choice = _first_choice(chunk)
@@ -101,11 +101,11 @@ async def _stream_pieces(
             yield piece
         finish = choice.get("finish_reason") or finish
     if not received:
-        raise ResponseError("sent a response we could not read", provider=label)
+        raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=label)
     if finish is None:
-        raise ProviderUnavailable("stopped answering mid-way; please try again", provider=label)
+        raise ProviderUnavailable(ErrorCode.STOPPED_MIDWAY, provider=label)
     if finish == "content_filter":
-        raise ResponseError("refused to answer (content filter)", provider=label)
+        raise ResponseError(ErrorCode.CONTENT_FILTER, provider=label)
 
 
 def _first_choice(chunk: dict[str, Any]) -> dict[str, Any]:
@@ -122,5 +122,5 @@ def _whole_answer(data: Any, label: str) -> str:
     message = _first_choice(data).get("message") if isinstance(data, dict) else None
     text = message.get("content") if isinstance(message, dict) else None
     if not isinstance(text, str) or not text.strip():
-        raise ResponseError("sent an empty answer", provider=label)
+        raise ResponseError(ErrorCode.SENT_EMPTY_ANSWER, provider=label)
     return text

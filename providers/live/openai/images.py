@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from providers.core.entry import ConfigError, ProviderConfig
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, ResponseError
 from providers.core.image_sizes import (
     STANDARD_RATIOS,
     Size,
@@ -93,7 +93,7 @@ def image_results(data: Any, label: str) -> list[str | bytes]:
         elif isinstance(url, str) and url.startswith(("http://", "https://")):
             images.append(url)
     if not images:
-        raise ResponseError("sent no pictures", provider=label)
+        raise ResponseError(ErrorCode.NO_PICTURES, provider=label)
     return images
 
 
@@ -101,7 +101,7 @@ def _decode(b64: str, label: str) -> bytes:
     try:
         return base64.b64decode(b64, validate=True)
     except (binascii.Error, ValueError):
-        raise ResponseError("sent a picture we could not decode", provider=label) from None
+        raise ResponseError(ErrorCode.UNDECODABLE_PICTURE, provider=label) from None
 
 
 class OpenAICompatible(Provider):

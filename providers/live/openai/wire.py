@@ -22,6 +22,7 @@ from yarl import URL
 
 from providers.core.errors import (
     AuthError,
+    ErrorCode,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -87,13 +88,11 @@ class Endpoint:
         except ProviderError:
             raise
         except TimeoutError as exc:
-            raise ProviderTimeout("took too long to answer", provider=self.label) from exc
+            raise ProviderTimeout(ErrorCode.TIMEOUT, provider=self.label) from exc
         except aiohttp.ClientPayloadError as exc:
-            raise ProviderUnavailable(
-                "broke off its answer; please try again", provider=self.label
-            ) from exc
+            raise ProviderUnavailable(ErrorCode.BROKE_OFF, provider=self.label) from exc
         except aiohttp.ClientError as exc:
-            raise ProviderUnavailable("cannot be reached right now", provider=self.label) from exc
+            raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=self.label) from exc
 
     async def post_json(
         self, context: ProviderContext, path: str, body: Mapping[str, Any], *, patient: bool = False
@@ -111,7 +110,7 @@ def decode_json(raw: bytes | str, label: str) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        raise ResponseError("sent a response we could not read", provider=label) from None
+        raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=label) from None
 
 
 async def error_for(response: aiohttp.ClientResponse, label: str) -> ProviderError:
@@ -135,27 +134,26 @@ def status_error(
     code, kind, message = _error_fields(payload)
     ident = f"{code} {kind}"
     if status in (401, 403) or _BAD_KEY.search(ident):
-        what = "refused access to this model" if status == 403 else "refused our API key"
-        return AuthError(f"{what} (HTTP {status or 401})", provider=label)
+        refused = ErrorCode.ACCESS_REFUSED if status == 403 else ErrorCode.KEY_REFUSED
+        return AuthError(refused, provider=label, status=status or 401)
     wait = retry_after(headers)
     if status == 402 or _QUOTA.search(ident) or (status == 429 and _QUOTA.search(message)):
-        return RateLimited(
-            "has no quota or credit left for this key", provider=label, retry_after=wait
-        )
+        return RateLimited(ErrorCode.NO_QUOTA_LEFT, provider=label, retry_after=wait)
     if status == 429 or "rate_limit" in ident:
-        when = f"in {wait:g} seconds" if wait is not None else "in a minute"
+        if wait is None:
+            return RateLimited(ErrorCode.SLOW_DOWN, provider=label)
         return RateLimited(
-            f"is busy and asked us to slow down; try again {when}",
-            provider=label,
-            retry_after=wait,
+            ErrorCode.SLOW_DOWN_SECONDS, provider=label, retry_after=wait, seconds=wait
         )
     if _POLICY.search(f"{ident} {message}"):
-        return ResponseError("refused this request (content policy)", provider=label)
+        return ResponseError(ErrorCode.CONTENT_POLICY, provider=label)
     if status is None or status >= 500:
-        where = f" (HTTP {status})" if status else ""
-        return ProviderUnavailable(f"is having trouble{where}", provider=label)
-    detail = f": {code}" if _CODE.fullmatch(code) and not code.isdigit() else ""
-    return ResponseError(f"rejected the request (HTTP {status}{detail})", provider=label)
+        if not status:
+            return ProviderUnavailable(ErrorCode.TROUBLE, provider=label)
+        return ProviderUnavailable(ErrorCode.TROUBLE_HTTP, provider=label, status=status)
+    if _CODE.fullmatch(code) and not code.isdigit():
+        return ResponseError(ErrorCode.REJECTED_DETAIL, provider=label, status=status, detail=code)
+    return ResponseError(ErrorCode.REJECTED, provider=label, status=status)
 
 
 def _error_fields(payload: Any) -> tuple[str, str, str]:

@@ -1,0 +1,197 @@
+"""One row per job: created, updated as it runs, finished; found again after a restart."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from bot.storage.records import UNFINISHED, JobFigure, JobRow, JobStatus
+from bot.storage.sqlite import Database
+
+
+class JobsRepository(Database):
+    """One row per job: created, updated as it runs, finished; found again after a restart."""
+
+    async def create_job(
+        self,
+        *,
+        kind: str,
+        chat_id: int,
+        user_id: int,
+        command_message_id: int,
+        prompt: str,
+        model: str,
+        options: Mapping[str, Any] | None = None,
+        thread_id: int | None = None,
+        language: str | None = None,
+        inline_message_id: str | None = None,
+    ) -> int | None:
+        """Inserts a queued job; ``None`` if this command already has one (a redelivered update)."""
+
+        async def write() -> int | None:
+            cursor = await self._db.execute(
+                "INSERT OR IGNORE INTO jobs (kind, chat_id, user_id, command_message_id, prompt,"
+                " options, model, status, created_at, thread_id, language, inline_message_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind,
+                    chat_id,
+                    user_id,
+                    command_message_id,
+                    prompt,
+                    json.dumps(dict(options or {})),
+                    model,
+                    JobStatus.QUEUED,
+                    time.time(),
+                    thread_id,
+                    language,
+                    inline_message_id,
+                ),
+            )
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+        return await self._write(write)
+
+    async def update_job(self, job_id: int, **values: Any) -> None:
+        """Sets columns of a job; a new status also stamps started_at / finished_at."""
+        allowed = {
+            "status",
+            "status_message_id",
+            "upstream_job_id",
+            "error",
+            "status_settled",
+            "final_text",
+            "result",
+        }
+        if not set(values) <= allowed:
+            raise ValueError(f"unknown job column: {set(values) - allowed}")
+        status = values.get("status")
+        if status == JobStatus.RUNNING:
+            values["started_at"] = time.time()
+        elif status is not None and status not in UNFINISHED:
+            values["finished_at"] = time.time()
+        if "result" in values:
+            values["result"] = json.dumps(values["result"])
+        assignments = ", ".join(f"{c} = ?" for c in values)
+
+        async def write() -> None:
+            await self._db.execute(
+                f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id)
+            )
+
+        await self._write(write)
+
+    async def add_result(self, job_id: int, **values: Any) -> None:
+        """Adds ``values`` to what the job made (its ``result``), keeping what is there."""
+
+        async def write() -> None:
+            await self._db.execute(
+                "UPDATE jobs SET result = json_patch(COALESCE(result, '{}'), ?) WHERE id = ?",
+                (json.dumps(values), job_id),
+            )
+
+        await self._write(write)
+
+    async def start_attempt(self, job_id: int) -> int:
+        """Marks the job running and counts the run; returns how many runs were started."""
+
+        async def write() -> int:
+            await self._db.execute(
+                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?",
+                (JobStatus.RUNNING, time.time(), job_id),
+            )
+            async with self._db.execute(
+                "SELECT attempts FROM jobs WHERE id = ?", (job_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._write(write)
+
+    _COLUMNS = (
+        "id, kind, chat_id, user_id, command_message_id, status_message_id, prompt, options,"
+        " model, status, upstream_job_id, error, thread_id, attempts, status_settled, final_text,"
+        " language, result, inline_message_id"
+    )
+
+    @staticmethod
+    def _row(row: Any) -> JobRow:
+        values = list(row)
+        values[7] = json.loads(values[7])
+        values[9] = JobStatus(values[9])
+        values[14] = bool(values[14])
+        values[17] = json.loads(values[17]) if values[17] else None
+        return JobRow(*values)
+
+    async def _jobs(self, where: str, params: tuple[Any, ...]) -> list[JobRow]:
+        async def read() -> list[JobRow]:
+            async with self._db.execute(
+                f"SELECT {self._COLUMNS} FROM jobs WHERE {where} ORDER BY id", params
+            ) as cursor:
+                return [self._row(row) for row in await cursor.fetchall()]
+
+        return await self._read(read)
+
+    async def get_job(self, job_id: int) -> JobRow | None:
+        rows = await self._jobs("id = ?", (job_id,))
+        return rows[0] if rows else None
+
+    async def job_for_command(
+        self, chat_id: int, command_message_id: int, kind: str
+    ) -> JobRow | None:
+        """The job a command made, if it made one (the command may have been delivered twice)."""
+        rows = await self._jobs(
+            "chat_id = ? AND command_message_id = ? AND kind = ?",
+            (chat_id, command_message_id, kind),
+        )
+        return rows[0] if rows else None
+
+    async def job_for_inline_message(self, inline_message_id: str) -> JobRow | None:
+        """The job whose status and result live in this inline message, if there is one."""
+        rows = await self._jobs("inline_message_id = ?", (inline_message_id,))
+        return rows[0] if rows else None
+
+    async def unfinished_jobs(self) -> list[JobRow]:
+        """Jobs left queued, running or delivering, e.g. by a crash or a restart."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        return await self._jobs(f"status IN ({marks})", UNFINISHED)
+
+    async def unsettled_jobs(self) -> list[JobRow]:
+        """Finished jobs whose status message may still show an old "drawing…" text."""
+        marks = ", ".join("?" for _ in UNFINISHED)
+        return await self._jobs(
+            f"status NOT IN ({marks}) AND status_settled = 0"
+            " AND (status_message_id IS NOT NULL OR inline_message_id IS NOT NULL)",
+            UNFINISHED,
+        )
+
+    async def job_figures(self, since: float) -> list[JobFigure]:
+        """Every job made at or after ``since`` (a Unix time), oldest first, for /stats."""
+
+        async def read() -> list[JobFigure]:
+            async with self._db.execute(
+                "SELECT chat_id, model, status, created_at, started_at, finished_at FROM jobs"
+                " WHERE created_at >= ? ORDER BY created_at",
+                (since,),
+            ) as cursor:
+                rows = await cursor.fetchall()
+            return [
+                JobFigure(row[0], row[1], JobStatus(row[2]), row[3], row[4], row[5]) for row in rows
+            ]
+
+        return await self._read(read)
+
+    async def count_jobs(self, *statuses: JobStatus) -> int:
+        """How many jobs are in these states right now (any age)."""
+        marks = ", ".join("?" for _ in statuses)
+
+        async def read() -> int:
+            async with self._db.execute(
+                f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", statuses
+            ) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+
+        return await self._read(read)

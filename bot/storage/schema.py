@@ -1,0 +1,93 @@
+"""The database schema: one SQL script per version, applied in order and never changed once
+released (a change is a new script at the end). ``PRAGMA user_version`` counts those applied."""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE chat_prefs (
+        chat_id      INTEGER PRIMARY KEY,
+        image_model  TEXT,
+        vision_model TEXT,
+        aspect_ratio TEXT,
+        image_count  INTEGER,
+        updated_at   REAL NOT NULL
+    );
+    CREATE TABLE jobs (
+        id                 INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind               TEXT NOT NULL,
+        chat_id            INTEGER NOT NULL,
+        user_id            INTEGER NOT NULL,
+        command_message_id INTEGER NOT NULL,
+        status_message_id  INTEGER,
+        prompt             TEXT NOT NULL,
+        options            TEXT NOT NULL DEFAULT '{}',
+        model              TEXT NOT NULL,
+        status             TEXT NOT NULL,
+        upstream_job_id    TEXT,
+        error              TEXT,
+        created_at         REAL NOT NULL,
+        started_at         REAL,
+        finished_at        REAL
+    );
+    CREATE UNIQUE INDEX jobs_command ON jobs (chat_id, command_message_id, kind);
+    CREATE INDEX jobs_status ON jobs (status);
+    """,
+    # What a restart needs: the topic to answer in, how many runs were started (a job is re-run
+    # once after a crash), and whether the status message still has to be settled.
+    """
+    ALTER TABLE jobs ADD COLUMN thread_id INTEGER;
+    ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN status_settled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE jobs ADD COLUMN final_text TEXT;
+    UPDATE jobs SET status_settled = 1;
+    """,
+    """
+    CREATE TABLE provider_health (
+        provider          TEXT PRIMARY KEY,
+        failures_in_a_row INTEGER NOT NULL,
+        last_success      REAL,
+        last_failure      REAL,
+        last_error        TEXT,
+        down_until        REAL,
+        cool_down         REAL NOT NULL,
+        recent            TEXT NOT NULL
+    );
+    """,
+    # Languages: a chat's choice (/language; NULL = each user's Telegram language) and the
+    # language a job speaks, so that its texts after a restart stay in it.
+    """
+    ALTER TABLE chat_prefs ADD COLUMN language TEXT;
+    ALTER TABLE jobs ADD COLUMN language TEXT;
+    """,
+    # /settings: a chat's negative prompt and how its results are shown; /stats reads jobs by
+    # the time they were made.
+    """
+    ALTER TABLE chat_prefs ADD COLUMN negative_prompt TEXT;
+    ALTER TABLE chat_prefs ADD COLUMN spoiler INTEGER;
+    ALTER TABLE chat_prefs ADD COLUMN caption_above INTEGER;
+    CREATE INDEX jobs_created ON jobs (created_at);
+    """,
+    # What a finished job made, for the buttons under it: the model that drew, the seed, and
+    # the Telegram messages and files of the pictures (or the prompt a /describe wrote).
+    """
+    ALTER TABLE jobs ADD COLUMN result TEXT;
+    """,
+    # The photo a "What would you like to know?" prompt is about (the photo buttons): a reply
+    # to the prompt is a question about that photo. Rows older than a day are pruned.
+    """
+    CREATE TABLE photo_prompts (
+        chat_id    INTEGER NOT NULL,
+        message_id INTEGER NOT NULL,
+        photo      TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    );
+    CREATE INDEX photo_prompts_created ON photo_prompts (created_at);
+    """,
+    # Inline mode: a job whose status and result live in an inline message (no chat message).
+    """
+    ALTER TABLE jobs ADD COLUMN inline_message_id TEXT;
+    CREATE INDEX jobs_inline ON jobs (inline_message_id) WHERE inline_message_id IS NOT NULL;
+    """,
+)

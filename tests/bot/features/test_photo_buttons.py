@@ -1,0 +1,65 @@
+"""The photo buttons' callback data: small, and only ever read back as what was packed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from telegram import Chat, Message
+
+from bot.features.private_chats.photo_buttons import (
+    ASK,
+    DESCRIBE,
+    PhotoAction,
+    first_of_album,
+    photo_actions,
+)
+from bot.i18n import translator
+
+
+def test_callback_data_fits_telegrams_64_bytes_and_reads_back() -> None:
+    action = PhotoAction(ASK, 2**31 - 1)
+    data = action.pack()
+    assert len(data.encode()) <= 64
+    assert PhotoAction.unpack(data) == action
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "",
+        "photo",
+        "photo:ask",
+        "photo:ask:",
+        "photo:ask:x1",
+        "photo:ask:-1",
+        "mdl:ask:1",
+        "photo:ask:1:2",
+        "photo:ask:" + "1" * 60,
+    ],
+)
+def test_data_that_is_not_ours_reads_as_nothing(data: str) -> None:
+    assert PhotoAction.unpack(data) is None
+
+
+def test_an_action_that_does_not_fit_is_refused_when_packed() -> None:
+    with pytest.raises(ValueError, match="64 bytes"):
+        PhotoAction("a" * 60, 1).pack()
+
+
+def test_the_keyboard_asks_about_the_photo_in_the_users_language() -> None:
+    [[button, describe]] = photo_actions(translator("ru"), 17).inline_keyboard
+    assert [button.text, describe.text] == ["❓ Спросить о ней", "🔎 Описать"]
+    assert PhotoAction.unpack(button.callback_data or "") == PhotoAction(ASK, 17)  # type: ignore[arg-type]
+    assert PhotoAction.unpack(describe.callback_data or "") == PhotoAction(DESCRIBE, 17)  # type: ignore[arg-type]
+
+
+def test_an_album_gets_one_set_of_buttons() -> None:
+    def photo(message_id: int, album: str | None) -> Message:
+        chat = Chat(5, Chat.PRIVATE)
+        return Message(message_id, dt.datetime.now(dt.UTC), chat, media_group_id=album)
+
+    assert first_of_album(photo(1, None)) and first_of_album(photo(2, None))
+    assert first_of_album(photo(3, "album-a"))
+    assert not first_of_album(photo(4, "album-a"))
+    assert first_of_album(photo(5, "album-b"))

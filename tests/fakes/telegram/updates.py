@@ -1,0 +1,254 @@
+"""Updates: users' actions (messages, presses), getUpdates long polling, webhooks, answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from tests.fakes.telegram.errors import (
+    GET_UPDATES_CONFLICT,
+    QUERY_INVALID,
+    WEBHOOK_CONFLICT,
+    ApiError,
+)
+from tests.fakes.telegram.files import Files
+from tests.fakes.telegram.formatting import command_entities
+from tests.fakes.telegram.params import Params
+from tests.fakes.telegram.records import CallbackAnswer, _CallbackQuery, _Chat
+
+
+class Updates(Files):
+    """Users' actions become updates; the bot fetches them and answers button presses."""
+
+    async def _m_getUpdates(self, params: Params) -> list[dict[str, Any]]:
+        """Long polling: answers as soon as there are updates, or after ``timeout`` seconds.
+
+        ``offset`` confirms (forgets) every update below it; a negative one keeps only the last
+        ``-offset`` updates. A newer getUpdates ends a waiting one with 409, as on Telegram.
+        """
+        if self.webhook_url:
+            raise ApiError(WEBHOOK_CONFLICT, 409)
+        offset = params.integer("offset")
+        limit = min(max(params.integer("limit") or 100, 1), 100)
+        timeout = max(0.0, params.number("timeout", 0.0))
+        allowed = params.json("allowed_updates", "Bad Request: can't parse allowed updates")
+        if isinstance(allowed, list):
+            self._allowed_updates = frozenset(str(a) for a in allowed) or None
+        if offset is not None and offset < 0:
+            del self._updates[: max(0, len(self._updates) + offset)]
+        elif offset is not None:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._notify()  # ends an older waiting getUpdates
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(GET_UPDATES_CONFLICT, 409)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if self._updates or self._closing or remaining <= 0:
+                return [dict(u) for u in self._updates[:limit]]
+            change = self._change
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(change.wait(), remaining)
+
+    def _m_setWebhook(self, params: Params) -> bool:
+        self.webhook_url = params.string("url") or ""
+        if params.flag("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _m_deleteWebhook(self, params: Params) -> bool:
+        self.webhook_url = ""
+        if params.flag("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    def _m_getWebhookInfo(self, params: Params) -> dict[str, Any]:
+        info: dict[str, Any] = {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self._allowed_updates:
+            info["allowed_updates"] = sorted(self._allowed_updates)
+        return info
+
+    def _user_place(
+        self, chat: _Chat, reply_to: int | None, thread_id: int | None
+    ) -> dict[str, Any]:
+        """Where a user's message goes: the reply and the forum topic, checked like a client."""
+        topic = thread_id
+        if thread_id is not None and thread_id not in chat.topics:
+            raise ValueError(f"chat {chat.id} has no topic {thread_id}")
+        if reply_to is not None:
+            target = chat.messages.get(reply_to)
+            if target is None or target.deleted:
+                raise ValueError(f"no message {reply_to} in chat {chat.id} to reply to")
+            if thread_id is not None and target.topic != thread_id:
+                raise ValueError(f"message {reply_to} is not in topic {thread_id}")
+            topic = target.topic
+        return {"reply_to": reply_to, "topic": topic}
+
+    def send_text(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        reply_to: int | None = None,
+        entities: list[dict[str, Any]] | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user writes ``text``; returns the Message the bot will get.
+
+        Commands get bot_command entities as real clients have (``/imagine@ImagineTestBot``
+        included). In private chats the user is the chat (user_id = chat_id); elsewhere
+        user_id defaults to 1001. ``thread_id`` writes in that forum topic (a reply goes to
+        the topic of the message it replies to); otherwise in General.
+        """
+        chat, user = self._sender(chat_id, user_id, chat_type)
+        message = self._new_message(
+            chat,
+            user,
+            text=text,
+            entities=command_entities(text) if entities is None else entities,
+            **self._user_place(chat, reply_to, thread_id),
+        )
+        payload = self._message_dict(message)
+        self._push_update("message", payload)
+        return payload
+
+    def send_photo(
+        self,
+        chat_id: int,
+        image_bytes: bytes,
+        *,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user sends a photo (with an optional caption such as ``/ask what is this?``).
+
+        The bytes must be an image; they are stored as the largest PhotoSize (getFile and the
+        download give them back unchanged), with smaller JPEG sizes like Telegram makes.
+        """
+        chat, user = self._sender(chat_id, user_id, chat_type)
+        sizes = self._store_photo(image_bytes)
+        message = self._new_message(
+            chat,
+            user,
+            photo_sizes=sizes,
+            photo=image_bytes,
+            caption=caption,
+            entities=command_entities(caption) if caption else [],
+            **self._user_place(chat, reply_to, thread_id),
+        )
+        payload = self._message_dict(message)
+        self._push_update("message", payload)
+        return payload
+
+    def send_document(
+        self,
+        chat_id: int,
+        data: bytes,
+        *,
+        file_name: str = "file.bin",
+        mime_type: str | None = None,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user sends a file (e.g. an image "as a file"), in topic ``thread_id`` if given."""
+        chat, user = self._sender(chat_id, user_id, chat_type)
+        stored = self._store_document(data, file_name, mime_type)
+        message = self._new_message(
+            chat,
+            user,
+            document_info=stored.document(),
+            document=data,
+            caption=caption,
+            entities=command_entities(caption) if caption else [],
+            **self._user_place(chat, reply_to, thread_id),
+        )
+        payload = self._message_dict(message)
+        self._push_update("message", payload)
+        return payload
+
+    def press_button(
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int | None = None,
+        strict: bool = True,
+    ) -> str:
+        """A user presses the inline button with this callback_data; returns the query id.
+
+        With ``strict`` the message must exist and currently show such a button.
+        """
+        chat, user = self._sender(chat_id, user_id, None)
+        message = chat.messages.get(message_id)
+        if strict:
+            if message is None or message.deleted:
+                raise ValueError(f"no message {message_id} in chat {chat_id}")
+            if all(b.get("callback_data") != data for b in message.buttons):
+                raise ValueError(
+                    f"message {message_id} has no button with callback_data {data!r}: "
+                    f"{message.buttons}"
+                )
+        query_id = str(4_000_000_000_000_000 + next(self._ids))
+        self._callbacks[query_id] = _CallbackQuery(
+            query_id, chat.id, message_id, user["id"], data, self.clock()
+        )
+        payload: dict[str, Any] = {
+            "id": query_id,
+            "from": dict(user),
+            "chat_instance": str(abs(hash((self.bot_id, chat.id)))),
+            "data": data,
+        }
+        if message is not None and not message.deleted:
+            payload["message"] = self._message_dict(message)
+        self._push_update("callback_query", payload)
+        return query_id
+
+    def user_deletes(self, chat_id: int, message_id: int) -> None:
+        """The user deletes a message (bots are not told; later edits fail "not found")."""
+        message = self._chats[chat_id].messages[message_id]
+        message.deleted, message.deleted_by = True, "user"
+        self._notify()
+
+    def _m_answerCallbackQuery(self, params: Params) -> bool:
+        query_id = params.string("callback_query_id") or ""
+        query = self._callbacks.get(query_id)
+        expired = (
+            query is not None
+            and self.callback_timeout is not None
+            and self.clock() - query.pressed_at > self.callback_timeout
+        )
+        if query is None or query.answered or expired:
+            raise ApiError(QUERY_INVALID)
+        query.answered = True
+        self.callback_answers.append(
+            CallbackAnswer(
+                callback_query_id=query_id,
+                text=params.string("text"),
+                show_alert=params.flag("show_alert"),
+                url=params.string("url"),
+                cache_time=params.integer("cache_time") or 0,
+                time=time.monotonic(),
+                chat_id=query.chat_id,
+                message_id=query.message_id,
+                data=query.data,
+                inline_message_id=query.inline_message_id,
+            )
+        )
+        return True
