@@ -16,7 +16,8 @@ from telegram.error import TelegramError
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import switched_parts
-from bot.jobs.life import MAX_RUNS, ActiveJob, JobFailed, Order, Work
+from bot.jobs.active import ActiveJob, JobFailed, Order, Work
+from bot.jobs.life import MAX_RUNS
 from bot.jobs.life import submit as start_job
 from bot.jobs.progress import chat_action
 from bot.jobs.rejected import Rejected

@@ -16,7 +16,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.jobs import ask
-from bot.jobs.life import MAX_RUNS, ActiveJob, Order, Work
+from bot.jobs.active import ActiveJob, Order, Work
+from bot.jobs.life import MAX_RUNS
 from bot.jobs.life import submit as start_job
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime, models

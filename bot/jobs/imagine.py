@@ -19,8 +19,9 @@ from telegram import Bot, Message
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import sentence, switched_parts, unknown_model
 from bot.jobs import chat_settings
+from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.flags import ImagineArgs
-from bot.jobs.life import MAX_RUNS, RESENDING, ActiveJob, Order, Work
+from bot.jobs.life import MAX_RUNS, RESENDING
 from bot.jobs.life import submit as start_job
 from bot.jobs.progress import chat_action, ticker
 from bot.jobs.rejected import Rejected

@@ -34,17 +34,9 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.i18n import N_, Translator, translator
 from bot.jobs import imagine
+from bot.jobs.active import ActiveJob, JobFailed, Order, Work
 from bot.jobs.flags import FlagError, parse_imagine
-from bot.jobs.life import (
-    CANCELLED_BY_USER,
-    ActiveJob,
-    JobFailed,
-    Order,
-    Work,
-    inline_heading,
-    stop_keyboard,
-    submit,
-)
+from bot.jobs.life import CANCELLED_BY_USER, inline_heading, stop_keyboard, submit
 from bot.jobs.rejected import Rejected
 from bot.pictures.prepare import Picture
 from bot.runtime import Runtime

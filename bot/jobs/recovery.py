@@ -18,7 +18,8 @@ from telegram import Bot
 
 from bot.i18n import ENGLISH, N_, translator
 from bot.jobs import ask, describe, imagine, inline
-from bot.jobs.life import Work, close_stored, resume, settle_stale
+from bot.jobs.active import Work
+from bot.jobs.life import close_stored, resume, settle_stale
 from bot.runtime import Runtime
 from bot.storage.records import JobRow, JobStatus
 

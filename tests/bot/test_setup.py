@@ -17,7 +17,7 @@ from tests.fakes.openai_api import FakeOpenAI
 from tests.fakes.telegram import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = "987654321:AAHx9SetupTestSecretHalfNeverPrinted_1-x"
+TOKEN = "987654321:TESTx9SetupTestSecretHalfNeverPrinted_1-x"
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ async def test_setup_checks_the_token_and_a_key_then_writes_env(
 
 
 async def test_setup_refuses_a_token_telegram_rejects(tmp_path: Path, tg: BotApiEmulator) -> None:
-    wrong = "123456789:AAHx9SomeOtherBotsTokenNotThisOne_2-y"
+    wrong = "123456789:TESTx9SomeOtherBotsTokenNotThisOne_2-y"
     code, output = await setup(tmp_path, f"{wrong}\n", TELEGRAM_API_URL=tg.url)
     assert code == 2, output
     assert "rejected" in output and ".env is unchanged" in output

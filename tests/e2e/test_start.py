@@ -21,7 +21,7 @@ from tests.e2e.process import ROOT, bot_env
 from tests.fakes.telegram import BotApiEmulator
 
 # Shaped like a real token, so that a leak of either half is findable.
-TOKEN = "987654321:AAHx9StartTestSecretHalfNeverPrinted_1-x"
+TOKEN = "987654321:TESTx9StartTestSecretHalfNeverPrinted_1-x"
 SECRET = TOKEN.split(":")[1]
 
 
