@@ -157,6 +157,7 @@ def set_webhook(settings: BotSettings) -> int:
     if not settings.webhook_url or settings.webhook_secret is None:
         print("set-webhook needs WEBHOOK_URL and WEBHOOK_SECRET", file=sys.stderr)
         return 2
+    from telegram import Update
     from telegram.error import TelegramError
 
     from bot.startup import TokenRejected, check_token, telegram_bot
@@ -167,7 +168,12 @@ def set_webhook(settings: BotSettings) -> int:
         )
         try:
             await check_token(bot, settings.telegram_api_url)
-            await bot.set_webhook(**webhook_registration(settings))
+            options = webhook_options(settings)
+            await bot.set_webhook(
+                options["webhook_url"],
+                secret_token=options["secret_token"],
+                allowed_updates=Update.ALL_TYPES,
+            )
         finally:
             await bot.shutdown()
 
@@ -181,18 +187,6 @@ def set_webhook(settings: BotSettings) -> int:
         return 1
     print(f"webhook set: {settings.webhook_url}")
     return 0
-
-
-def webhook_registration(settings: BotSettings) -> dict[str, Any]:
-    """``setWebhook`` arguments, the same ones ``run_webhook`` sends."""
-    from telegram import Update
-
-    assert settings.webhook_url and settings.webhook_secret
-    return {
-        "url": settings.webhook_url,
-        "secret_token": settings.webhook_secret.get_secret_value(),
-        "allowed_updates": Update.ALL_TYPES,
-    }
 
 
 async def check_storage(settings: BotSettings) -> None:

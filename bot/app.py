@@ -35,6 +35,7 @@ from bot.jobs.recovery import recover
 from bot.runtime import AnyApp, Runtime, attach, attached, check_defaults, detach, runtime_of
 from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
+from bot.startup import api_roots
 from bot.telegram.commands import menu
 from bot.telegram.flood import FloodControl
 from providers import Kind
@@ -46,12 +47,12 @@ SOMETHING_WRONG = N_("Something went wrong on my side. Please try again.")
 
 def build_application(settings: BotSettings) -> AnyApp:
     """The configured Application: flood control, handlers, and start/stop hooks."""
-    root = settings.telegram_api_url.rstrip("/")
+    base_url, base_file_url = api_roots(settings.telegram_api_url)
     app = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
-        .base_url(f"{root}/bot")
-        .base_file_url(f"{root}/file/bot")
+        .base_url(base_url)
+        .base_file_url(base_file_url)
         .rate_limiter(FloodControl())
         # Replies quote the command in private chats too, and still arrive if it was deleted.
         .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))

@@ -18,7 +18,7 @@ from pydantic import SecretStr
 from telegram.error import NetworkError
 
 from bot import logs
-from bot.settings import TOKEN_PATTERN
+from bot.settings import TOKEN_PATTERN, BotSettings
 from bot.startup import TokenRejected, check_token, reason, telegram_bot
 from providers import ProviderContext, ProviderSettings
 from providers.core.entry import ConfigError
@@ -27,7 +27,6 @@ from providers.routing.config import build_registry
 from providers.routing.registry import ModelEntry
 
 ENV_FILE = Path(".env")
-DEFAULT_API_URL = "https://api.telegram.org"
 
 
 @dataclass(frozen=True)
@@ -39,9 +38,7 @@ class KeyChoice:
 
 
 CHOICES = (
-    KeyChoice(
-        "Hugging Face token (free at huggingface.co/settings/tokens)", "HF_TOKEN", ("hf", "sd35")
-    ),
+    KeyChoice("Hugging Face token (free at huggingface.co/settings/tokens)", "HF_TOKEN", ("sd35",)),
     KeyChoice("OpenAI API key", "OPENAI_API_KEY", ("openai",)),
     KeyChoice("Pollinations key", "POLLINATIONS_API_KEY", ("pollinations",)),
     KeyChoice("fal key", "FAL_KEY", ("fal",)),
@@ -93,7 +90,7 @@ def _setup(talk: Dialogue, path: Path) -> int:
 
     existing = {k: v for k, v in dotenv_values(path).items() if v} if path.exists() else {}
     api_url = os.environ.get("TELEGRAM_API_URL") or existing.get("TELEGRAM_API_URL")
-    api_url = api_url or DEFAULT_API_URL
+    api_url = api_url or BotSettings.model_fields["telegram_api_url"].default
     talk.say(
         f"This writes {path.resolve()} (the bot reads .env from the working directory).\n"
         "Create a bot with @BotFather in Telegram (/newbot) and paste the token it gives you."

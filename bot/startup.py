@@ -30,10 +30,17 @@ def rejected(api_url: str) -> TokenRejected:
     )
 
 
+def api_roots(api_url: str) -> tuple[str, str]:
+    """python-telegram-bot's ``base_url`` and ``base_file_url`` for TELEGRAM_API_URL: methods at
+    {root}/bot{token}/{method}, files at {root}/file/bot{token}/{path}."""
+    root = api_url.rstrip("/")
+    return f"{root}/bot", f"{root}/file/bot"
+
+
 def telegram_bot(token: str, api_url: str) -> Bot:
     """A plain Bot on ``api_url`` (https://api.telegram.org or a local Bot API server)."""
-    root = api_url.rstrip("/")
-    return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot")
+    base_url, base_file_url = api_roots(api_url)
+    return Bot(token, base_url=base_url, base_file_url=base_file_url)
 
 
 async def check_token(bot: Bot, api_url: str) -> User:

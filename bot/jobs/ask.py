@@ -19,11 +19,11 @@ from bot.i18n.errors import switched_parts
 from bot.jobs.active import ActiveJob, JobFailed, Order, Work
 from bot.jobs.life import MAX_RUNS
 from bot.jobs.life import submit as start_job
-from bot.jobs.progress import chat_action
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime, models
 from bot.storage.records import JobRow
 from bot.telegram import render
+from bot.telegram.chat_action import chat_action
 from bot.telegram.drafts import DraftStream, Rendered, drafts_possible
 from bot.telegram.flood import Priority, sending_as
 from bot.telegram.markdown import Chunk, render_markdown

@@ -23,7 +23,7 @@ from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.flags import ImagineArgs
 from bot.jobs.life import MAX_RUNS, RESENDING
 from bot.jobs.life import submit as start_job
-from bot.jobs.progress import chat_action, ticker
+from bot.jobs.progress import ticker
 from bot.jobs.rejected import Rejected
 from bot.jobs.result_buttons import edit_query, keyboard
 from bot.pictures.fetch import fetch_bytes
@@ -32,6 +32,7 @@ from bot.runtime import Runtime, models
 from bot.storage.outbox import Buttons
 from bot.storage.records import JobRow, JobStatus
 from bot.telegram import render
+from bot.telegram.chat_action import chat_action
 from bot.telegram.delivery import Look
 from bot.telegram.preview import PREVIEW, LivePreview
 from providers import (

@@ -40,7 +40,7 @@ from telegram.error import TelegramError
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import error_text
 from bot.jobs.active import ActiveJob, JobFailed, Order, Work
-from bot.jobs.progress import log_job
+from bot.jobs.job_log import log_job
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime
 from bot.runtime.queue import Job, TooManyJobs

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from telegram.error import Forbidden, NetworkError, TelegramError
 
-from bot.jobs import progress
+from bot.telegram import chat_action
 
 
 class ActionBot:
@@ -28,14 +28,14 @@ class ActionBot:
 
 async def run_turns(bot: ActionBot, turns: int = 50) -> None:
     """Lets the heartbeat (every 0 s here) run ``turns`` times around the event loop."""
-    async with progress.chat_action(bot, -100, "typing", 7):  # type: ignore[arg-type]
+    async with chat_action.chat_action(bot, -100, "typing", 7):  # type: ignore[arg-type]
         for _ in range(turns):
             await asyncio.sleep(0)
 
 
 @pytest.fixture(autouse=True)
 def no_pause(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(progress, "CHAT_ACTION_PERIOD", 0)
+    monkeypatch.setattr(chat_action, "CHAT_ACTION_PERIOD", 0)
 
 
 async def test_the_action_is_shown_in_the_topic_and_repeated() -> None:
