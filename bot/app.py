@@ -30,9 +30,11 @@ from bot.features import (
 )
 from bot.features import settings as chat_settings
 from bot.i18n import N_, from_telegram, translator
+from bot.jobs.flags import FlagError
 from bot.jobs.life import RESTARTING
 from bot.jobs.recovery import recover
-from bot.runtime import AnyApp, Runtime, attach, attached, check_defaults, detach, runtime_of
+from bot.jobs.rejected import Rejected
+from bot.runtime import AnyApp, BotContext, Runtime, attach, attached, check_defaults, detach
 from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
 from bot.startup import api_roots
@@ -50,6 +52,7 @@ def build_application(settings: BotSettings) -> AnyApp:
     base_url, base_file_url = api_roots(settings.telegram_api_url)
     app = (
         ApplicationBuilder()
+        .context_types(ContextTypes(context=BotContext))
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(base_url)
         .base_file_url(base_file_url)
@@ -123,21 +126,35 @@ async def on_shutdown(app: AnyApp) -> None:
         await runtime.close()
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """Any button the bot does not know (old or forged): a polite note, nothing changes."""
     if update.callback_query is not None:
-        tr = await texts_for(runtime_of(context), update)
+        tr = await texts_for(context.runtime, update)
         await update.callback_query.answer(tr.gettext(model.STALE), show_alert=True)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Logs the failure and, where there is a message, tells its author something went wrong."""
+async def on_error(update: object, context: BotContext) -> None:
+    """Every handler's errors end here. A refusal (Rejected, or a flag the user got wrong) is
+    the answer: an alert under a pressed button, else a reply. Anything else is logged, and
+    the author of the message is told something went wrong."""
+    if isinstance(update, Update) and isinstance(context.error, Rejected | FlagError):
+        with contextlib.suppress(TelegramError):
+            await refuse(update, str(context.error))
+        return
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         user = update.effective_user
         tr = translator(from_telegram(user.language_code if user else None))
         with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(tr.gettext(SOMETHING_WRONG))
+
+
+async def refuse(update: Update, text: str) -> None:
+    """Tells the user why their request changes nothing."""
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
 
 
 @asynccontextmanager

@@ -115,11 +115,10 @@ def _setup(talk: Dialogue, path: Path) -> int:
     if chosen is not None:
         key = talk.ask(f"{chosen.label} (input hidden): ", secret=True)
         logs.hide(key)
-        if key and (
-            _provider_works(talk, chosen, key)
-            or talk.ask("Save this key anyway? [y/N] ").lower().startswith("y")
-        ):
+        answered = _answering_models(talk, chosen, key) if key else []
+        if key and (answered or talk.ask("Save this key anyway? [y/N] ").lower().startswith("y")):
             values[chosen.variable] = key
+            values.update(_defaults(talk, answered, existing))
     write_env(path, values)
     talk.say(
         f"Wrote {', '.join(values)} to {path} (only you can read it). "
@@ -149,26 +148,41 @@ def _ask_provider(talk: Dialogue) -> KeyChoice | None:
         talk.say(f"Please answer with a number from 0 to {len(CHOICES)}.")
 
 
-def _provider_works(talk: Dialogue, chosen: KeyChoice, key: str) -> bool:
+def _answering_models(talk: Dialogue, chosen: KeyChoice, key: str) -> list[ModelEntry]:
     """Probes the default models of the providers ``key`` is for, as ``python -m providers
-    check`` does; prints one line per model."""
+    check`` does; prints one line per model and returns those that answered."""
     field = chosen.variable.lower()
     try:
         settings = ProviderSettings(**{field: SecretStr(key)})  # type: ignore[arg-type]
         registry = build_registry(settings, {**os.environ, chosen.variable: key})
     except (ConfigError, ValueError) as error:
         talk.say(f"Cannot check the key: {logs.redact(str(error))}")
-        return False
+        return []
     entries = [e for e in probed_models(registry) if e.provider.name in chosen.providers]
     if not entries:
         talk.say("No provider to check with this key.")
-        return False
+        return []
     talk.say(f"Checking {', '.join(e.id for e in entries)} (this can take a minute)...")
     probes = asyncio.run(_probe_all(settings, entries))
     for item in probes:
         result = f"ok in {item.seconds:.1f} s" if item.ok else f"FAILED: {item.problem}"
         talk.say(logs.redact(f"  {item.entry.id}: {result}"))
-    return any(item.ok for item in probes)
+    return [item.entry for item in probes if item.ok]
+
+
+def _defaults(
+    talk: Dialogue, answered: list[ModelEntry], existing: Mapping[str, str | None]
+) -> dict[str, str]:
+    """DEFAULT_IMAGE_MODEL and DEFAULT_VISION_MODEL for the models that answered, where .env
+    does not choose them already: the chats draw and answer with the key from the start."""
+    chosen: dict[str, str] = {}
+    for entry in answered:
+        variable = f"DEFAULT_{entry.kind.value.upper()}_MODEL"
+        if variable not in chosen and not existing.get(variable):
+            chosen[variable] = entry.id
+    if chosen:
+        talk.say("Chats will use " + " and ".join(chosen.values()) + " unless they pick another.")
+    return chosen
 
 
 async def _probe_all(settings: ProviderSettings, entries: list[ModelEntry]) -> list[Probe]:

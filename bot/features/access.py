@@ -11,10 +11,10 @@ from telegram import (
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, BaseHandler, ContextTypes, TypeHandler
+from telegram.ext import ApplicationHandlerStop, BaseHandler, TypeHandler
 
 from bot.i18n import N_, from_telegram, translator
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 from bot.telegram.commands import split_command
 
 REFUSAL = N_("Sorry, this bot is private. Ask its operator to let you in.")
@@ -36,10 +36,10 @@ def allowed(
     return (user is not None and user.id in users) or (chat is not None and chat.id in chats)
 
 
-async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def gate(update: Update, context: BotContext) -> None:
     """Stops updates from outsiders; commands addressed to the bot and inline queries get a
     polite refusal."""
-    settings = runtime_of(context).settings
+    settings = context.runtime.settings
     if allowed(
         update, settings.allowed_user_ids, settings.allowed_chat_ids, settings.admin_user_ids
     ):
@@ -63,5 +63,5 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     raise ApplicationHandlerStop
 
 
-def handler() -> BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]:
+def handler() -> BaseHandler[Update, BotContext, None]:
     return TypeHandler(Update, gate)

@@ -7,7 +7,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
@@ -17,7 +16,7 @@ from bot.jobs import describe as service
 from bot.jobs import imagine, results
 from bot.jobs.flags import ImagineArgs
 from bot.jobs.rejected import Rejected
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 from bot.telegram.commands import CaptionCommand
 
@@ -25,46 +24,37 @@ DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
 DRAWING = N_("🎨 Drawing it…")
 
 
-async def describe(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def describe(update: Update, context: BotContext) -> None:
     """Writes a prompt for the photo, or says how to ask for one."""
     message = update.effective_message
     if message is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
-    try:
-        await service.submit(runtime, context.bot, message, tr)
-    except Rejected as error:
-        await message.reply_text(str(error))
+    await service.submit(runtime, context.bot, message, tr)
 
 
-async def draw_it(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def draw_it(update: Update, context: BotContext) -> None:
     """🎨 draws the written prompt with the chat's model and settings."""
     query = update.callback_query
     if query is None:
         return
-    runtime, bot = runtime_of(context), context.bot
+    runtime, bot = context.runtime, context.bot
     tr = await texts_for(runtime, update)
     press = service.DrawIt.unpack(query.data)
-    try:
-        if press is None:
-            raise Rejected(tr.gettext(results.STALE))
-        row, message = await results.pressed_job(
-            runtime, bot, query, press.job_id, service.KIND, tr
-        )
-        prompt = str((row.result or {}).get("prompt") or "")
-        if not prompt:
-            raise Rejected(tr.gettext(results.STALE))
-        built = await imagine.build_request(runtime, row.chat_id, ImagineArgs(prompt), tr)
-        note = tr.gettext(DRAW_NOTE).format(name=query.from_user.first_name, prompt=prompt)
-        await results.draw_for(runtime, bot, message, query.from_user, built, note, tr)
-    except Rejected as error:
-        await query.answer(str(error), show_alert=True)
-        return
+    if press is None:
+        raise Rejected(tr.gettext(results.STALE))
+    row, message = await results.pressed_job(runtime, bot, query, press.job_id, service.KIND, tr)
+    prompt = str((row.result or {}).get("prompt") or "")
+    if not prompt:
+        raise Rejected(tr.gettext(results.STALE))
+    built = await imagine.build_request(runtime, row.chat_id, ImagineArgs(prompt), tr)
+    note = tr.gettext(DRAW_NOTE).format(name=query.from_user.first_name, prompt=prompt)
+    await results.draw_for(runtime, bot, message, query.from_user, built, note, tr)
     await query.answer(tr.gettext(DRAWING))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("describe", describe),
         MessageHandler(

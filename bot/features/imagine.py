@@ -7,19 +7,18 @@ from __future__ import annotations
 import re
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
 from bot.jobs import imagine as service
-from bot.jobs.flags import FlagError, parse_imagine
-from bot.jobs.rejected import Rejected
-from bot.runtime import runtime_of
+from bot.jobs.flags import parse_imagine
+from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 from bot.telegram.commands import arguments, split_command
 
 MENTION_RE = re.compile(r"^@([A-Za-z0-9_]{3,64})\s+(?=/)")
 
 
-async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def imagine(update: Update, context: BotContext) -> None:
     """Starts a generation, or replies (in the chat's language) with what is wrong."""
     message = update.effective_message
     if message is None:
@@ -27,18 +26,15 @@ async def imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await draw(update, context, arguments(message, context.bot.username))
 
 
-async def draw(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+async def draw(update: Update, context: BotContext, text: str) -> None:
     """/imagine with ``text`` as what follows the command (the prompt and its flags)."""
     message = update.effective_message
     if message is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
-    try:
-        args = parse_imagine(text, tr)
-        await service.submit(runtime, context.bot, message, args, tr)
-    except (FlagError, Rejected) as error:
-        await message.reply_text(str(error))
+    args = parse_imagine(text, tr)
+    await service.submit(runtime, context.bot, message, args, tr)
 
 
 class _MentionThenImagine(filters.MessageFilter):
@@ -53,7 +49,7 @@ class _MentionThenImagine(filters.MessageFilter):
         return command is not None and command[0] == "imagine"
 
 
-async def mentioned_imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def mentioned_imagine(update: Update, context: BotContext) -> None:
     """ "@YourBot /imagine a fox" sent as a message: the /imagine it spells."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -63,7 +59,7 @@ async def mentioned_imagine(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await draw(update, context, parsed[1] if parsed else "")
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     fresh = ~filters.UpdateType.EDITED
     return [
         CommandHandler("imagine", imagine),

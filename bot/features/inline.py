@@ -17,7 +17,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
-    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     filters,
@@ -25,29 +24,29 @@ from telegram.ext import (
 
 from bot.jobs import inline as service
 from bot.jobs.life import StopInline
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 
 log = logging.getLogger(__name__)
 
 
-async def query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def query(update: Update, context: BotContext) -> None:
     """Offers the drawing of what the user typed after @YourBot."""
     if update.inline_query is not None:
-        await service.answer(runtime_of(context), update.inline_query)
+        await service.answer(context.runtime, update.inline_query)
 
 
-async def chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chosen(update: Update, context: BotContext) -> None:
     """The user sent the drawing to a chat: its message shows the status, then the picture."""
     if update.chosen_inline_result is not None:
         await service.start(
-            runtime_of(context), context.bot, update.chosen_inline_result, update.update_id
+            context.runtime, context.bot, update.chosen_inline_result, update.update_id
         )
 
 
-async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stop(update: Update, context: BotContext) -> None:
     """The Stop button under an inline job."""
     if update.callback_query is not None:
-        await service.stop(runtime_of(context), update.callback_query)
+        await service.stop(context.runtime, update.callback_query)
 
 
 class _SentViaMe(filters.MessageFilter):
@@ -57,7 +56,7 @@ class _SentViaMe(filters.MessageFilter):
         return message.via_bot is not None and message.via_bot.id == message.get_bot().id
 
 
-async def sent_via_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def sent_via_me(update: Update, context: BotContext) -> None:
     """Nothing to say: the inline message itself shows what happens."""
 
 
@@ -77,7 +76,7 @@ def announce(bot: Bot) -> None:
         )
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     fresh = ~filters.UpdateType.EDITED
     return [
         InlineQueryHandler(query),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from telegram import Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator, parse_choice
+from bot.runtime import BotContext
 from bot.runtime import languages as languages
-from bot.runtime import runtime_of
 from bot.runtime.permissions import may_change
 from bot.telegram.commands import arguments
 from bot.telegram.language_menu import AUTO, USAGE, LanguageChoice, keyboard, summary
@@ -25,12 +25,12 @@ def confirmation(tr: Translator, chosen: str | None) -> str:
     return tr.gettext("Done: I speak English in this chat.")
 
 
-async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_command(update: Update, context: BotContext) -> None:
     """Without arguments: the chat's language and buttons. With en, ru or auto: sets it."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     wanted = arguments(message, context.bot.username).strip()
     tr = await languages.texts_for(runtime, update)
     if not wanted:
@@ -50,12 +50,12 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await message.reply_text(confirmation(tr, chosen))
 
 
-async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_button(update: Update, context: BotContext) -> None:
     """Stores the pressed language and redraws the message in it; forged data changes nothing."""
     query, chat = update.callback_query, update.effective_chat
     if query is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await languages.texts_for(runtime, update)
     choice = LanguageChoice.unpack(query.data)
     if chat is None or not isinstance(query.message, Message) or choice is None:
@@ -71,7 +71,7 @@ async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await redraw_menu(query, summary(tr, chosen), keyboard(tr, chosen))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("language", language_command),
         CallbackQueryHandler(language_button, pattern=LanguageChoice.pattern()),

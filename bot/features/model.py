@@ -12,11 +12,11 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
 from bot.i18n.errors import unknown_model
-from bot.runtime import Runtime, models, runtime_of
+from bot.runtime import BotContext, Runtime, models
 from bot.runtime.languages import texts_for
 from bot.runtime.permissions import may_change
 from bot.telegram.callback_data import CallbackData, patterns
@@ -142,12 +142,12 @@ def tab_of(runtime: Runtime, entry: ModelEntry) -> tuple[int, int]:
     return tab, entries.index(entry) // PER_PAGE
 
 
-async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def model_command(update: Update, context: BotContext) -> None:
     """Without arguments: shows the models and the keyboard. With an id: sets that model."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
     wanted = arguments(message, context.bot.username).strip()
     if wanted:
@@ -175,13 +175,13 @@ async def model_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     )
 
 
-async def model_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def model_button(update: Update, context: BotContext) -> None:
     """Switches tab or page, or stores the pressed model; stale or forged data changes nothing."""
     query = update.callback_query
     chat = update.effective_chat
     if query is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
     if chat is None or not isinstance(query.message, Message):
         await query.answer(tr.gettext(STALE))
@@ -221,7 +221,7 @@ async def _redraw(
     await redraw_menu(query, summary(runtime, chosen, tr), keyboard(runtime, chosen, tab, page))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("model", model_command),
         CallbackQueryHandler(model_button, pattern=patterns(ModelPage, ModelPick, PageNumber)),

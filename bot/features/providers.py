@@ -5,22 +5,22 @@ from __future__ import annotations
 import dataclasses
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n.errors import recorded_error_text
-from bot.runtime import models, runtime_of
+from bot.runtime import BotContext, models
 from bot.runtime.languages import texts_for
 from bot.telegram import render
 
 
-async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def providers_command(update: Update, context: BotContext) -> None:
     """Replies with every configured provider's state (✅ ⚠️ ❌), when it last worked, its recent
     success rate and typical duration, with this chat's models marked; operators (ADMIN_USER_IDS)
     also see each provider's last error."""
     message, user = update.effective_message, update.effective_user
     if message is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
     chosen = await models.chat_models(runtime, message.chat_id)
     operator = user is not None and user.id in runtime.settings.admin_user_ids
@@ -42,5 +42,5 @@ async def providers_command(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     await message.reply_text(render.providers_text(tr, lines))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [CommandHandler("providers", providers_command)]

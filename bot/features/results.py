@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from bot.i18n import N_
 from bot.jobs import results
 from bot.jobs.describe import DESCRIBING
 from bot.jobs.rejected import Rejected
 from bot.jobs.result_buttons import AGAIN, DESCRIBE, ORIGINAL, Press
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 
 STARTED = {
@@ -21,34 +21,28 @@ STARTED = {
 VARIATIONS_STARTED = N_("🎲 Drawing variations…")
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: BotContext) -> None:
     """Does what the button says, or shows an alert saying why it cannot."""
     query = update.callback_query
     if query is None:
         return
-    runtime, bot = runtime_of(context), context.bot
+    runtime, bot = context.runtime, context.bot
     tr = await texts_for(runtime, update)
     press = Press.unpack(query.data)
-    try:
-        if press is None:
-            raise Rejected(tr.gettext(results.STALE))
-        row, message = await results.pressed_job(runtime, bot, query, press.job_id, "imagine", tr)
-        if press.action == ORIGINAL:
-            files = await results.originals(runtime, row, tr)
-            await query.answer(tr.gettext(STARTED[ORIGINAL]))
-            await results.send_originals(bot, files, message)
-            return
-        if press.action == DESCRIBE:
-            await results.describe_picture(
-                runtime, bot, row, message, press.index, query.from_user, tr
-            )
-        else:
-            await results.draw_again(runtime, bot, row, message, query.from_user, press.action, tr)
-    except Rejected as error:
-        await query.answer(str(error), show_alert=True)
+    if press is None:
+        raise Rejected(tr.gettext(results.STALE))
+    row, message = await results.pressed_job(runtime, bot, query, press.job_id, "imagine", tr)
+    if press.action == ORIGINAL:
+        files = await results.originals(runtime, row, tr)
+        await query.answer(tr.gettext(STARTED[ORIGINAL]))
+        await results.send_originals(bot, files, message)
         return
+    if press.action == DESCRIBE:
+        await results.describe_picture(runtime, bot, row, message, press.index, query.from_user, tr)
+    else:
+        await results.draw_again(runtime, bot, row, message, query.from_user, press.action, tr)
     await query.answer(tr.gettext(STARTED.get(press.action, VARIATIONS_STARTED)))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [CallbackQueryHandler(pressed, pattern=Press.pattern())]

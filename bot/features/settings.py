@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
 from bot.jobs import chat_settings as service
 from bot.jobs.chat_settings import ChatSettings, SettingError
+from bot.runtime import BotContext
 from bot.runtime import languages as languages
-from bot.runtime import runtime_of
 from bot.runtime.permissions import may_change
 from bot.telegram import language_menu
 from bot.telegram.callback_data import CallbackData
@@ -139,13 +139,13 @@ def change_of(press: SettingButton | None) -> dict[str, Any] | None:
     return None
 
 
-async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_command(update: Update, context: BotContext) -> None:
     """Without arguments: the chat's settings and buttons. With ``<name> <value>``: changes one
     (admins only in groups); a mistake is explained and changes nothing."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await languages.texts_for(runtime, update)
     wanted = arguments(message, context.bot.username).strip()
     if wanted:
@@ -165,13 +165,13 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     await message.reply_text(text, reply_markup=keyboard(tr, chosen))
 
 
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_button(update: Update, context: BotContext) -> None:
     """Stores what the button says and redraws the message; stale or forged data, or a
     non-admin in a group, changes nothing."""
     query, chat = update.callback_query, update.effective_chat
     if query is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await languages.texts_for(runtime, update)
     press = SettingButton.unpack(query.data)
     if chat is None or not isinstance(query.message, Message):
@@ -198,7 +198,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await redraw_menu(query, summary(tr, chosen), keyboard(tr, chosen))
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("settings", settings_command),
         CallbackQueryHandler(settings_button, pattern=SettingButton.pattern()),

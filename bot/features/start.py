@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, ContextTypes
+from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n import N_, Translator
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 
 HELP = N_("""\
@@ -51,14 +51,14 @@ def help_text(tr: Translator, username: str, inline: bool) -> str:
     return text
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: BotContext) -> None:
     """Replies with the help text (commands, options and an example) in the chat's language."""
     if update.effective_message is None:
         return
-    tr = await texts_for(runtime_of(context), update)
+    tr = await texts_for(context.runtime, update)
     text = help_text(tr, context.bot.username, context.bot.supports_inline_queries)
     await update.effective_message.reply_text(text)
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [CommandHandler(["start", "help"], help_command)]

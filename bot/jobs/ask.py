@@ -196,10 +196,12 @@ async def _answer(job: ActiveJob, entry: ModelEntry, question: str, media: list[
                 if isinstance(event, Switched):
                     reason, adjustments = switched_parts(tr, event, asked.provider.label)
                     asked = runtime.registry.resolve(event.to_model)
+                    job.reached("switched", asked.provider.label)
                     growing.restart(
                         render.switched_text(tr, event, reason, adjustments, asking=True) + "\n"
                     )
                 elif isinstance(event, TextDelta):
+                    job.reached("answering", asked.provider.label)
                     growing.add(event.text)
                 elif isinstance(event, TextResponse) and event.text.strip():
                     return event.text

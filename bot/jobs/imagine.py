@@ -222,11 +222,14 @@ async def follow(
                 reason, adjustments = switched_parts(tr, event, drawing.provider.label)
                 drawing = runtime.registry.resolve(event.to_model)
                 stage, note = None, ""
+                job.reached("switched", drawing.provider.label)
                 notice = render.switched_text(tr, event, reason, adjustments) + "\n"
                 refresh()
             elif isinstance(event, Progress):
                 stage = stage_of(event)
                 note = render.queue_note(tr, event.queue_position, drawing.provider.label)
+                if stage is not None:
+                    job.reached(stage, drawing.provider.label)
                 token = event.resume or event.job_id
                 if token and (accepted is None or accepted.job != token):
                     accepted = Accepted(drawing.id, token)
@@ -234,6 +237,7 @@ async def follow(
                 refresh()
             elif isinstance(event, ImagePreview):
                 stage, note = Stage.GENERATING, tr.gettext("preview below")
+                job.reached(stage, drawing.provider.label)
                 refresh()
                 if event.images and preview is not None:
                     preview.show(event.images[0])

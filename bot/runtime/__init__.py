@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.runtime.queue import JobRunner
 from bot.settings import BotSettings
@@ -179,9 +179,15 @@ def _listed(probes: list[Probe]) -> str:
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 
-def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
-    """The Runtime stored on the application at start-up."""
-    return cast(Runtime, context.bot_data[SERVICES_KEY])
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """What every handler gets as ``context``: python-telegram-bot's, plus the bot's typed
+    :class:`Runtime` (``context.runtime``). The Application is built with it
+    (``ContextTypes(context=BotContext)``, see bot.app)."""
+
+    @property
+    def runtime(self) -> Runtime:
+        """The Runtime stored on the application at start-up."""
+        return cast(Runtime, self.bot_data[SERVICES_KEY])
 
 
 def attach(app: AnyApp, runtime: Runtime) -> None:

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from telegram import Chat, Message, User
-from telegram.ext import ContextTypes
 
-from bot.runtime import runtime_of
+from bot.runtime import BotContext
 from bot.telegram.admins import is_admin
 
 ANONYMOUS_ADMIN_ID = 1087968824  # @GroupAnonymousBot, who speaks for anonymous group admins
 
 
 async def may_change(
-    context: ContextTypes.DEFAULT_TYPE, chat: Chat, user: User | None, message: Message | None
+    context: BotContext, chat: Chat, user: User | None, message: Message | None
 ) -> bool:
     """Whether this user may change the chat's models (groups can limit it to admins)."""
-    runtime = runtime_of(context)
+    runtime = context.runtime
     if chat.type == Chat.PRIVATE or not runtime.settings.group_model_admins_only:
         return True
     if user is None:

@@ -76,7 +76,10 @@ async def test_setup_checks_the_token_and_a_key_then_writes_env(
         "LOG_LEVEL": "DEBUG",
         "TELEGRAM_BOT_TOKEN": TOKEN,
         "OPENAI_API_KEY": openai_fake.api_key,
+        "DEFAULT_IMAGE_MODEL": "openai/gpt-image-1",
+        "DEFAULT_VISION_MODEL": "openai/gpt-4o-mini",
     }
+    assert "Chats will use openai/gpt-image-1 and openai/gpt-4o-mini" in output
     assert [call.method for call in tg.calls()] == ["getMe"]
 
 

@@ -120,3 +120,18 @@ def test_json_output_is_redacted_too() -> None:
     assert token not in stream.getvalue() and token.split(":")[1] not in stream.getvalue()
     assert record["message"] == "calling bot<token>"
     assert record["reason"] == "<token>" and "<token>" in record["exception"]
+
+
+async def test_a_job_that_moved_on_to_a_fallback_logs_the_provider_that_drew(
+    world: World, capture: Any
+) -> None:
+    stream = capture()
+    world.arta.fail("generate", "500")
+    async with world.bot(fallback_image_models="auto"):
+        command = world.tg.send_text(USER, "/imagine a fox")
+        await world.photos_for(USER, command, 1)
+        await world.tg.wait_for(lambda: job_lines(stream.getvalue()))
+    [line] = job_lines(stream.getvalue())
+    assert "model=arta/flux provider=Prodia" in line
+    assert "outcome=delivered" in line
+    assert "stage=delivered" in line

@@ -28,15 +28,14 @@ from telegram import (
     ReplyParameters,
     Update,
 )
-from telegram.ext import BaseHandler, CallbackQueryHandler, ContextTypes, MessageHandler, filters
+from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filters
 
 from bot.features.private_chats import hints
 from bot.features.private_chats import prompts as photo_prompts
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.jobs import ask, describe
 from bot.jobs.describe import DESCRIBING
-from bot.jobs.rejected import Rejected
-from bot.runtime import Runtime, runtime_of
+from bot.runtime import BotContext, Runtime
 from bot.runtime.languages import texts_for
 from bot.telegram.callback_data import CallbackData
 
@@ -106,13 +105,9 @@ async def ask_about_it(press: PhotoPress) -> None:
 
 async def describe_it(press: PhotoPress) -> None:
     """Writes a prompt that would draw a picture like the photo (as /describe does)."""
-    try:
-        await describe.submit(
-            press.runtime, press.bot, press.photo, press.tr, user_id=press.query.from_user.id
-        )
-    except Rejected as error:
-        await press.query.answer(str(error), show_alert=True)
-        return
+    await describe.submit(
+        press.runtime, press.bot, press.photo, press.tr, user_id=press.query.from_user.id
+    )
     await press.query.answer(press.tr.gettext(DESCRIBING))
 
 
@@ -123,18 +118,14 @@ ACTIONS: dict[str, Callable[[PhotoPress], Awaitable[None]]] = {
 """What each button does, by its action name."""
 
 
-async def offer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def offer(update: Update, context: BotContext) -> None:
     """Answers a photo with the buttons (or says why a bot cannot take it)."""
     message = update.effective_message
     if message is None or not first_of_album(message):
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
-    try:
-        ref = ask.photo_ref(message, tr)
-    except Rejected as error:
-        await message.reply_text(str(error))
-        return
+    ref = ask.photo_ref(message, tr)
     sent = await message.reply_text(
         tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id)
     )
@@ -158,13 +149,13 @@ def first_of_album(message: Message) -> bool:
     return True
 
 
-async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def pressed(update: Update, context: BotContext) -> None:
     """Does what the pressed photo button says; a button whose data is not ours, or whose
     photo is gone, gets a polite alert and changes nothing."""
     query = update.callback_query
     if query is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
     action = PhotoAction.unpack(query.data)
     photo = _photo_under(query, action)
@@ -172,11 +163,7 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if photo is None or run is None:
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
-    try:
-        ref = ask.photo_ref(photo, tr)
-    except Rejected as error:
-        await query.answer(str(error), show_alert=True)
-        return
+    ref = ask.photo_ref(photo, tr)
     await run(PhotoPress(query, runtime, context.bot, photo, ref, tr))
 
 
@@ -192,30 +179,27 @@ def _photo_under(query: CallbackQuery, action: PhotoAction | None) -> Message | 
     return photo if ask.photo_source(photo) is photo else None
 
 
-async def question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def question(update: Update, context: BotContext) -> None:
     """A text replying to one of the bot's prompts about a photo, or to the user's own photo,
     is a question about that photo; any other text gets the usual pointer."""
     message = update.effective_message
     target = message.reply_to_message if message is not None else None
     if message is None or target is None:
         return
-    runtime = runtime_of(context)
+    runtime = context.runtime
     tr = await texts_for(runtime, update)
     ref: ask.PhotoRef | None = None
-    try:
-        if _from(target, context.bot.id):
-            ref = await photo_prompts.recall(runtime, message.chat_id, target.message_id)
-            if ref is None and target.text in _prompt_texts():
-                await message.reply_text(tr.gettext(STALE_PROMPT))
-                return
-        elif message.from_user is not None and _from(target, message.from_user.id):
-            ref = ask.photo_ref(target, tr) if ask.photo_source(target) is target else None
-        if ref is None:
-            await hints.hint(update, context)
+    if _from(target, context.bot.id):
+        ref = await photo_prompts.recall(runtime, message.chat_id, target.message_id)
+        if ref is None and target.text in _prompt_texts():
+            await message.reply_text(tr.gettext(STALE_PROMPT))
             return
-        await ask.submit_about(runtime, context.bot, message, ref, message.text or "", tr)
-    except Rejected as error:
-        await message.reply_text(str(error))
+    elif message.from_user is not None and _from(target, message.from_user.id):
+        ref = ask.photo_ref(target, tr) if ask.photo_source(target) is target else None
+    if ref is None:
+        await hints.hint(update, context)
+        return
+    await ask.submit_about(runtime, context.bot, message, ref, message.text or "", tr)
 
 
 def _from(message: Message, user_id: int) -> bool:
@@ -227,7 +211,7 @@ def _prompt_texts() -> set[str]:
     return {translator(lang).gettext(text) for lang in LANGUAGES for text in (OFFER, PROMPT)}
 
 
-def handlers() -> list[BaseHandler[Update, ContextTypes.DEFAULT_TYPE, None]]:
+def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     """Photos and texts in private chats that no command took; register before hints.py's."""
     private = filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED
     return [
