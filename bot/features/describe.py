@@ -20,7 +20,7 @@ from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 from bot.telegram.commands import CaptionCommand
 
-DRAW_NOTE = N_("🎨 {name} asked to draw: {prompt}")
+DRAW_NOTE = results.PressNote(N_("🎨 {name} asked to draw: {prompt}"), N_("🎨 Drawing: {prompt}"))
 DRAWING = N_("🎨 Drawing it…")
 
 
@@ -49,8 +49,7 @@ async def draw_it(update: Update, context: BotContext) -> None:
     if not prompt:
         raise Rejected(tr.gettext(results.STALE))
     built = await imagine.build_request(runtime, row.chat_id, ImagineArgs(prompt), tr)
-    note = tr.gettext(DRAW_NOTE).format(name=query.from_user.first_name, prompt=prompt)
-    await results.draw_for(runtime, bot, message, query.from_user, built, note, tr)
+    await results.draw_for(runtime, bot, message, query.from_user, built, DRAW_NOTE, tr)
     await query.answer(tr.gettext(DRAWING))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, CallbackQuery, InputMediaDocument, Message, ReplyParameters, User
@@ -31,11 +32,27 @@ NOT_YOURS = N_("Only the person who asked for this (or a chat admin) can use the
 MODEL_GONE = N_("{model} is no longer offered here. Send /imagine to draw with another model.")
 ORIGINALS_GONE = N_("The original files are no longer kept. Send /imagine to draw it again.")
 NOT_READY = N_("The pictures are still being sent; try again in a moment.")
-AGAIN_NOTE = N_("🔄 {name} asked to draw this again: {prompt}")
-VARIATIONS_NOTE = N_("🎲 {name} asked for variations: {prompt}")
-# In a private chat the one who pressed is the only person there: the note names no one.
-AGAIN_NOTE_PRIVATE = N_("🔄 Drawing this again: {prompt}")
-VARIATIONS_NOTE_PRIVATE = N_("🎲 Variations: {prompt}")
+
+
+@dataclass(frozen=True)
+class PressNote:
+    """The message the bot writes for a press that starts a job (the job answers it): in a
+    group it names who pressed; in a private chat that person is the only one there."""
+
+    named: str
+    private: str
+
+    def text(self, tr: Translator, pressed: Message, user: User, prompt: str) -> str:
+        template = self.private if pressed.chat.type == ChatType.PRIVATE else self.named
+        return tr.gettext(template).format(name=user.first_name, prompt=prompt)
+
+
+AGAIN_NOTE = PressNote(
+    N_("🔄 {name} asked to draw this again: {prompt}"), N_("🔄 Drawing this again: {prompt}")
+)
+VARIATIONS_NOTE = PressNote(
+    N_("🎲 {name} asked for variations: {prompt}"), N_("🎲 Variations: {prompt}")
+)
 
 
 async def pressed_job(
@@ -78,12 +95,13 @@ async def draw_for(
     pressed: Message,
     user: User,
     built: imagine.Built,
-    note: str,
+    note: PressNote,
     tr: Translator,
 ) -> None:
     """Starts drawing ``built`` for ``user`` under a message saying ``note``; that message is
     taken back when the user is at their cap (Rejected)."""
-    lines = [note] + [f"ℹ️ {line}" for line in built.notes]
+    lines = [note.text(tr, pressed, user, built.request.prompt)]
+    lines += [f"ℹ️ {line}" for line in built.notes]
     command = await on_behalf(bot, pressed, "\n".join(lines))
     try:
         await imagine.start(runtime, bot, command, built, tr, user_id=user.id)
@@ -122,11 +140,7 @@ async def draw_again(
         caption_above=bool(row.options.get(imagine.CAPTION_ABOVE)),
     )
     built = imagine.Built(entry, request, look, [])
-    if pressed.chat.type == ChatType.PRIVATE:
-        template = AGAIN_NOTE_PRIVATE if action == AGAIN else VARIATIONS_NOTE_PRIVATE
-    else:
-        template = AGAIN_NOTE if action == AGAIN else VARIATIONS_NOTE
-    note = tr.gettext(template).format(name=user.first_name, prompt=request.prompt)
+    note = AGAIN_NOTE if action == AGAIN else VARIATIONS_NOTE
     await draw_for(runtime, bot, pressed, user, built, note, tr)
 
 

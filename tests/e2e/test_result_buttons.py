@@ -143,6 +143,7 @@ async def test_describe_asks_the_vision_model_about_that_picture_and_draw_it_dra
         await press(world, USER, answer, "🎨")
         note = await on_behalf(world, USER, answer, "🎨")
         await world.photos_for(USER, {"message_id": note.message_id}, 1)
+    assert (note.text or "").startswith("🎨 Drawing: a cosy cabin")  # names no one in private
     assert (
         world.arta.job_list[1].form["prompt"]
         == "a cosy cabin in falling snow, warm light, oil painting"
