@@ -18,6 +18,7 @@ from bot.features import (
     cancel,
     chats,
     describe,
+    ignored,
     imagine,
     inline,
     language,
@@ -29,15 +30,16 @@ from bot.features import (
     stats,
 )
 from bot.features import settings as chat_settings
-from bot.i18n import N_, from_telegram, translator
+from bot.i18n import N_, Translator, from_telegram, translator
 from bot.jobs.flags import FlagError
-from bot.jobs.life import RESTARTING
+from bot.jobs.life import DISK_FULL, RESTARTING
 from bot.jobs.recovery import recover
 from bot.jobs.rejected import Rejected
 from bot.runtime import AnyApp, BotContext, Runtime, attach, attached, check_defaults, detach
 from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
 from bot.startup import api_roots
+from bot.storage.records import StorageError, StorageFull
 from bot.telegram.commands import menu
 from bot.telegram.flood import FloodControl
 from providers import Kind
@@ -66,6 +68,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         .post_shutdown(on_shutdown)
         .build()
     )
+    app.add_handler(ignored.handler(), group=-2)
     app.add_handler(access.handler(), group=-1)
     for feature in (
         chats,
@@ -141,12 +144,28 @@ async def on_error(update: object, context: BotContext) -> None:
         with contextlib.suppress(TelegramError):
             await refuse(update, str(context.error))
         return
+    if isinstance(context.error, StorageFull):  # the operator was told once (bot.storage.full)
+        log.debug("update not served: %s", context.error)
+        if isinstance(update, Update):
+            tr = await _texts(update, context)
+            with contextlib.suppress(TelegramError):
+                await refuse(update, tr.gettext(DISK_FULL))
+        return
     log.error("update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         user = update.effective_user
         tr = translator(from_telegram(user.language_code if user else None))
         with contextlib.suppress(TelegramError):
             await update.effective_message.reply_text(tr.gettext(SOMETHING_WRONG))
+
+
+async def _texts(update: Update, context: BotContext) -> Translator:
+    """The user's language for an answer when the chat's choice may not be readable."""
+    try:
+        return await texts_for(context.runtime, update)
+    except StorageError:
+        user = update.effective_user
+        return translator(from_telegram(user.language_code if user else None))
 
 
 async def refuse(update: Update, text: str) -> None:
@@ -168,7 +187,9 @@ async def running(
         await app.post_init(app)
     assert app.updater is not None
     if webhook is None:
-        await app.updater.start_polling(timeout=poll_timeout, poll_interval=0)
+        await app.updater.start_polling(
+            timeout=poll_timeout, poll_interval=0, allowed_updates=Update.ALL_TYPES
+        )
     else:
         await app.updater.start_webhook(**webhook)
     await app.start()

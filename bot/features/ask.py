@@ -4,7 +4,7 @@ chats also without the command: see bot.features.photo_buttons)."""
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import BaseHandler, CommandHandler, MessageHandler
 
 from bot.jobs import ask as service
 from bot.runtime import BotContext
@@ -26,5 +26,5 @@ async def ask(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("ask", ask),
-        MessageHandler((filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("ask"), ask),
+        MessageHandler(CaptionCommand("ask"), ask),
     ]

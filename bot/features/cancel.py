@@ -6,8 +6,10 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.jobs.life import CANCELLED_BY_USER
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
+from bot.telegram.commands import arguments, no_arguments
 
 
 async def cancel(update: Update, context: BotContext) -> None:
@@ -17,6 +19,8 @@ async def cancel(update: Update, context: BotContext) -> None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
+    if refusal := no_arguments(tr, "cancel", arguments(message, context.bot.username)):
+        raise Rejected(refusal)
     count = runtime.jobs.cancel(message.chat_id, user.id, CANCELLED_BY_USER)
     text = (
         tr.ngettext("Cancelling {count} job.", "Cancelling {count} jobs.", count).format(

@@ -8,7 +8,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
-    filters,
 )
 
 from bot.i18n import N_
@@ -56,8 +55,6 @@ async def draw_it(update: Update, context: BotContext) -> None:
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     return [
         CommandHandler("describe", describe),
-        MessageHandler(
-            (filters.PHOTO | filters.Document.IMAGE) & CaptionCommand("describe"), describe
-        ),
+        MessageHandler(CaptionCommand("describe"), describe),
         CallbackQueryHandler(draw_it, pattern=service.DrawIt.pattern()),
     ]

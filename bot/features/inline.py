@@ -3,6 +3,7 @@
 - an inline query gets one article (the drawing to come, the usage, or what is wrong);
 - the chosen drawing becomes a job whose status and picture are its inline message;
 - the "⏹ Stop" button under it stops the job (for the one who asked);
+- ◀ ▶ under its pictures turn the message to the others (for anyone who sees it);
 - "@YourBot /imagine …" sent as a plain message (Send pressed on the field a result button
   filled in, instead of picking the result) is an /imagine;
 - the message a chosen result puts in our own private chat needs no answer.
@@ -49,6 +50,12 @@ async def stop(update: Update, context: BotContext) -> None:
         await service.stop(context.runtime, update.callback_query)
 
 
+async def turn(update: Update, context: BotContext) -> None:
+    """◀ or ▶ under an inline job's pictures."""
+    if update.callback_query is not None:
+        await service.turn(context.runtime, update.callback_query)
+
+
 class _SentViaMe(filters.MessageFilter):
     """A message a user sent through this bot's inline mode."""
 
@@ -82,5 +89,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
         InlineQueryHandler(query),
         ChosenInlineResultHandler(chosen),
         CallbackQueryHandler(stop, pattern=StopInline.pattern()),
+        CallbackQueryHandler(turn, pattern=service.InlinePage.pattern()),
         MessageHandler(fresh & _SentViaMe(), sent_via_me),
     ]

@@ -6,10 +6,11 @@ from telegram import Message, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator, parse_choice
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime import languages as languages
 from bot.runtime.permissions import may_change
-from bot.telegram.commands import arguments
+from bot.telegram.commands import arguments, too_long
 from bot.telegram.language_menu import AUTO, USAGE, LanguageChoice, keyboard, summary
 from bot.telegram.status import redraw_menu
 
@@ -33,6 +34,8 @@ async def language_command(update: Update, context: BotContext) -> None:
     runtime = context.runtime
     wanted = arguments(message, context.bot.username).strip()
     tr = await languages.texts_for(runtime, update)
+    if refusal := too_long(tr, "language", wanted):
+        raise Rejected(refusal)
     if not wanted:
         chosen = await languages.chosen(runtime, chat.id)
         await message.reply_text(summary(tr, chosen), reply_markup=keyboard(tr, chosen))

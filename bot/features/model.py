@@ -16,11 +16,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from bot.i18n import N_, Translator
 from bot.i18n.errors import unknown_model
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext, Runtime, models
 from bot.runtime.languages import texts_for
 from bot.runtime.permissions import may_change
 from bot.telegram.callback_data import CallbackData, patterns
-from bot.telegram.commands import arguments
+from bot.telegram.commands import arguments, too_long
 from bot.telegram.status import redraw_menu
 from providers import Kind, ModelEntry, Provider, UnknownModel
 from providers.routing.health import State
@@ -150,6 +151,8 @@ async def model_command(update: Update, context: BotContext) -> None:
     runtime = context.runtime
     tr = await texts_for(runtime, update)
     wanted = arguments(message, context.bot.username).strip()
+    if refusal := too_long(tr, "model", wanted):
+        raise Rejected(refusal)
     if wanted:
         try:
             entry = runtime.registry.resolve(wanted)

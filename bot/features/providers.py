@@ -8,9 +8,11 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.i18n.errors import recorded_error_text
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext, models
 from bot.runtime.languages import texts_for
 from bot.telegram import render
+from bot.telegram.commands import arguments, no_arguments
 
 
 async def providers_command(update: Update, context: BotContext) -> None:
@@ -22,6 +24,8 @@ async def providers_command(update: Update, context: BotContext) -> None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
+    if refusal := no_arguments(tr, "providers", arguments(message, context.bot.username)):
+        raise Rejected(refusal)
     chosen = await models.chat_models(runtime, message.chat_id)
     operator = user is not None and user.id in runtime.settings.admin_user_ids
     lines: list[str] = []

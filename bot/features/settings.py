@@ -11,17 +11,20 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 from bot.i18n import N_, Translator
 from bot.jobs import chat_settings as service
 from bot.jobs.chat_settings import ChatSettings, SettingError
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime import languages as languages
 from bot.runtime.permissions import may_change
 from bot.telegram import language_menu
 from bot.telegram.callback_data import CallbackData
-from bot.telegram.commands import arguments
+from bot.telegram.commands import arguments, too_long
 from bot.telegram.status import redraw_menu
 
 RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
 COUNTS = (1, 2, 3, 4)
 DEFAULT = "-"
+SETTINGS_LIMIT = service.MAX_NEGATIVE + 20  # "negative " and a negative prompt, with room
+
 ADMINS_ONLY = N_("Only this group's admins can change its settings.")
 STALE = N_("This button is out of date. Send /settings again.")
 
@@ -148,6 +151,8 @@ async def settings_command(update: Update, context: BotContext) -> None:
     runtime = context.runtime
     tr = await languages.texts_for(runtime, update)
     wanted = arguments(message, context.bot.username).strip()
+    if refusal := too_long(tr, "settings", wanted, SETTINGS_LIMIT):
+        raise Rejected(refusal)
     if wanted:
         try:
             change = service.parse(wanted, tr)

@@ -12,6 +12,7 @@ from typing import Any
 
 from telegram import (
     Bot,
+    InlineKeyboardMarkup,
     InputMediaDocument,
     InputMediaPhoto,
     Message,
@@ -174,15 +175,18 @@ class ActiveJob:
         """``call(chat_id)`` through Telegram's transient faults (see bot.sending)."""
         return await persistently(call, self, deadline=self.delivery_deadline())
 
-    async def become(self, media: InputMediaPhoto | InputMediaDocument) -> None:
+    async def become(
+        self, media: InputMediaPhoto | InputMediaDocument, markup: InlineKeyboardMarkup | None
+    ) -> None:
         """An inline job's message becomes ``media`` (a file_id or a URL: an inline message
-        takes no upload), through Telegram's transient faults. Recorded at once as delivering
-        with nothing left in the outbox: a crash from here on finishes the job, never redraws."""
+        takes no upload) with ``markup`` under it, through Telegram's transient faults.
+        Recorded at once as delivering with nothing left in the outbox: a crash from here on
+        finishes the job, never redraws."""
         status = self.status
         if not isinstance(status, InlineStatus):
             raise TypeError("only an inline job's message can become its result")
         self.reached("delivering")
-        await self.send(lambda _chat_id: status.become(media))
+        await self.send(lambda _chat_id: status.become(media, markup))
         await self.runtime.storage.update_job(self.id, status=JobStatus.DELIVERING)
 
     async def remember_upstream(self, upstream_job_id: str) -> None:

@@ -24,6 +24,7 @@ from bot.runtime import Runtime, models
 from bot.storage.records import JobRow
 from bot.telegram import render
 from bot.telegram.chat_action import chat_action
+from bot.telegram.commands import blank
 from bot.telegram.drafts import DraftStream, Rendered, drafts_possible
 from bot.telegram.flood import Priority, sending_as
 from bot.telegram.markdown import Chunk, render_markdown
@@ -48,15 +49,69 @@ DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots may download files up to 20 MB
 DRAFTS_PER_JOB = 16  # draft ids: the job's id times this, plus the answering model's round
 
 
+NOT_AN_IMAGE = {
+    "animation": N_("I can read photos and image files; this is a GIF."),
+    "video": N_("I can read photos and image files; this is a video."),
+    "video_note": N_("I can read photos and image files; this is a video message."),
+    "voice": N_("I can read photos and image files; this is a voice message."),
+    "audio": N_("I can read photos and image files; this is an audio file."),
+    "sticker": N_("I can read photos and image files; this is a sticker."),
+    "pdf": N_("I can read photos and image files; this is a PDF."),
+    "document": N_("I can read photos and image files; this is a {type} file."),
+}
+"""What a question about media the models cannot read is told, by the media's kind."""
+
+
+def not_an_image(message: Message, tr: Translator) -> str | None:
+    """Why ``message``'s media cannot be asked about (None: an image, or no media at all)."""
+    if message.photo:
+        return None
+    for kind in ("animation", "video", "video_note", "voice", "audio", "sticker"):
+        if getattr(message, kind) is not None:
+            return tr.gettext(NOT_AN_IMAGE[kind])
+    document = message.document
+    if document is None:
+        return None
+    mime = (document.mime_type or "").lower()
+    if mime.startswith("image/"):
+        return None
+    if mime == "application/pdf" or (document.file_name or "").lower().endswith(".pdf"):
+        return tr.gettext(NOT_AN_IMAGE["pdf"])
+    name = document.file_name or ""
+    extension = name.rpartition(".")[2] if "." in name else ""
+    kind = extension.upper() if extension.isalnum() else mime.partition("/")[2] or "?"
+    return tr.gettext(NOT_AN_IMAGE["document"]).format(type=kind[:16])
+
+
+def refuse_other_media(message: Message, tr: Translator) -> None:
+    """Rejected when the question is about media that is not an image: on the command's own
+    message (its caption) or on the message it replies to."""
+    for candidate in (message, message.reply_to_message):
+        if candidate is None:
+            continue
+        if candidate.photo or is_image_file(candidate):
+            return
+        reason = not_an_image(candidate, tr)
+        if reason is not None:
+            raise Rejected(reason)
+
+
+def is_image_file(message: Message) -> bool:
+    """An image sent as a file (not a GIF: Telegram makes those MPEG-4 animations)."""
+    document = message.document
+    return (
+        document is not None
+        and message.animation is None
+        and (document.mime_type or "").startswith("image/")
+    )
+
+
 def photo_source(message: Message) -> Message | None:
     """The message whose image the question is about: this one, or the one it replies to."""
     for candidate in (message, message.reply_to_message):
         if candidate is None:
             continue
-        if candidate.photo:
-            return candidate
-        document = candidate.document
-        if document and (document.mime_type or "").startswith("image/"):
+        if candidate.photo or is_image_file(candidate):
             return candidate
     return None
 
@@ -117,8 +172,10 @@ async def submit(
 ) -> None:
     """Accepts an /ask: the job replies (in ``tr``'s language) with a status message and
     answers in the background."""
+    refuse_other_media(command, tr)
     source = photo_source(command)
-    question = question.strip() or (tr.gettext(DEFAULT_QUESTION) if source else "")
+    question = "" if blank(question) else question.strip()
+    question = question or (tr.gettext(DEFAULT_QUESTION) if source else "")
     if not question:
         raise Rejected(
             tr.gettext(
@@ -134,7 +191,8 @@ async def submit_about(
 ) -> None:
     """Accepts a question about the photo ``ref`` (``message`` asks it, and the answer replies
     to it): the same job as an /ask captioned on that photo; an empty question describes it."""
-    await _start(runtime, bot, message, question.strip() or tr.gettext(DEFAULT_QUESTION), ref, tr)
+    question = "" if blank(question) else question.strip()
+    await _start(runtime, bot, message, question or tr.gettext(DEFAULT_QUESTION), ref, tr)
 
 
 async def _start(

@@ -74,6 +74,7 @@ async def submit(
     """Accepts /describe (as a photo's caption or a reply to a photo), or the 🔎 button under
     a photo the user sent (``command`` is then the photo, ``user_id`` who pressed); Rejected
     without a photo."""
+    ask.refuse_other_media(command, tr)
     source = ask.photo_source(command)
     if source is None:
         raise Rejected(tr.gettext(NO_PHOTO))

@@ -6,8 +6,10 @@ import re
 from dataclasses import dataclass
 
 from bot.i18n import ENGLISH, N_, Translator, translator
+from bot.telegram.commands import blank, quoted, too_long
 
 MAX_SEED = 2**32 - 1
+PROMPT_LIMIT = 2000  # characters of a prompt (with its --no), the bot's own limit
 
 # Phones often turn "--" into an em or en dash; accept those too.
 FLAG_RE = re.compile(r"^(?:--|—|–)([a-z]+)(?:=(.*))?$", re.IGNORECASE)
@@ -84,16 +86,28 @@ def parse_imagine(text: str, tr: Translator | None = None) -> ImagineArgs:
             raise FlagError(f"{message}\n{usage}")
         values[name] = " ".join(parts)
 
-    text_prompt = " ".join(prompt).strip()
+    text_prompt = " ".join(word for word in prompt if not blank(word))
     if not text_prompt:
         raise FlagError(tr.gettext("Tell me what to draw.") + "\n" + usage)
+    negative = values.get("no")
+    if negative is not None and blank(negative):
+        message = tr.gettext("--{flag} needs a value.").format(flag="no")
+        raise FlagError(f"{message}\n{usage}")
+    sent = f"{text_prompt} {negative or ''}".strip()
+    if len(sent) > PROMPT_LIMIT:
+        refusal = tr.gettext(
+            "The prompt is too long: at most {limit} characters, and you sent {count}: “{start}”."
+        )
+        raise FlagError(refusal.format(limit=PROMPT_LIMIT, count=len(sent), start=quoted(sent)))
+    if (model_refusal := too_long(tr, "imagine --model", values.get("model") or "")) is not None:
+        raise FlagError(model_refusal)
     seed_rule = tr.gettext("--seed must be a whole number 0-{max}").format(max=MAX_SEED)
     return ImagineArgs(
         prompt=text_prompt,
         n=_int(tr, values, "n", 1, 10, tr.gettext("--n is the number of images, 1 to 10")),
         seed=_int(tr, values, "seed", 0, MAX_SEED, seed_rule),
         aspect_ratio=_ratio(tr, values.get("ar")),
-        negative_prompt=values.get("no"),
+        negative_prompt=negative,
         steps=_int(
             tr, values, "steps", 1, 1000, tr.gettext("--steps must be a positive whole number")
         ),

@@ -190,6 +190,7 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
                 look = Look(bool(options.get(SPOILER)), bool(options.get(CAPTION_ABOVE)))
                 under = buttons(job, entry, result.seed, len(pictures))
                 await job.deliver(pictures, caption, look, under)
+            await job.runtime.keep_paces()
         finally:
             await preview.remove()
 

@@ -44,7 +44,7 @@ from bot.jobs.job_log import log_job
 from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime
 from bot.runtime.queue import Job, TooManyJobs
-from bot.storage.records import JobRow, JobStatus, StorageError
+from bot.storage.records import JobRow, JobStatus, StorageError, StorageFull
 from bot.telegram import render
 from bot.telegram.callback_data import CallbackData
 from bot.telegram.delivery import Undeliverable
@@ -56,6 +56,7 @@ from providers.routing.api import OutOfTime
 log = logging.getLogger(__name__)
 
 SOMETHING_WRONG = N_("⚠️ Something went wrong on our side. Please try again in a moment.")
+DISK_FULL = N_("I cannot save your request right now; try again in a few minutes.")
 RESTARTING = "the bot is restarting"
 PAUSED = N_("⏸ The bot is restarting; this job continues when it is back.")
 POSTPONED = N_(
@@ -219,6 +220,9 @@ async def _live(
         end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
         end.outcome, end.code, end.reason = "chat_gone", "ChatGone", f"{CHAT_GONE}: {error}"
         runtime.jobs.cancel_chat(job.chat_id, CHAT_GONE, sparing=job)
+    except StorageFull as error:  # the operator was told once (bot.storage.full)
+        end = _End(JobStatus.FAILED, str(error), _warning(tr.gettext(DISK_FULL)))
+        end.code, end.reason = "StorageFull", str(error)
     except Postponed as error:
         end = _End(JobStatus.DELIVERING, text=tr.gettext(POSTPONED), keep_open=True)
         end.code, end.failure = "Postponed", True
@@ -335,8 +339,9 @@ async def _announce(active: ActiveJob, text: str, message_id: int | None) -> Non
             message_thread_id=active.order.thread_id,
         )
     )
-    await runtime.storage.update_job(active.id, status_message_id=message.message_id)
+    # Followed before it is recorded: if recording fails, the ending still edits it.
     active.status = LiveStatus(bot, active.chat_id, message.message_id, interval, shown=text)
+    await runtime.storage.update_job(active.id, status_message_id=message.message_id)
 
 
 async def _close(active: ActiveJob, end: _End) -> None:
@@ -346,6 +351,11 @@ async def _close(active: ActiveJob, end: _End) -> None:
         found = await runtime.storage.job_for_command(
             order.chat_id, order.command_message_id, order.kind
         )
+        if found is None and end.code == "StorageFull":  # it could not even be recorded
+            _log_end(active, end)
+            with contextlib.suppress(ChatGone, Postponed, TelegramError):
+                await _settle(active, end.text)
+            return
         if found is None or found.status_message_id is not None or found.attempts:
             return  # nothing was recorded (or it is someone else's run)
         active._job.id = found.id
@@ -357,7 +367,8 @@ async def _close(active: ActiveJob, end: _End) -> None:
                 active.id, status=end.status, error=end.error, final_text=end.text
             )
     except StorageError as error:  # the user is still told; the next start settles the row
-        log.error("job %s: could not record its end: %s", active.id, error)
+        if not isinstance(error, StorageFull):  # a full disk was told to the operator once
+            log.error("job %s: could not record its end: %s", active.id, error)
         text = end.text or active.tr.gettext(SOMETHING_WRONG)
         end = _End(JobStatus.FAILED, text=text, quiet=end.quiet, failure=True)
         end.code, end.reason = "StorageError", str(error)

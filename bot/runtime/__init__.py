@@ -16,6 +16,7 @@ from bot.storage.originals import Originals
 from bot.storage.outbox import Outbox
 from bot.storage.sqlite import DB_NAME
 from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
+from providers.core.polling import Pacer, load_paces, save_paces
 from providers.routing.check import Probe, first_answering, probe, probed_models
 from providers.routing.fallback import candidates, parse_fallbacks
 from providers.routing.health import HealthBook
@@ -23,6 +24,9 @@ from providers.routing.health import HealthBook
 log = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
+
+PACES_SAVED_EVERY = 10.0
+"""Seconds between two saves of what the pacers learned (and once more at a clean stop)."""
 
 
 @dataclass
@@ -40,12 +44,15 @@ class Runtime:
     jobs: JobRunner
     outbox: Outbox
     originals: Originals
+    paces_saved_at: float = 0.0
+    """When :meth:`keep_paces` last wrote (the event loop's clock)."""
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
         storage = await Storage.open(settings.data_dir / DB_NAME)
         registry = settings.registry()
         health = await HealthBook.open(storage)
+        await load_paces(storage, pacers(registry))
         return cls(
             settings=settings,
             storage=storage,
@@ -69,9 +76,27 @@ class Runtime:
             self.registry, chosen, parse_fallbacks(setting, self.registry, chosen.kind)
         )
 
+    async def keep_paces(self, *, now: bool = False) -> None:
+        """Saves what the providers' pacers learned (how long their jobs take), at most every
+        :data:`PACES_SAVED_EVERY` seconds unless ``now``; called as jobs end and at a stop, so
+        that the next start polls as well as this run did."""
+        clock = asyncio.get_running_loop().time()
+        if not now and clock - self.paces_saved_at < PACES_SAVED_EVERY:
+            return
+        self.paces_saved_at = clock
+        await save_paces(self.storage, pacers(self.registry))
+
     async def close(self) -> None:
         await self.providers.close()
-        await self.storage.close()
+        try:
+            await self.keep_paces(now=True)
+        finally:
+            await self.storage.close()
+
+
+def pacers(registry: Registry) -> dict[str, Pacer]:
+    """Each configured provider's pacer, by the provider's name."""
+    return {provider.name: provider.pacer for provider in registry.providers}
 
 
 def default_model(

@@ -11,6 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
+from bot.storage.full import FullDisk, is_full
+
 PRUNE_EVERY = 3600.0  # seconds between looks for expired files
 KINDS = (
     (b"\x89PNG", "png"),
@@ -33,6 +35,7 @@ class Originals:
         self.root = root
         self.keep_seconds = keep_days * 86400
         self._pruned = 0.0
+        self.disk = FullDisk()  # a full disk, told to the operator once
 
     @property
     def enabled(self) -> bool:
@@ -43,12 +46,20 @@ class Originals:
         if not self.enabled:
             return
         folder = self.root / str(job_id)
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for index, data in enumerate(blobs):
-            path = folder / f"original-{index + 1}.{extension(data)}"
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            for index, data in enumerate(blobs):
+                path = folder / f"original-{index + 1}.{extension(data)}"
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+        except OSError as error:  # the pictures matter more than their originals: go on
+            if not is_full(error):
+                raise
+            shutil.rmtree(folder, ignore_errors=True)
+            self.disk.failed(self.root, error)
+            return
+        self.disk.worked(self.root)
         self.prune()
 
     def get(self, job_id: int) -> list[tuple[str, bytes]] | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.pictures.prepare import Picture
+from bot.storage.full import FullDisk, is_full
 
 MANIFEST = "parcel.json"
 
@@ -73,6 +74,7 @@ class Outbox:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.disk = FullDisk()  # a full disk, told to the operator once
 
     def _dir(self, job_id: int) -> Path:
         return self.root / str(job_id)
@@ -87,12 +89,9 @@ class Outbox:
         caption_above: bool = False,
         buttons: Buttons | None = None,
     ) -> Parcel:
-        """Stores the pictures of a finished job and how to show them; returns its parcel."""
-        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        folder = self._dir(job_id)
-        folder.mkdir(mode=0o700, exist_ok=True)
-        for picture in pictures:
-            _write(folder / picture.filename, picture.data)
+        """Stores the pictures of a finished job and how to show them; returns its parcel.
+
+        Raises StorageFull (and keeps nothing) when the disk has no room for them."""
         parcel = Parcel(
             job_id,
             caption,
@@ -101,10 +100,32 @@ class Outbox:
             caption_above=caption_above,
             buttons=buttons,
         )
-        self._save(parcel)
+        folder = self._dir(job_id)
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for picture in pictures:
+                _write(folder / picture.filename, picture.data)
+            self._write_manifest(parcel)
+        except OSError as error:
+            if not is_full(error):
+                raise
+            shutil.rmtree(folder, ignore_errors=True)
+            raise self.disk.failed(self.root, error) from error
+        self.disk.worked(self.root)
         return parcel
 
     def _save(self, parcel: Parcel) -> None:
+        """Updates the manifest; on a full disk the old one stays (a restart may then send a
+        picture twice, which beats failing a delivery Telegram already took)."""
+        try:
+            self._write_manifest(parcel)
+        except OSError as error:
+            if not is_full(error):
+                raise
+            self.disk.failed(self.root, error)
+
+    def _write_manifest(self, parcel: Parcel) -> None:
         manifest = {
             "caption": parcel.caption,
             "pictures": [{"file": p.filename, "as_photo": p.as_photo} for p in parcel.pictures],

@@ -23,6 +23,15 @@ class StorageError(Exception):
     """The database cannot be used; ``str(error)`` is one line for the operator."""
 
 
+class StorageFull(StorageError):
+    """A write under ``path`` failed for want of space (SQLITE_FULL, ENOSPC); writes work again
+    by themselves once space is freed."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(f"no space left on the disk for {path}")
+
+
 @dataclass(frozen=True)
 class ChatPrefs:
     """A chat's choices; ``None`` means "use the operator's default"."""

@@ -90,4 +90,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN inline_message_id TEXT;
     CREATE INDEX jobs_inline ON jobs (inline_message_id) WHERE inline_message_id IS NOT NULL;
     """,
+    # How long each provider's jobs took, per model and stage (the pacers' figures: the seconds
+    # of the most recent jobs as a JSON list), so that a restarted bot polls as well as before.
+    """
+    CREATE TABLE stage_durations (
+        provider   TEXT NOT NULL,
+        model      TEXT NOT NULL,
+        stage      TEXT NOT NULL,
+        seconds    TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (provider, model, stage)
+    );
+    """,
 )

@@ -17,6 +17,7 @@ from typing import Self, TypeVar
 
 import aiosqlite
 
+from bot.storage.full import FullDisk, is_full
 from bot.storage.records import StorageError
 from bot.storage.schema import MIGRATIONS
 
@@ -45,6 +46,8 @@ def _explain(path: Path, error: sqlite3.Error) -> str:
             f"The database {path} is damaged ({reason}): restore a backup, "
             "or move the file away to start with an empty one."
         )
+    if "database or disk is full" in lowered:
+        return f"The disk holding the database {path} is full ({reason}): free some space."
     if "readonly" in lowered or "read-only" in lowered or "unable to open" in lowered:
         return (
             f"The database {path} cannot be written ({reason}): check that DATA_DIR and its files "
@@ -77,6 +80,7 @@ class Database:
         self._path = path
         self._write_lock = asyncio.Lock()
         self.busy_waits = 0  # how often a locked database made us wait (tests watch this)
+        self.disk = FullDisk()  # a full disk, told to the operator once
 
     @classmethod
     async def open(cls, path: Path) -> Self:
@@ -151,6 +155,8 @@ class Database:
             try:
                 return await operation()
             except sqlite3.Error as error:
+                if is_full(error):
+                    raise self.disk.failed(self._path, error) from error
                 if not _locked(error):
                     raise StorageError(_explain(self._path, error)) from error
                 if loop.time() + pause > deadline:
@@ -171,7 +177,9 @@ class Database:
 
         async def locked() -> T:
             async with self._write_lock:
-                return await self._retrying(self._committed(operation))
+                result = await self._retrying(self._committed(operation))
+            self.disk.worked(self._path)
+            return result
 
         task = asyncio.ensure_future(locked())
         try:

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
+from bot.telegram.flood import Priority
 from bot.telegram.status import flood_control
 
 CHAT_ACTION_PERIOD = 4.5  # Telegram shows an action for about five seconds.
@@ -45,7 +46,9 @@ def chat_action(
     the block starts, and again every few seconds while it runs, except while the bot's flood
     control holds messages back (for this chat, or answers and results anywhere): the status
     message already tells the user, and under load each repetition costs CPU that the waiting
-    messages need. A chat that blocked or removed the bot is not asked again."""
+    messages need. An action counts against the flood budget like a message but never waits
+    for it: one that cannot go at once is skipped (it would be stale). A chat that blocked or
+    removed the bot is not asked again."""
     flood = flood_control(bot)
     first = True
     refused = False
@@ -55,8 +58,16 @@ def chat_action(
         if refused or (not first and flood is not None and flood.busy(chat_id)):
             return
         first = False
+        permit = (
+            flood.turn_now("sendChatAction", chat_id, Priority.STATUS)
+            if flood is not None
+            else contextlib.nullcontext()
+        )
+        if permit is None:
+            return
         try:
-            await bot.send_chat_action(chat_id, action, message_thread_id=thread_id)
+            with permit:
+                await bot.send_chat_action(chat_id, action, message_thread_id=thread_id)
         except Forbidden:
             refused = True
         except TelegramError:

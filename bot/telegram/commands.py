@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from telegram import BotCommand, Message
 from telegram.ext import filters
 
-from bot.i18n import N_, translator
+from bot.i18n import N_, Translator, translator
 
 MENU: list[tuple[str, str]] = [
     ("imagine", N_("Draw a picture: /imagine <prompt>")),
@@ -65,3 +66,51 @@ class CaptionCommand(filters.MessageFilter):
             return False
         parsed = split_command(message.caption, message.get_bot().username)
         return parsed is not None and parsed[0] == self.command
+
+
+ARGUMENT_LIMIT = 100  # characters after a command that takes a name: a model, a setting, ...
+QUOTED = 40  # characters of a refused argument quoted back to the user
+
+
+def quoted(text: str, limit: int = QUOTED) -> str:
+    """The start of what the user sent, on one line, cut with "…" past ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+def too_long(tr: Translator, command: str, sent: str, limit: int = ARGUMENT_LIMIT) -> str | None:
+    """The refusal of ``sent`` after ``/<command>`` when it is over ``limit`` characters: the
+    limit and what was sent, cut (None when it fits)."""
+    if len(sent) <= limit:
+        return None
+    text = tr.gettext(
+        "The text after /{command} is too long: at most {limit} characters, and you sent "
+        "{count}: “{start}”."
+    )
+    return text.format(command=command, limit=limit, count=len(sent), start=quoted(sent))
+
+
+def no_arguments(tr: Translator, command: str, sent: str) -> str | None:
+    """The refusal of anything after ``/<command>``, a command that takes nothing (None when
+    nothing was sent)."""
+    if not sent.strip():
+        return None
+    text = tr.gettext(
+        "/{command} takes nothing after it (you sent “{start}”). Send /{command} alone."
+    )
+    return text.format(command=command, start=quoted(sent))
+
+
+# Shown as nothing, though not whitespace: variation selectors, the combining grapheme joiner,
+# the Hangul fillers and the blank Braille pattern (format characters are found by category).
+_BLANK = frozenset(
+    [chr(c) for c in range(0xFE00, 0xFE10)]
+    + [chr(c) for c in range(0xE0100, 0xE01F0)]
+    + ["\u034f", "\u115f", "\u1160", "\u3164", "\uffa0", "\u2800"]
+)
+
+
+def blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only whitespace and invisible characters (zero-width
+    space, joiners, the byte order mark, the word joiner, variation selectors, ...)."""
+    return all(c.isspace() or c in _BLANK or unicodedata.category(c) in ("Cf", "Cc") for c in text)

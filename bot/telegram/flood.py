@@ -8,6 +8,14 @@ order of :class:`Priority`: the first answer to a command, then results, then cl
 progress edits, which only ever get budget nobody more important is waiting for, and a share of
 every limit is kept free for them.
 
+Telegram does not say what counts, so everything that puts or changes something in a chat counts:
+sends, edits, deletions and chat actions (which never wait: one that cannot go at once is not
+sent, since it would be stale). When Telegram answers 429 anyway, what the 429 concerns is paused
+for its ``retry_after``: the chat, when its own windows were fuller than the overall one,
+else everything; the call goes back to the front of its priority's queue, that window's rate is
+lowered (and recovers slowly, see :class:`Learning`), and a second 429 for the same call waits
+longer. Nothing is dropped.
+
 A call occupies its windows from the moment it is let through until its answer arrives, and is
 then counted at that moment: Telegram counted it somewhere in between, so its windows can never
 be fuller than ours, whatever the network's delays (a window that timestamps the call when it is
@@ -54,12 +62,25 @@ class Priority(IntEnum):
 
 SPARE_ONLY = Priority.CLEANUP  # from here on, calls leave each window's reserve alone
 
-# Calls that put or change a message count towards every limit; deletions count towards a
-# group's limits (Telegram does not say; a 429 costs more than a slower clean-up). Chat
-# actions, callback answers and reads are free.
+# Calls that put or change something in a chat count towards the chat's and the overall limits,
+# in private chats as in groups: Telegram does not say what counts, and a 429 (or a ban) costs
+# more than a slower clean-up. Callback answers, inline answers and reads are free.
 COUNTED_PREFIXES = ("send", "edit", "copy", "forward")
-NOT_COUNTED = frozenset({"sendchataction"})
+ALSO_COUNTED = frozenset(
+    {
+        "deletemessage",
+        "deletemessages",
+        "pinchatmessage",
+        "unpinchatmessage",
+        "unpinallchatmessages",
+        "setmessagereaction",
+        "stoppoll",
+        "stopmessagelivelocation",
+    }
+)
+MEASURED_FREE: frozenset[str] = frozenset()  # what a measurement showed Telegram never counts
 DELETIONS = frozenset({"deletemessage", "deletemessages"})
+CHAT_ACTIONS = frozenset({"sendchataction"})
 RESULTS = frozenset(
     {
         "sendphoto",
@@ -75,6 +96,58 @@ RESULTS = frozenset(
 PREVIEWS = frozenset({"editmessagemedia"})
 
 MAX_RETRY_AFTER = 3600.0  # a longer ban is not waited out: the call fails
+# A call refused again waits retry_after x 1.25, x 1.5... (at most MAX_BACKOFF more).
+BACKOFF = 0.25
+MAX_BACKOFF = 60.0
+
+
+class Learning:
+    """How far below its configured rate a limit runs after Telegram answered 429.
+
+    A 429 lowers the level by a fifth and remembers, for ``MEMORY`` seconds, a level just below
+    the one that drew it; every ``STEP_AFTER`` seconds without a 429 the level climbs back by
+    ``STEP``, up to that remembered level while it lasts, then to the configured rate. 429s for
+    calls let through before the last lowering say nothing new and change nothing.
+    """
+
+    DECREASE = 0.8
+    STEP = 0.05
+    STEP_AFTER = 60.0
+    MEMORY = 600.0
+    LOWEST = 0.05
+
+    __slots__ = ("_cap", "_cap_until", "_stepped_at", "level", "lowered_at")
+
+    def __init__(self) -> None:
+        self.level = 1.0
+        self.lowered_at = -math.inf
+        self._cap = 1.0
+        self._cap_until = -math.inf
+        self._stepped_at = -math.inf
+
+    def lower(self, now: float, admitted_at: float) -> bool:
+        """A call let through at ``admitted_at`` drew a 429: whether the level went down."""
+        if admitted_at < self.lowered_at:
+            return False
+        self._cap, self._cap_until = self.level * 0.95, now + self.MEMORY
+        self.level = max(self.LOWEST, self.level * self.DECREASE)
+        self.lowered_at = self._stepped_at = now
+        return True
+
+    def recover(self, now: float) -> bool:
+        """Climbs back as time allows; whether the level changed."""
+        steps = math.floor((now - self._stepped_at) / self.STEP_AFTER)
+        if steps <= 0 or self.level >= 1.0:
+            return False
+        top = self._cap if now < self._cap_until else 1.0
+        self._stepped_at += steps * self.STEP_AFTER
+        level = max(self.level, min(top, self.level + steps * self.STEP))
+        changed, self.level = level != self.level, level
+        return changed
+
+    def settled(self, now: float) -> bool:
+        """Back at the configured rate and nothing left to remember."""
+        return self.level >= 1.0 and now >= self._cap_until
 
 
 Shape = tuple[int, float, int]  # (calls, seconds, reserve) of one moving window
@@ -95,16 +168,44 @@ class Limits:
 
 
 class Window:
-    """At most ``limit`` calls in any ``length`` seconds, counting calls still in flight."""
+    """At most ``limit`` calls in any ``length`` seconds, counting calls still in flight.
 
-    __slots__ = ("_done", "_open", "length", "limit", "reserve")
+    ``limit`` is the configured ``ceiling`` until a 429 lowers it (see :meth:`lower`)."""
+
+    __slots__ = ("_done", "_learning", "_open", "_reserve", "ceiling", "length", "limit", "reserve")
 
     def __init__(self, limit: int, length: float, reserve: int = 0) -> None:
-        self.limit = limit
+        self.ceiling = self.limit = limit
         self.length = length
+        self._reserve = reserve
         self.reserve = min(limit - 1, reserve)  # room calls from SPARE_ONLY on must leave free
         self._done: deque[float] = deque()  # when finished calls were answered, ascending
         self._open = 0
+        self._learning: Learning | None = None
+
+    def lower(self, now: float, admitted_at: float) -> bool:
+        """Telegram refused a call let through at ``admitted_at``: run slower for a while."""
+        learning = self._learning = self._learning or Learning()
+        if not learning.lower(now, admitted_at):
+            return False
+        self._apply(learning.level)
+        return True
+
+    def _refresh(self, now: float) -> None:
+        learning = self._learning
+        if learning is not None and learning.recover(now):
+            self._apply(learning.level)
+            if learning.settled(now):
+                self._learning = None
+
+    def _apply(self, level: float) -> None:
+        self.limit = max(1, math.floor(self.ceiling * level + 1e-9))
+        share = round(self._reserve * self.limit / self.ceiling)
+        self.reserve = max(0, min(self.limit - 1, share))
+
+    def fill(self, now: float) -> float:
+        """How full the window is now (1.0: no room)."""
+        return self.used(now) / self.limit
 
     def used(self, now: float) -> int:
         """Calls counted in the window that ends now."""
@@ -119,6 +220,8 @@ class Window:
     def free_at(self, now: float, keep: int) -> float:
         """The first moment from ``now`` on when one more call leaves ``keep`` places free;
         infinity while that depends on calls still in flight."""
+        if self._learning is not None:
+            self._refresh(now)
         excess = self.used(now) - (self.limit - keep) + 1
         if excess <= 0:
             return now
@@ -138,17 +241,58 @@ class Window:
 
 class Bucket:
     """About ``rate`` calls a second after a burst of ``burst``: a token bucket in which a call
-    holds its token from being let through, and its refill starts when it was answered."""
+    holds its token from being let through, and its refill starts when it was answered.
 
-    __slots__ = ("_open", "_tokens", "_when", "burst", "rate", "reserve")
+    A 429 lowers the rate (and the burst) for a while, see :meth:`lower`."""
+
+    __slots__ = (
+        "_burst",
+        "_learning",
+        "_open",
+        "_rate",
+        "_reserve",
+        "_tokens",
+        "_when",
+        "burst",
+        "rate",
+        "reserve",
+    )
 
     def __init__(self, burst: int, rate: float, reserve: int = 0) -> None:
-        self.burst = burst
-        self.rate = rate
+        self._burst = self.burst = burst
+        self._rate = self.rate = rate
+        self._reserve = reserve
         self.reserve = min(burst - 1, reserve)
         self._tokens = float(burst)  # after the last answered call...
         self._when = 0.0  # ...which was answered then
         self._open = 0
+        self._learning: Learning | None = None
+
+    def lower(self, now: float, admitted_at: float) -> bool:
+        """Telegram refused a call let through at ``admitted_at``: run slower for a while."""
+        learning = self._learning = self._learning or Learning()
+        if not learning.lower(now, admitted_at):
+            return False
+        self._apply(now, learning.level)
+        return True
+
+    def _refresh(self, now: float) -> None:
+        learning = self._learning
+        if learning is not None and learning.recover(now):
+            self._apply(now, learning.level)
+            if learning.settled(now):
+                self._learning = None
+
+    def _apply(self, now: float, level: float) -> None:
+        self._tokens, self._when = self._answered(now), now  # refilled so far at the old rate
+        self.rate = self._rate * level
+        self.burst = max(1, math.floor(self._burst * level + 1e-9))
+        self.reserve = max(0, min(self.burst - 1, self._reserve))
+        self._tokens = min(self._tokens, float(self.burst))
+
+    def fill(self, now: float) -> float:
+        """How full the bucket is now (1.0: no token left)."""
+        return 1.0 - max(0.0, self._answered(now) - self._open) / self.burst
 
     def _answered(self, now: float) -> float:
         """Tokens left by the answered calls alone."""
@@ -160,6 +304,8 @@ class Bucket:
     def free_at(self, now: float, keep: int) -> float:
         """The first moment from ``now`` on when one more call leaves ``keep`` tokens;
         infinity while that depends on calls still in flight."""
+        if self._learning is not None:
+            self._refresh(now)
         need = 1 + keep
         if self.burst - self._open < need:
             return math.inf
@@ -201,6 +347,9 @@ class _Chat:
             and all(w.idle(now) for w in self.windows)
         )
 
+    def fill(self, now: float) -> float:
+        return max(w.fill(now) for w in self.windows)
+
 
 class Permit:
     """A counted call's place in its windows, from being let through until it is answered.
@@ -210,10 +359,19 @@ class Permit:
     its place on leaving the block.
     """
 
-    def __init__(self, owner: FloodControl, chat_id: int | None, windows: list[Limit]) -> None:
+    def __init__(
+        self,
+        owner: FloodControl,
+        chat_id: int | None,
+        windows: list[Limit],
+        priority: Priority = Priority.ANSWER,
+        admitted_at: float = 0.0,
+    ) -> None:
         self._owner = owner
         self.chat_id = chat_id
         self._windows = windows
+        self.priority = priority  # a refused call waits again with it
+        self.admitted_at = admitted_at
         self.spent = False
         self._closed = False
         self._token: contextvars.Token[Permit | None] | None = None
@@ -261,7 +419,7 @@ def default_priority(endpoint: str) -> Priority:
         return Priority.RESULT
     if name in DELETIONS:
         return Priority.CLEANUP
-    if name in PREVIEWS:
+    if name in PREVIEWS or name in CHAT_ACTIONS:
         return Priority.STATUS
     return Priority.ANSWER
 
@@ -271,15 +429,15 @@ class _Turn:
     priority: Priority
     chat: _Chat | None
     chat_id: int | None
-    overall: bool
     future: asyncio.Future[Permit]
 
 
 class FloodControl(BaseRateLimiter[Priority]):
     """Lets each counted Bot API call through as soon as Telegram's limits allow, by priority.
 
-    A 429 is retried after its ``retry_after`` for as long as it takes (the chat waits that
-    long for everything); only a ``retry_after`` over an hour fails the call.
+    A 429 is retried after its ``retry_after`` (longer when the same call draws another) for as
+    long as it takes, while what it concerns (the chat, or everything) waits as long; only a
+    ``retry_after`` over an hour fails the call.
     """
 
     def __init__(
@@ -290,7 +448,8 @@ class FloodControl(BaseRateLimiter[Priority]):
         self._overall = Window(*self._limits.overall)
         self._chats: dict[int, _Chat] = {}
         self._queues: dict[Priority, dict[_Turn, None]] = {p: {} for p in Priority}
-        self._chat_only = dict.fromkeys(Priority, 0)  # waiting turns outside the overall limit
+        self._blocked_until = 0.0  # a 429 for the overall limit holds back every counted call
+        self.too_many_requests = 0  # 429s drawn
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._poked = False
@@ -312,15 +471,44 @@ class FloodControl(BaseRateLimiter[Priority]):
         Use the permit as a context manager around the call, deciding its content only then;
         this is how a progress edit always shows the newest text however long it waited.
         """
-        counted = self._counted(endpoint, chat_id)
-        if counted is None:
-            return Permit(self, chat_id, [])
-        return await self._acquire(counted[0], chat_id, counted[1], priority)
+        if not self._counted(endpoint):
+            return Permit(self, chat_id, [], priority)
+        return await self._acquire(self._chat(chat_id), chat_id, priority)
+
+    def turn_now(self, endpoint: str, chat_id: int, priority: Priority) -> Permit | None:
+        """A permit for a call that may go at once with ``priority``, else None (without
+        waiting): for what is useless late, like a chat action."""
+        if not self._counted(endpoint):
+            return Permit(self, chat_id, [], priority)
+        now = self._clock()
+        if self._blocked_until > now:
+            return None
+        if any(self._queues[p] for p in Priority if p <= priority):
+            return None  # others were first
+        chat = self._chat(chat_id)
+        spare_only = priority >= SPARE_ONLY
+        keep = self._overall.reserve if spare_only else 0
+        if chat.waiting or chat.free_at(now, spare_only) > now:
+            return None
+        if self._overall.free_at(now, keep) > now:
+            return None
+        windows = [*chat.windows, self._overall]
+        for window in windows:
+            window.take()
+        return Permit(self, chat_id, windows, priority, now)
+
+    @property
+    def overall_limit(self) -> int:
+        """Calls a second the overall window lets through now (lower for a while after a
+        429)."""
+        return self._overall.limit
 
     def busy(self, chat_id: int) -> bool:
         """Whether calls for this chat, or any answers and results, are waiting for budget."""
         chat = self._chats.get(chat_id)
-        if chat is not None and chat.waiting:
+        if chat is not None and (chat.waiting or chat.blocked_until > self._clock()):
+            return True
+        if self._blocked_until > self._clock():
             return True
         return bool(self._queues[Priority.ANSWER] or self._queues[Priority.RESULT])
 
@@ -334,30 +522,32 @@ class FloodControl(BaseRateLimiter[Priority]):
         rate_limit_args: Priority | None,
     ) -> JSONResult:
         chat_id = _chat_id(data)
-        counted = self._counted(endpoint, chat_id)
-        if counted is None:
+        if not self._counted(endpoint):
             return await callback(*args, **kwargs)
-        chat, overall = counted
+        chat = self._chat(chat_id) if chat_id is not None else None
         priority = rate_limit_args if rate_limit_args is not None else _PRIORITY.get()
         if priority is None:
             priority = default_priority(endpoint)
         permit = _PERMIT.get()
         if permit is not None and not permit.spent and permit.chat_id == chat_id:
             permit.spent = True
+            priority = permit.priority  # the turn's: a retry waits as the turn did
         else:
-            permit = await self._acquire(chat, chat_id, overall, priority)
+            permit = await self._acquire(chat, chat_id, priority)
             permit.spent = True
+        refusals = 0
         while True:
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as error:
-                permit.close(None)  # refused, so not counted: Telegram's retry_after rules now
-                delay = _seconds(error)
-                if delay > MAX_RETRY_AFTER:
+                retry_after = _seconds(error)
+                if retry_after > MAX_RETRY_AFTER:
+                    permit.close(None)
                     raise
-                log.warning("%s drew a 429; retrying in %.0f s", endpoint, delay)
-                self._block(chat, delay)
-                permit = await self._acquire(chat, chat_id, overall, priority, first=True)
+                refusals += 1
+                self._refused(endpoint, chat, permit, retry_after, refusals)
+                permit.close(None)  # refused, so not counted: Telegram's retry_after rules now
+                permit = await self._acquire(chat, chat_id, priority, first=True)
                 permit.spent = True
                 continue
             except BaseException:
@@ -368,16 +558,42 @@ class FloodControl(BaseRateLimiter[Priority]):
 
     # -- bookkeeping ---------------------------------------------------------------------------
 
-    def _counted(self, endpoint: str, chat_id: int | None) -> tuple[_Chat | None, bool] | None:
-        """The chat windows and whether the overall one apply to a call; None: not counted."""
+    @staticmethod
+    def _counted(endpoint: str) -> bool:
+        """Whether a call counts (towards its chat's limits, if it names one, and overall)."""
         name = endpoint.lower()
-        if name in DELETIONS:
-            if chat_id is None or chat_id > 0:
-                return None
-            return self._chat(chat_id), False
-        if not name.startswith(COUNTED_PREFIXES) or name in NOT_COUNTED:
-            return None
-        return (self._chat(chat_id) if chat_id is not None else None), True
+        if name in MEASURED_FREE:
+            return False
+        return name.startswith(COUNTED_PREFIXES) or name in ALSO_COUNTED
+
+    def _refused(
+        self, endpoint: str, chat: _Chat | None, permit: Permit, retry_after: float, refusals: int
+    ) -> None:
+        """Telegram answered 429: pauses what it concerns and lowers that limit for a while.
+
+        Telegram does not say which limit a 429 is for: it is the chat's when the chat's
+        windows were fuller than the overall one (the call still in them), else the overall.
+        """
+        self.too_many_requests += 1
+        now = self._clock()
+        delay = retry_after + min(MAX_BACKOFF, retry_after * BACKOFF * (refusals - 1))
+        overall = chat is None or self._overall.fill(now) >= chat.fill(now)
+        if overall:
+            windows: list[Limit] = [self._overall]
+            self._blocked_until = max(self._blocked_until, now + delay)
+        else:
+            assert chat is not None
+            windows = chat.windows
+            chat.blocked_until = max(chat.blocked_until, now + delay)
+        lowered = [w for w in windows if w.lower(now, permit.admitted_at)]
+        log.warning(
+            "%s drew a 429 (%s limit%s); %s waits %.1f s",
+            endpoint,
+            "overall" if overall else "the chat's",
+            ", now lower" if lowered else "",
+            "everything" if overall else "the chat",
+            delay,
+        )
 
     def _chat(self, chat_id: int) -> _Chat:
         chat = self._chats.get(chat_id)
@@ -395,25 +611,16 @@ class FloodControl(BaseRateLimiter[Priority]):
             chat = self._chats[chat_id] = _Chat(windows)
         return chat
 
-    def _block(self, chat: _Chat | None, delay: float) -> None:
-        until = self._clock() + delay
-        if chat is not None:
-            chat.blocked_until = max(chat.blocked_until, until)
-        else:  # the 429 names no chat: hold everything back
-            for waiting in self._chats.values():
-                waiting.blocked_until = max(waiting.blocked_until, until)
-
     async def _acquire(
         self,
         chat: _Chat | None,
         chat_id: int | None,
-        overall: bool,
         priority: Priority,
         *,
         first: bool = False,
     ) -> Permit:
         future: asyncio.Future[Permit] = asyncio.get_running_loop().create_future()
-        turn = _Turn(priority, chat, chat_id, overall, future)
+        turn = _Turn(priority, chat, chat_id, future)
         queue = self._queues[priority]
         if first:  # a retried call keeps its place at the front
             self._queues[priority] = {turn: None, **queue}
@@ -421,8 +628,6 @@ class FloodControl(BaseRateLimiter[Priority]):
             queue[turn] = None
         if chat is not None:
             chat.waiting += 1
-        if not overall:
-            self._chat_only[priority] += 1
         self._dispatch()
         try:
             return await future
@@ -434,8 +639,6 @@ class FloodControl(BaseRateLimiter[Priority]):
             self._queues[turn.priority].pop(turn, None)
             if chat is not None:
                 chat.waiting -= 1
-            if not overall:
-                self._chat_only[priority] -= 1
 
     def _poke(self) -> None:
         """Runs the dispatcher soon (once, however many calls finished meanwhile)."""
@@ -448,6 +651,9 @@ class FloodControl(BaseRateLimiter[Priority]):
         """Lets through every waiting call that fits now, most important first."""
         self._poked = False
         now = self._clock()
+        if self._blocked_until > now:
+            self._wake_at(self._blocked_until, now)
+            return
         wake = math.inf
         held: set[int] = set()  # chats whose next place belongs to a more important call
         for priority, queue in self._queues.items():
@@ -461,11 +667,9 @@ class FloodControl(BaseRateLimiter[Priority]):
                 if turn.future.done():
                     admitted.append(turn)
                     continue
-                if turn.overall and overall_at > now:
+                if overall_at > now:
                     wake = min(wake, overall_at)
-                    if not self._chat_only[priority]:
-                        break
-                    continue
+                    break
                 chat = turn.chat
                 if chat is not None:
                     if id(chat) in held:
@@ -476,14 +680,12 @@ class FloodControl(BaseRateLimiter[Priority]):
                         wake = min(wake, at)
                         continue
                 windows: list[Limit] = list(chat.windows) if chat is not None else []
-                if turn.overall:
-                    windows.append(self._overall)
+                windows.append(self._overall)
                 for window in windows:
                     window.take()
-                turn.future.set_result(Permit(self, turn.chat_id, windows))
+                turn.future.set_result(Permit(self, turn.chat_id, windows, priority, now))
                 admitted.append(turn)
-                if turn.overall:
-                    overall_at = self._overall.free_at(now, keep)
+                overall_at = self._overall.free_at(now, keep)
             for turn in admitted:
                 queue.pop(turn, None)
         self._wake_at(wake, now)

@@ -184,12 +184,19 @@ class InlineStatus(LiveStatus):
         self._markup = None
         await super().finish(text)
 
-    async def become(self, media: InputMediaPhoto | InputMediaDocument) -> None:
+    async def become(
+        self,
+        media: InputMediaPhoto | InputMediaDocument,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
         """Stops the text updates and makes the message show ``media`` (by file_id or URL:
-        Telegram takes no upload for an inline message); raises TelegramError if refused."""
+        Telegram takes no upload for an inline message) with ``markup`` under it; raises
+        TelegramError if refused."""
         await self._stop()
         with sending_as(Priority.RESULT):
-            await self._bot.edit_message_media(media, inline_message_id=self.inline_message_id)
+            await self._bot.edit_message_media(
+                media, inline_message_id=self.inline_message_id, reply_markup=markup
+            )
         self.gone = True  # the picture is the answer: nothing more to say
 
     async def remove(self) -> bool:
@@ -210,8 +217,9 @@ _batches: dict[tuple[int, int], _Batch] = {}  # (id of the bot, chat) -> deletio
 async def delete(bot: Bot, chat_id: int, message_id: int) -> None:
     """Deletes one of the bot's messages; raises TelegramError when Telegram refuses.
 
-    In groups, where deletions are counted against the chat's flood budget, deletions waiting
-    for budget are sent together, up to a hundred in one ``deleteMessages`` call.
+    A deletion counts against the chat's and the overall flood budget (Telegram does not say
+    it is free); in groups, whose budget is 20 a minute, deletions waiting for budget are sent
+    together, up to a hundred in one ``deleteMessages`` call.
     """
     flood = flood_control(bot)
     if flood is None or chat_id > 0:

@@ -66,6 +66,11 @@ class Provider:
     """How users see the provider named ("ARTA", "fal")."""
     max_concurrency: int = API_SLOTS
     """How many of its jobs run at once (an entry's ``max_concurrency`` changes it)."""
+    typical_seconds: ClassVar[float | None] = None
+    """How long a job typically takes from submission to a finished status, as declared: its
+    :attr:`pacer` starts from it when nothing was learned (None: nothing declared)."""
+    typical_seconds_by_model: ClassVar[dict[str, float]] = {}
+    """:attr:`typical_seconds` of particular models, by their upstream names."""
 
     @property
     def slots(self) -> Slots:
@@ -80,7 +85,9 @@ class Provider:
         """This provider's own :class:`Pacer` (how long its jobs take), made on first use."""
         found = self.__dict__.get("_pacer")
         if not isinstance(found, Pacer):
-            found = self.__dict__["_pacer"] = Pacer()
+            found = self.__dict__["_pacer"] = Pacer(
+                typical=self.typical_seconds, typical_by_model=self.typical_seconds_by_model
+            )
         return found
 
     def offers(self) -> Sequence[ModelSpec]:

@@ -119,6 +119,9 @@ class _Queued:
 class Fal(Provider):
     """One fal account: the configured apps as image models, run through fal's queue."""
 
+    # No typical_seconds: an app's time varies from one to tens of seconds, and fal's queue
+    # positions say when ours is near.
+
     def __init__(self, config: ProviderConfig, api_key: SecretStr | None) -> None:
         self.name = config.name
         self.label = config.title
@@ -145,7 +148,7 @@ class Fal(Provider):
         return self._run(upstream.strip("/"), request, context)
 
     async def _run(self, app: str, request: ImageRequest, context: ProviderContext) -> EventStream:
-        pace = self.pacer.start(context.settings.poll_interval)
+        pace = self.pacer.start(context.settings.poll_interval, model=app)
         submitted = await context.http.json(
             "POST",
             f"{self.queue}/{app}",
@@ -175,8 +178,9 @@ class Fal(Provider):
         addresses = (queued.status_url, queued.response_url, queued.cancel_url)
         if not all(same_origin(url, self.queue) for url in addresses):
             return None
-        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
-        return self._track(upstream.strip("/"), queued, request.prompt, context, pace)
+        app = upstream.strip("/")
+        pace = self.pacer.start(context.settings.poll_interval, model=app, resumed=True)
+        return self._track(app, queued, request.prompt, context, pace)
 
     async def _track(
         self, app: str, queued: _Queued, prompt: str, context: ProviderContext, pace: PollPace
@@ -228,12 +232,8 @@ class Fal(Provider):
             )
 
         last: str | None = None
-        ahead = 0
 
-        def pause() -> float:
-            return pace.next_pause(waiting_behind=ahead)
-
-        async with aclosing(poll(status, pause)) as answers:
+        async with aclosing(poll(status, pace)) as answers:
             async for answer in answers:
                 state = require(answer, "status", self.label)
                 if state == "COMPLETED":
@@ -247,6 +247,9 @@ class Fal(Provider):
                 place = answer.get("queue_position") if isinstance(answer, dict) else None
                 position = place + 1 if isinstance(place, int) else None
                 ahead = place if isinstance(place, int) and state == "IN_QUEUE" else 0
+                pace.hint(queue_position=ahead)  # the longest pause while others are ahead
+                if state == "IN_PROGRESS":
+                    pace.drawing()
                 if state == "IN_QUEUE":
                     where = f"#{position} in" if position else "Waiting in"
                     stage, label = Stage.QUEUED, f"{where} {self.label}'s queue"

@@ -87,6 +87,9 @@ def model_input(request: ImageRequest) -> dict[str, Any]:
 class Replicate(Provider):
     """One Replicate account: the configured models as image models."""
 
+    # No typical_seconds: a model's time varies too much to declare one, and ``Prefer: wait``
+    # often brings the prediction back finished.
+
     def __init__(self, config: ProviderConfig, api_key: SecretStr | None) -> None:
         self.name = config.name
         self.label = config.title
@@ -116,7 +119,7 @@ class Replicate(Provider):
     async def _run(
         self, model: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
-        pace = self.pacer.start(context.settings.poll_interval)
+        pace = self.pacer.start(context.settings.poll_interval, model=model)
         prediction = await self._create(model, request, context)
         async with aclosing(self._track(model, prediction, request, context, pace)) as events:
             async for event in events:
@@ -127,7 +130,7 @@ class Replicate(Provider):
     ) -> EventStream:
         """Follows a prediction created before a restart, from its id, without creating it
         again."""
-        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        pace = self.pacer.start(context.settings.poll_interval, model=upstream, resumed=True)
         return self._track(upstream, {"id": job, "status": "starting"}, request, context, pace)
 
     async def _track(
@@ -207,7 +210,7 @@ class Replicate(Provider):
         yield first
         if first.get("status") in _OVER:
             return
-        async with aclosing(poll(fetch, pace.next_pause)) as answers:
+        async with aclosing(poll(fetch, pace)) as answers:
             async for answer in answers:
                 if not isinstance(answer, dict):
                     raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=self.label)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -18,7 +19,13 @@ from typing import Any, ClassVar, TypeVar
 
 from providers.core.errors import AuthError, ErrorCode, ProviderError, ResponseError, UnknownModel
 from providers.core.http import require
-from providers.core.polling import POLL_RETRIES, Pacer, PollPace, TransientFaults
+from providers.core.polling import (
+    POLL_RETRIES,
+    Pacer,
+    PollPace,
+    TransientFaults,
+    upstream_hints,
+)
 from providers.core.provider import ImageSeed, ProviderContext
 from providers.core.settings import ARTA_KEY
 from providers.core.types import (
@@ -116,7 +123,26 @@ def _load_auth(path: Path) -> tuple[dict[str, Any], float] | None:
 
 
 def _save_auth(path: Path, data: dict[str, Any]) -> None:
-    """Replaces ``path`` atomically with ``data``, readable by the owner only."""
+    """Replaces ``path`` atomically with ``data``, readable by the owner only. On a full disk
+    the token is used from memory (and signed up for again after a restart), said once."""
+    try:
+        _write_auth(path, data)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        if str(path) not in _UNSAVED:
+            _UNSAVED.add(str(path))
+            log.error(
+                "no space left on the disk for %s (%s): the token is kept in memory", path, error
+            )
+        return
+    _UNSAVED.discard(str(path))
+
+
+_UNSAVED: set[str] = set()  # token files a full disk kept from being saved (told once)
+
+
+def _write_auth(path: Path, data: dict[str, Any]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, 0o600)
@@ -154,6 +180,7 @@ class ARTA(ImageSeed):
         "https://img-gen-prod.ai-arta.com/api/v1/text2image/{record_id}/status"
     )
     working = True
+    typical_seconds: ClassVar[float | None] = 6.0
 
     default_model = "Flux"
     default_image_model = default_model
@@ -390,7 +417,7 @@ class ARTA(ImageSeed):
                 **_proxy(proxy),
             )
 
-        pace = pacer.start(context.settings.poll_interval) if pacer else None
+        pace = pacer.start(context.settings.poll_interval, model=style) if pacer else None
         submitted = await token.send(submit)
         record_id = str(require(submitted, "record_id", cls.label))
         yield Progress(Stage.SUBMITTED, f"Sent to {cls.label}", 0.0, job_id=record_id)
@@ -403,7 +430,7 @@ class ARTA(ImageSeed):
         self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         """Follows a record submitted before a restart, from its id, without submitting again."""
-        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        pace = self.pacer.start(context.settings.poll_interval, model=upstream, resumed=True)
         return self._resumed(upstream, job, request, context, pace)
 
     @classmethod
@@ -451,22 +478,27 @@ class ARTA(ImageSeed):
                 "GET", status_url, provider=cls.label, headers=headers, **_proxy(token.proxy)
             )
 
-        def pause() -> float:
-            return pace.next_pause() if pace else context.settings.poll_interval
+        async def pause() -> None:
+            if pace:
+                await pace.wait()
+            else:
+                await asyncio.sleep(context.settings.poll_interval)
 
         last_status = ""
         faults = TransientFaults(poll_retries)
         if pace:
-            await asyncio.sleep(pace.next_pause())
+            await pace.wait()
         while True:
             try:
                 answer = await token.send(poll)
             except ProviderError as error:
                 faults.absorb(error)
-                await asyncio.sleep(pause())
+                await pause()
                 continue
             faults.reset()
             status = str(require(answer, "status", cls.label))
+            if pace:
+                upstream_hints(pace, answer, drawing=status == "IN_PROGRESS")
             if status == "DONE":
                 if pace:
                     pace.finished()
@@ -483,7 +515,7 @@ class ARTA(ImageSeed):
                 stage, label = _WAITING[status]
                 elapsed = asyncio.get_running_loop().time() - started
                 yield Progress(stage, label, elapsed, job_id=record_id)
-            await asyncio.sleep(pause())
+            await pause()
 
     @classmethod
     def _image_urls(cls, answer: dict[str, Any]) -> list[str]:

@@ -17,7 +17,7 @@ from providers.core.errors import (
     ResponseError,
 )
 from providers.core.http import require
-from providers.core.polling import Pacer, PollPace, TransientFaults
+from providers.core.polling import Pacer, PollPace, TransientFaults, upstream_hints
 from providers.core.provider import ImageSeed, ProviderContext
 from providers.core.types import (
     EventStream,
@@ -139,6 +139,7 @@ class Prodia(ImageSeed):
     label = "Prodia"
     url = "https://app.prodia.com"
     working = True
+    typical_seconds: ClassVar[float | None] = 5.0
     # The production endpoint, for reference; requests go to settings.prodia_api_url.
     api_endpoint: ClassVar[str] = "https://api.prodia.com/generate"
 
@@ -271,7 +272,11 @@ class Prodia(ImageSeed):
             "aspect_ratio": aspect_ratio,
         }
         api = context.settings.prodia_api_url.rstrip("/")
-        pace = pacer.start(context.settings.poll_interval) if pacer and delay is None else None
+        pace = (
+            pacer.start(context.settings.poll_interval, model=model)
+            if pacer and delay is None
+            else None
+        )
         data = await context.http.json(
             "GET",
             f"{api}/generate",
@@ -303,7 +308,7 @@ class Prodia(ImageSeed):
         self, upstream: str, job: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         """Follows a job submitted before a restart, from its id, without submitting again."""
-        pace = self.pacer.start(context.settings.poll_interval, resumed=True)
+        pace = self.pacer.start(context.settings.poll_interval, model=upstream, resumed=True)
         return self._resumed(upstream, job, request, context, pace)
 
     @classmethod
@@ -364,7 +369,7 @@ class Prodia(ImageSeed):
         faults = TransientFaults()
         for attempt in range(max_attempts):
             if pace:
-                await asyncio.sleep(pace.next_pause())
+                await pace.wait()
             elif attempt:
                 await asyncio.sleep(delay)
             try:
@@ -378,6 +383,8 @@ class Prodia(ImageSeed):
                 continue
             faults.reset()
             status = require(data, "status", cls.label)
+            if pace:
+                upstream_hints(pace, data, drawing=status == "generating")
             if status == "succeeded":
                 if pace:
                     pace.finished()

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot.jobs.inline import InlinePage
 from bot.jobs.life import STOP_INLINE
 from bot.pictures.prepare import prepare
 from bot.storage.records import JobStatus
@@ -18,6 +19,7 @@ from tests.fakes.telegram import InlineAnswer, StoredMessage
 
 USER = 1301
 GROUP = -1001300
+PROMPT = "a red fox in the snow"
 
 
 def inline_on(world: World, *, started: bool = True) -> None:
@@ -91,7 +93,13 @@ async def test_a_chosen_result_shows_a_status_then_becomes_the_picture(world: Wo
         shown = texts(message)
         assert shown[0].startswith("🎨 a red fox in the snow\n⏳")
         assert all(text.startswith("🎨 a red fox in the snow\n") for text in shown[:-1])
-        assert message.buttons == []  # the Stop button went with the status
+        # The Stop button went with the status; one picture has no ◀ ▶, only ✏️.
+        assert message.buttons == [
+            {
+                "text": "✏️ Edit",
+                "switch_inline_query_current_chat": f"/imagine {PROMPT} --seed {seed}",
+            }
+        ]
         await tg.wait_for(lambda: job_status(world, 1) == JobStatus.DONE)
         row = await runtime(app).storage.get_job(1)
         assert (
@@ -105,18 +113,144 @@ async def test_a_chosen_result_shows_a_status_then_becomes_the_picture(world: Wo
     assert tg.too_many_requests_sent == 0
 
 
-async def test_a_query_may_start_with_imagine_and_more_images_show_the_first(
+def page_data(job_id: int, index: int) -> str:
+    return InlinePage(job_id, index).pack()
+
+
+def arrows(message: StoredMessage) -> list[str]:
+    """The callback data of the buttons under an inline message."""
+    return [b["callback_data"] for b in message.buttons if "callback_data" in b]
+
+
+async def turned(world: World, message: StoredMessage, data: str, user_id: int = USER) -> None:
+    """Someone presses ◀ or ▶ (``data``) under the message; waits until the bot answered."""
+    answers = len(world.tg.callback_answers)
+    world.tg.press_inline_button(message.inline_message_id or "", data, user_id=user_id)
+    await world.tg.wait_for(lambda: len(world.tg.callback_answers) > answers)
+
+
+def caption_of(index: int, count: int = 3) -> str:
+    return f"{index}/{count} · three foxes\n\n🎨 arta/flux · seed 77"
+
+
+async def test_more_pictures_are_turned_with_the_arrows_even_after_a_restart(
     world: World,
 ) -> None:
     tg = world.tg
     inline_on(world)
     async with world.bot():
-        message = await draw_in_group(world, "/imagine two foxes --seed 77 --n 2")
+        message = await draw_in_group(world, "/imagine three foxes --seed 77 --n 3")
         await tg.wait_for(lambda: message.photo_file_id)
-        assert world.arta.job_list[0].form["seed"] == "77"
-        assert world.arta.job_list[0].form["images_num"] == "2"
-        assert message.caption == "two foxes\n\n🎨 arta/flux · seed 77\n🖼 1 of 2"
+        assert world.arta.job_list[0].form["images_num"] == "3"
+        assert message.caption == caption_of(1)
+        assert arrows(message) == [page_data(1, 2), page_data(1, 1)]
+        assert [b["text"] for b in message.buttons] == ["◀", "▶", "✏️ Edit"]
         assert await downloaded(world, message.photo_file_id or "") == png_bytes(0)
+        await tg.wait_for(lambda: job_status(world, 1) == JobStatus.DONE)
+        files = [message.photo_file_id]
+
+        await turned(world, message, page_data(1, 1))  # ▶
+        await tg.wait_for(lambda: message.caption == caption_of(2))
+        assert await downloaded(world, message.photo_file_id or "") == png_bytes(1)
+        assert arrows(message) == [page_data(1, 0), page_data(1, 2)]
+        files.append(message.photo_file_id)
+        await turned(world, message, page_data(1, 0))  # ◀ back to the first
+        await tg.wait_for(lambda: message.caption == caption_of(1))
+        await turned(world, message, page_data(1, 2), user_id=1399)  # ◀ round, by someone else
+        await tg.wait_for(lambda: message.caption == caption_of(3))
+        assert await downloaded(world, message.photo_file_id or "") == png_bytes(2)
+        assert arrows(message) == [page_data(1, 1), page_data(1, 0)]
+        files.append(message.photo_file_id)
+    assert len(set(files)) == 3
+    async with world.bot():  # a new Application: the file_ids are in the job's result
+        await turned(world, message, page_data(1, 0), user_id=1399)  # ▶ round to the first
+        await tg.wait_for(lambda: message.caption == caption_of(1))
+        assert message.photo_file_id == files[0]
+    assert not [a for a in tg.callback_answers if a.show_alert or a.text]
+    # Drawn once, uploaded once (one album, removed from the private chat at once).
+    assert len(world.arta.job_list) == 1
+    [upload] = tg.calls("sendMediaGroup")
+    assert upload.params["chat_id"] == USER and tg.calls("sendPhoto") == []
+    assert [m.deleted for m in tg.bot_messages(USER)] == [True, True, True]
+
+
+async def test_pictures_uploaded_before_a_restart_are_shown_after_it(world: World) -> None:
+    tg = world.tg
+    inline_on(world)
+    tg.hold("editMessageMedia")  # the pictures are uploaded, the message not yet turned
+    async with world.bot():
+        message = await draw_in_group(world, "/imagine three foxes --seed 77 --n 3")
+        await tg.wait_for(lambda: tg.held("editMessageMedia"))
+    tg.release("editMessageMedia", drop=True)
+    async with world.bot():
+        await tg.wait_for(lambda: message.caption == caption_of(1))
+        await tg.wait_for(lambda: job_status(world, 1) == JobStatus.DONE)
+        await turned(world, message, page_data(1, 1))
+        await tg.wait_for(lambda: message.caption == caption_of(2))
+    assert len(world.arta.job_list) == 1 and len(tg.calls("sendMediaGroup")) == 1
+
+
+async def test_stale_or_forged_arrows_get_a_polite_alert(world: World) -> None:
+    tg = world.tg
+    inline_on(world)
+    tg.add_user(1398, language_code="ru")
+    async with world.bot():
+        message = await draw_in_group(world, "/imagine three foxes --seed 77 --n 3")
+        await tg.wait_for(lambda: message.photo_file_id)
+        edits = len(tg.calls("editMessageMedia"))
+        for data in ("inline:page:1:3", "inline:page:2:1", "inline:page:1:10", "inline:page:x"):
+            tg.press_inline_button(
+                message.inline_message_id or "", data, user_id=USER, strict=False
+            )
+        russian = tg.press_inline_button(
+            message.inline_message_id or "", "inline:page:1:5", user_id=1398, strict=False
+        )
+        await tg.wait_for(lambda: len(tg.callback_answers) == 5)
+        answers = {a.callback_query_id: a for a in tg.callback_answers}
+        assert all(a.show_alert for a in answers.values())
+        assert answers.pop(russian).text == "Извините, эти картинки больше нельзя здесь листать."
+        assert {a.text for a in answers.values()} == {
+            "Sorry, these pictures can no longer be turned here."
+        }
+    assert len(tg.calls("editMessageMedia")) == edits
+    assert message.caption == caption_of(1)
+
+
+async def test_arrows_pressed_in_a_hurry_stay_within_the_flood_budget(world: World) -> None:
+    tg = world.tg
+    inline_on(world)
+    tg.flood_limits = True
+    async with world.bot():
+        message = await draw_in_group(world, "/imagine three foxes --seed 77 --n 3")
+        await tg.wait_for(lambda: message.photo_file_id)
+        # ▶ eleven times as fast as the user can, the message turning meanwhile: at most one
+        # edit waits for the budget at a time, and the last press wins.
+        presses = [page_data(1, i % 3) for i in range(1, 12)]
+        for data in presses:
+            tg.press_inline_button(
+                message.inline_message_id or "", data, user_id=USER, strict=False
+            )
+        await tg.wait_for(lambda: len(tg.callback_answers) == len(presses))
+        await tg.wait_for(lambda: message.caption == caption_of(3), timeout=30)
+        turns = [c for c in tg.calls("editMessageMedia") if "reply_markup" in c.params][1:]
+        assert 1 <= len(turns) < len(presses)
+    assert tg.too_many_requests_sent == 0
+    assert not [a for a in tg.callback_answers if a.show_alert]
+
+
+async def test_a_channel_gets_the_arrows_without_edit(world: World) -> None:
+    tg = world.tg
+    inline_on(world)
+    async with world.bot():
+        query_id = tg.send_inline_query(USER, "two foxes --n 2 --seed 5", chat_type="channel")
+        answer = await tg.wait_for(lambda: tg.inline_answer(query_id))
+        [article] = answer.results
+        assert article["id"] == "draw-plain"
+        message = tg.choose_inline_result(query_id, "draw-plain", chat_id=GROUP)
+        await tg.wait_for(lambda: message.photo_file_id)
+        assert message.caption == "1/2 · two foxes\n\n🎨 arta/flux · seed 5"
+        assert [b["text"] for b in message.buttons] == ["◀", "▶"]
+        assert arrows(message) == [page_data(1, 1), page_data(1, 1)]
 
 
 async def test_an_empty_query_explains_and_bad_flags_say_what_is_wrong(world: World) -> None:

@@ -20,7 +20,7 @@ from tests.fakes.emulator_support import (
     image,
     keyboard,
 )
-from tests.fakes.telegram import BotApiEmulator
+from tests.fakes.telegram import BotApiEmulator, FloodPolicy
 
 # PTB itself warns when it builds RetryAfter (retry_after becoming a timedelta in v23).
 pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
@@ -243,6 +243,34 @@ async def test_flood_limits_group_and_overall(tg: BotApiEmulator, bot: telegram.
     with pytest.raises(RetryAfter):
         await bot.send_message(31, "the 31st in one second")
     assert tg.too_many_requests_sent == 3
+
+
+async def test_flood_limits_counting_everything(tg: BotApiEmulator, bot: telegram.Bot) -> None:
+    clock = FakeClock()
+    tg.clock, tg.flood_limits = clock, True
+    tg.flood_policy = FloodPolicy(count_everything=True)
+    first = await bot.send_message(USER, "counted")
+    await bot.send_chat_action(USER, "typing")  # counted too
+    await bot.delete_message(USER, first.message_id)  # in a private chat too
+    with pytest.raises(RetryAfter):
+        await bot.delete_messages(USER, [first.message_id + 1])
+    assert tg.too_many_requests_sent == 1
+
+
+async def test_flood_limits_with_a_lower_overall_limit(
+    tg: BotApiEmulator, bot: telegram.Bot
+) -> None:
+    clock = FakeClock()
+    tg.clock, tg.flood_limits = clock, True
+    tg.flood_policy = FloodPolicy(global_per_second=25)
+    for chat_id in range(1, 26):
+        tg.add_chat(chat_id)
+        await bot.send_message(chat_id, "hi")
+    tg.add_chat(26)
+    with pytest.raises(RetryAfter):
+        await bot.send_message(26, "the 26th in one second")
+    await bot.delete_message(1, 1)  # deletions stay free by default
+    assert tg.too_many_requests_sent == 1
 
 
 # -- commands, chats, members ----------------------------------------------------------------

@@ -201,3 +201,26 @@ async def test_a_user_who_never_started_the_bot_cannot_be_written_to(
         await bot.send_message(USER, "hello")
     with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(777, "hello")  # nobody the bot knows
+
+
+async def test_an_inline_message_turns_through_an_albums_file_ids(
+    tg: BotApiEmulator, bot: telegram.Bot
+) -> None:
+    query_id = tg.send_inline_query(USER, "foxes")
+    await bot.answer_inline_query(query_id, [article()])
+    message = tg.choose_inline_result(query_id, "a", chat_id=GROUP)
+    inline_id = message.inline_message_id
+    assert inline_id is not None
+    album = await bot.send_media_group(GROUP, [InputMediaPhoto(image()), InputMediaPhoto(image())])
+    file_ids = [sent.photo[-1].file_id for sent in album]
+    for index, file_id in enumerate(file_ids):
+        arrow = InlineKeyboardMarkup([[InlineKeyboardButton("▶", callback_data=f"page:{index}")]])
+        photo = InputMediaPhoto(file_id, caption=f"{index + 1}/2")
+        assert await bot.edit_message_media(photo, inline_message_id=inline_id, reply_markup=arrow)
+        assert (message.caption, message.photo_file_id) == (f"{index + 1}/2", file_id)
+        assert message.buttons == [{"text": "▶", "callback_data": f"page:{index}"}]
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
+        await bot.edit_message_media(photo, inline_message_id=inline_id, reply_markup=arrow)
+    tg.press_inline_button(inline_id, "page:1", user_id=7)
+    press = (await bot.get_updates(offset=0))[-1].callback_query
+    assert press is not None and (press.inline_message_id, press.data) == (inline_id, "page:1")

@@ -9,8 +9,10 @@ from telegram.ext import BaseHandler, CommandHandler
 
 from bot.features.stats import figures as stats
 from bot.i18n import N_
+from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
+from bot.telegram.commands import arguments, no_arguments
 
 OPERATORS_ONLY = N_("Sorry, /stats is for the bot's operators only.")
 
@@ -26,6 +28,8 @@ async def stats_command(update: Update, context: BotContext) -> None:
     if user is None or user.id not in runtime.settings.admin_user_ids:
         await message.reply_text(tr.gettext(OPERATORS_ONLY))
         return
+    if refusal := no_arguments(tr, "stats", arguments(message, context.bot.username)):
+        raise Rejected(refusal)
     figures = await stats.collect(runtime, time.time())
     await message.reply_text(stats.text(tr, figures))
 

@@ -118,8 +118,30 @@ async def test_calls_that_are_not_counted_are_never_held_back() -> None:
     flood = FloodControl(Limits(overall=(1, 60.0, 0)))
     api = Api(flood)
     await api.call("sendMessage", 1, "answer")
-    await api.call("sendChatAction", 1, "typing")
-    await api.call("deleteMessage", 1, "delete in a private chat")
     await api.call("answerCallbackQuery", 1, "button")
-    assert api.sent == ["answer", "typing", "delete in a private chat", "button"]
+    await api.call("getFile", 1, "download")
+    assert api.sent == ["answer", "button", "download"]
     assert flood.busy(1) is False
+
+
+async def test_deletions_and_chat_actions_count_in_private_chats_too() -> None:
+    flood = FloodControl(Limits(overall=(2, 0.3, 0)))
+    api = Api(flood)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await api.call("sendMessage", 1, "answer")
+    await api.call("deleteMessage", 2, "delete in a private chat")
+    await api.call("sendChatAction", 3, "typing")  # the window is full: waits for room
+    assert loop.time() - start >= 0.25
+    assert api.sent == ["answer", "delete in a private chat", "typing"]
+
+
+async def test_a_chat_action_never_waits_it_is_skipped_without_room() -> None:
+    flood = FloodControl(Limits(overall=(1, 60.0, 0)))
+    permit = flood.turn_now("sendChatAction", 1, Priority.STATUS)
+    assert permit is not None
+    with permit:
+        pass  # never sent: its place is free again
+    await Api(flood).call("sendMessage", 1, "answer")
+    assert flood.turn_now("sendChatAction", 2, Priority.STATUS) is None
+    assert flood.turn_now("answerCallbackQuery", 2, Priority.STATUS) is not None  # free

@@ -25,7 +25,10 @@ What it speaks
 Flood limits (off by default; ``tg.flood_limits = True``), see :class:`FloodPolicy`
     Counted calls: every send*/edit*/copy/forward call (message drafts too), counted when it
     arrives, whatever its outcome (a media group is one call). Deletes, chat actions and
-    callback answers are free.
+    callback answers are free, unless ``tg.flood_policy = FloodPolicy(count_everything=True)``:
+    then deleteMessage(s), sendChatAction and every edit* count too, in private chats as in
+    groups. ``FloodPolicy(global_per_second=25)`` lowers the overall limit;
+    ``FloodPolicy.strict()`` does both.
     * any chat, private or group: a token bucket of 3 with a refill of 1 per second, i.e.
       a burst of 3 then 1 a second;
     * group or supergroup (chat id < 0), besides: at most 20 in any 60 seconds (sliding window);

@@ -42,15 +42,29 @@ from tests.fakes.telegram.records import (
 )
 
 # Update types delivered when allowed_updates was never set (or set to []): Telegram's
-# default leaves out only chat_member and reactions, of the types the emulator makes.
+# default leaves out only chat_member and reactions.
 DEFAULT_UPDATE_TYPES = frozenset(
     {
         "message",
         "edited_message",
+        "channel_post",
+        "edited_channel_post",
+        "business_connection",
+        "business_message",
+        "edited_business_message",
+        "deleted_business_messages",
         "callback_query",
         "my_chat_member",
         "inline_query",
         "chosen_inline_result",
+        "shipping_query",
+        "pre_checkout_query",
+        "purchased_paid_media",
+        "poll",
+        "poll_answer",
+        "chat_join_request",
+        "chat_boost",
+        "removed_chat_boost",
     }
 )
 
@@ -240,7 +254,7 @@ class EmulatorCore(FakeServer):
         message = StoredMessage(
             chat_id=chat.id,
             message_id=chat.next_message_id,
-            from_bot=sender["id"] == self.bot_id,
+            from_bot=sender.get("id") == self.bot_id,
             sender=sender,
             date=int(time.time()),
             **content,
@@ -253,12 +267,12 @@ class EmulatorCore(FakeServer):
     def _message_dict(self, message: StoredMessage, *, nested: bool = False) -> dict[str, Any]:
         """The Message object as the Bot API returns it."""
         chat = self._chats[message.chat_id]
-        result: dict[str, Any] = {
-            "message_id": message.message_id,
-            "from": dict(message.sender),
-            "chat": dict(chat.info),
-            "date": message.date,
-        }
+        result: dict[str, Any] = {"message_id": message.message_id}
+        if message.sender:
+            result["from"] = dict(message.sender)
+        if message.sender_chat is not None:
+            result["sender_chat"] = dict(message.sender_chat)
+        result.update(chat=dict(chat.info), date=message.date)
         if message.topic is not None:
             result["message_thread_id"] = message.topic
             result["is_topic_message"] = True
@@ -297,6 +311,8 @@ class EmulatorCore(FakeServer):
             result["reply_markup"] = message.reply_markup
         if message.via_bot is not None:
             result["via_bot"] = dict(message.via_bot)
+        for name, value in message.media.items():
+            result[name] = dict(value)
         return result
 
     def _sendable_message(self, chat: _Chat, message_id: int, missing: str) -> StoredMessage:

@@ -1,4 +1,10 @@
-"""Flood control: Telegram's (approximate) limits per chat, per group and overall, and 429s."""
+"""Flood control: Telegram's (approximate) limits per chat, per group and overall, and 429s.
+
+Telegram does not document what counts. By default the emulator counts what surely does
+(:data:`FLOOD_COUNTED`); ``FloodPolicy(count_everything=True)`` is stricter: deletions, chat
+actions and every edit count too, in private chats as in groups (:data:`STRICT_COUNTED`), and
+``global_per_second`` lowers the overall limit (``FloodPolicy.strict()`` does both).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +36,12 @@ FLOOD_COUNTED = frozenset(
     ]
 )
 
+# What the strict mode counts besides (and any edit* method): deletions, chat actions.
+STRICT_COUNTED = FLOOD_COUNTED | frozenset(
+    m.lower()
+    for m in ["deleteMessage", "deleteMessages", "sendChatAction", "stopMessageLiveLocation"]
+)
+
 
 @dataclass
 class FloodPolicy:
@@ -39,6 +51,21 @@ class FloodPolicy:
     private_per_second: float = 1.0  # refill rate
     group_per_minute: int = 20  # sliding 60 s window per group/supergroup
     global_per_second: int = 30  # sliding 1 s window over all chats
+    # Count deletions, chat actions and every edit against the chat's and the global budget,
+    # in private chats too (Telegram does not say they are free).
+    count_everything: bool = False
+
+    @classmethod
+    def strict(cls, global_per_second: int = 25) -> FloodPolicy:
+        """Everything counted everywhere, and a lower overall limit."""
+        return cls(global_per_second=global_per_second, count_everything=True)
+
+    def counts(self, method: str) -> bool:
+        """Whether a call of ``method`` (any case) is counted."""
+        name = method.lower()
+        if self.count_everything:
+            return name in STRICT_COUNTED or name.startswith("edit")
+        return name in FLOOD_COUNTED
 
 
 class FloodControl:

@@ -160,6 +160,9 @@ class StoredMessage:
     forum_topic_created: dict[str, Any] | None = None  # the service message opening a topic
     via_bot: dict[str, Any] | None = None  # sent by a user through a bot's inline mode
     inline_message_id: str | None = None  # such a message the bot can edit (it had a keyboard)
+    # Other media by their Bot API field (animation, video, voice, audio, sticker, ...).
+    media: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sender_chat: dict[str, Any] | None = None  # a channel post: the channel, and no "from"
 
     @property
     def kind(self) -> str:
@@ -169,6 +172,8 @@ class StoredMessage:
             return "photo"
         if self.document_info is not None:
             return "document"
+        if self.media:
+            return next(iter(self.media))
         return "text"
 
     @property

@@ -17,7 +17,6 @@ from tests.fakes.telegram.chats import Chats
 from tests.fakes.telegram.errors import ApiError
 from tests.fakes.telegram.faults import Faults
 from tests.fakes.telegram.inline import Inline
-from tests.fakes.telegram.limits import FLOOD_COUNTED
 from tests.fakes.telegram.messages import Messages
 from tests.fakes.telegram.params import Params, _decode_value, _parse_multipart
 from tests.fakes.telegram.profile import Profile
@@ -140,7 +139,7 @@ class BotApiEmulator(Inline, Messages, Updates, Chats, Profile, Faults):
             raise ApiError("Not Found", 404)
         await self._held(name)
         await self._injected_failure(name)
-        if self.flood_limits and name in FLOOD_COUNTED:
+        if self.flood_limits and self.flood_policy.counts(name):
             self._check_flood(params)
         result = handler(params)
         if asyncio.iscoroutine(result):

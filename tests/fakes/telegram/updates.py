@@ -18,6 +18,16 @@ from tests.fakes.telegram.formatting import command_entities
 from tests.fakes.telegram.params import Params
 from tests.fakes.telegram.records import CallbackAnswer, _CallbackQuery, _Chat
 
+MEDIA_FILES: dict[str, tuple[str | None, str, str | None]] = {
+    # kind: (mime type, file extension, file name)
+    "animation": ("video/mp4", "mp4", "funny.gif.mp4"),
+    "video": ("video/mp4", "mp4", "clip.mp4"),
+    "voice": ("audio/ogg", "oga", None),
+    "audio": ("audio/mpeg", "mp3", "song.mp3"),
+    "sticker": (None, "webp", None),
+    "video_note": (None, "mp4", None),
+}
+
 
 class Updates(Files):
     """Users' actions become updates; the bot fetches them and answers button presses."""
@@ -181,6 +191,98 @@ class Updates(Files):
         payload = self._message_dict(message)
         self._push_update("message", payload)
         return payload
+
+    def send_media(
+        self,
+        chat_id: int,
+        kind: str,
+        data: bytes = b"\x00" * 64,
+        *,
+        caption: str | None = None,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        reply_to: int | None = None,
+        thread_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A user sends media that is neither a photo nor a plain file: ``kind`` is the Bot API
+        field (animation, video, voice, audio, sticker or video_note), in its real shape; an
+        animation also carries ``document``, as on Telegram. Stickers and video notes take no
+        caption."""
+        if kind in ("sticker", "video_note") and caption is not None:
+            raise ValueError(f"a {kind} has no caption")
+        mime, extension, name = MEDIA_FILES[kind]
+        stored = self._store_file(data, kind, extension, mime_type=mime, file_name=name)
+        base: dict[str, Any] = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.file_size,
+        }
+        shapes: dict[str, dict[str, Any]] = {
+            "animation": {"width": 320, "height": 240, "duration": 3, "file_name": name},
+            "video": {"width": 640, "height": 360, "duration": 5, "file_name": name},
+            "voice": {"duration": 4},
+            "audio": {"duration": 180, "title": "Song", "performer": "Band", "file_name": name},
+            "sticker": {
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "🙂",
+            },
+            "video_note": {"length": 240, "duration": 6},
+        }
+        fields = {**base, **shapes[kind]}
+        if mime and kind not in ("sticker", "video_note"):
+            fields["mime_type"] = mime
+        media = {kind: fields}
+        if kind == "animation":
+            media["document"] = {**base, "file_name": name, "mime_type": mime}
+        chat, user = self._sender(chat_id, user_id, chat_type)
+        message = self._new_message(
+            chat,
+            user,
+            media=media,
+            caption=caption,
+            entities=command_entities(caption) if caption else [],
+            **self._user_place(chat, reply_to, thread_id),
+        )
+        payload = self._message_dict(message)
+        self._push_update("message", payload)
+        return payload
+
+    def channel_post(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        via_bot: bool = False,
+        edited: bool = False,
+    ) -> dict[str, Any]:
+        """A post in channel ``chat_id`` (added as a channel if new): no "from", the channel as
+        ``sender_chat``; ``via_bot`` sent through this bot's inline mode, ``edited`` an
+        edited_channel_post of it."""
+        if chat_id not in self._chats:
+            self.add_chat(chat_id, chat_type="channel")
+        chat = self._chats[chat_id]
+        message = self._new_message(
+            chat,
+            {},
+            text=text,
+            entities=command_entities(text),
+            sender_chat=dict(chat.info),
+            via_bot=dict(self.bot_user) if via_bot else None,
+        )
+        payload = self._message_dict(message)
+        if edited:
+            payload["edit_date"] = payload["date"] + 1
+        self._push_update("edited_channel_post" if edited else "channel_post", payload)
+        return payload
+
+    def push_update(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Any update as Telegram would send it (``kind`` is its field: message_reaction, poll,
+        chat_boost, business_message, ...); delivered if the bot asked for that kind."""
+        return self._push_update(kind, payload)
 
     def press_button(
         self,

@@ -464,5 +464,7 @@ async def test_the_bot_path_paces_its_polls_and_learns_how_long_jobs_take(
         events = [e async for e in provider.generate(DEFAULT, ImageRequest(prompt="x"), ctx)]
 
     assert isinstance(events[-1], ImageResponse)
-    assert delays == [0.2, 0.3, 0.45]  # growing steps before anything is learned
-    assert provider.pacer.expected() is not None
+    # Before anything is learned, the declared typical duration (5 s): the longest pause
+    # (1.5 s) until near it.
+    assert delays == [1.5, 1.5, 1.5]
+    assert provider.pacer.learned(Prodia.get_model(DEFAULT))
