@@ -133,8 +133,10 @@ class DraftStream:
                 again = False
             except TimeoutError:
                 again = True  # nothing new for a while: show the same text before it fades
+            # The answer's first text is like a first answer; its growth is a status update.
+            priority = Priority.RESULT if self._shown is None else Priority.STATUS
             permit = (
-                await flood.turn("sendMessageDraft", self._chat_id, Priority.STATUS)
+                await flood.turn("sendMessageDraft", self._chat_id, priority)
                 if flood is not None
                 else None
             )

@@ -53,7 +53,9 @@ async def test_imagine_in_two_topics_at_once_answers_each_in_its_own(world: Worl
     assert all(s.edits for s in statuses)  # the status edits stay where the status is
     assert photo.topic == foxes and photo.kind == "photo"
     assert {p.topic for p in album} == {owls} and album[0].media_group_id
-    assert set(tg.chat_action_topics) == {foxes, owls}
+    # Chat actions go only where budget is spare (they yield to statuses and results); which
+    # topic each lands in is tests/bot/telegram/test_chat_action.py's.
+    assert set(tg.chat_action_topics) <= {foxes, owls}
     assert_in_their_topics(tg, fox, owl)
 
 
@@ -92,7 +94,7 @@ async def test_ask_answers_in_the_topic(world: World) -> None:
     assert [s.topic for s in statuses] == [foxes, owls]
     [photo_question] = [s for s in world.dynaspark.submissions if s.user_input == "what is this?"]
     assert photo_question.file is not None  # the photo in the topic was seen
-    assert set(tg.chat_action_topics) == {foxes, owls}
+    assert set(tg.chat_action_topics) <= {foxes, owls}  # where budget is spare for them
     assert_in_their_topics(tg, by_photo, by_text)
 
 
