@@ -2,8 +2,10 @@
 
 Every polling provider waits out a few transient failures in a row (:class:`TransientFaults`),
 since the job itself keeps running upstream, and paces its polls with its own :class:`Pacer`,
-which learns how long the provider's jobs take and polls densely only around the expected
-finish. fal and Replicate also share :func:`poll`, which
+which knows how long the provider's jobs take per model and stage (from earlier runs, else the
+provider's declared typical duration, then from every job it sees, and from what an upstream says
+of its queue, eta or progress) and polls densely only around the expected finish. fal and
+Replicate also share :func:`poll`, which
 asks for a job's state until the caller has what it needs, and :func:`cancel_quietly`, which
 tells the upstream to stop a job we no longer want without letting that last request delay or
 break anything else.
