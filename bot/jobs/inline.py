@@ -19,6 +19,7 @@ so the buttons outlive a restart. The message is public: anyone there may turn i
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import re
 from collections.abc import Mapping, Sequence
@@ -489,14 +490,25 @@ async def stop(runtime: Runtime, query: CallbackQuery) -> None:
 # -- ◀ ▶ under the pictures --------------------------------------------------------------------
 
 
-_turning: dict[str, list[int]] = {}  # inline message -> the picture asked for last, while turning
+@dataclass
+class _Turning:
+    """An inline message being turned: the picture asked for by the newest valid press."""
+
+    index: int
+    press: int  # the press's place in arrival order
+
+
+_turning: dict[str, _Turning] = {}
+_presses = itertools.count()  # arrival order of ◀ ▶ presses, taken before the handler awaits
 
 
 async def turn(runtime: Runtime, query: CallbackQuery) -> None:
     """◀ or ▶ under an inline job's pictures, pressed by anyone who sees the message: shows the
     picture the button names, by the file_id kept in the job's result; stale or forged data
     gets an alert. Presses while an edit waits for Telegram's flood budget only change which
-    picture that edit shows next (one edit at a time per message, the latest press wins)."""
+    picture that edit shows next (one edit at a time per message, the latest press wins, in
+    the order the presses arrived whatever order their lookups finish in)."""
+    arrived = next(_presses)
     press = InlinePage.unpack(query.data)
     inline_message_id = query.inline_message_id
     row = (
@@ -516,16 +528,18 @@ async def turn(runtime: Runtime, query: CallbackQuery) -> None:
         tr = await texts_for_user(runtime, query.from_user)
         await query.answer(tr.gettext(PAGE_GONE), show_alert=True)
         return
-    await query.answer()
     waiting = _turning.get(inline_message_id)
     if waiting is not None:
-        waiting[0] = press.index  # the edit under way shows this one next
+        if arrived > waiting.press:  # the edit under way shows this one next
+            waiting.index, waiting.press = press.index, arrived
+        await query.answer()
         return
-    _turning[inline_message_id] = wanted = [press.index]
+    _turning[inline_message_id] = wanted = _Turning(press.index, arrived)
     try:
+        await query.answer()
         shown: int | None = None
-        while wanted[0] != shown:
-            shown = wanted[0]
+        while wanted.index != shown:
+            shown = wanted.index
             await _show_page(query.get_bot(), row, inline_message_id, pages, shown)
     finally:
         del _turning[inline_message_id]

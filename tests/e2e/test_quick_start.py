@@ -35,8 +35,19 @@ def quick_start_commands() -> list[str]:
 
 def what_make_runs(target: str) -> list[str]:
     """The command ``make <target>`` ends with, as ``python -m bot`` arguments."""
+    # As a newcomer's shell runs it: not inside the test command's own make.
+    outside_make = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in {"MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES"}
+    }
     dry = subprocess.run(
-        ["make", "-n", target], cwd=ROOT, capture_output=True, text=True, check=True
+        ["make", "--no-print-directory", "-n", target],
+        cwd=ROOT,
+        env=outside_make,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     last = dry.stdout.strip().splitlines()[-1].split()
     assert last[0].endswith("/python") and last[1:3] == ["-m", "bot"], dry.stdout
