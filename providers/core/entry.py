@@ -22,6 +22,23 @@ DEFAULT_BASE_URLS: dict[str, str] = {
 ModelList = dict[str, str] | list[str]
 
 
+class EditModel(BaseModel):
+    """One edit model as an inline table: ``{ upstream = "...", image_field = "image_urls" }``.
+
+    ``image_field`` is the input field the pictures go in (fal: default ``image_url``;
+    Replicate: default ``input_image``); ``image_list`` says whether it takes a list (unset:
+    the model's published schema decides, else a plural field name means a list)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    upstream: str = Field(min_length=1)
+    image_field: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    image_list: bool | None = None
+
+
+EditModelList = dict[str, str | EditModel] | list[str]
+
+
 class ConfigError(Exception):
     """The provider configuration cannot be used; ``str(error)`` is one line saying why."""
 
@@ -38,6 +55,11 @@ class ProviderConfig(BaseModel):
     api_key_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     image_models: ModelList = Field(default_factory=dict)
     vision_models: ModelList = Field(default_factory=dict)
+    edit_models: EditModelList = Field(default_factory=dict)
+    """Models that change the pictures a request brings (gradio: alias = endpoint path)."""
+    image_api: Literal["images", "chat"] | None = None
+    """openai: ``chat`` draws and edits through ``chat/completions`` (OpenRouter, Gemini);
+    unset or ``images`` uses ``images/generations`` and ``images/edits``."""
     sizes: list[str] | None = None
     """openai: the sizes (``WxH``) the model takes; the one closest to the aspect ratio is sent."""
     max_concurrency: int | None = Field(default=None, ge=1, le=1000)
@@ -57,10 +79,34 @@ class ProviderConfig(BaseModel):
 
     def models(self, kind: Kind) -> list[tuple[str, str]]:
         """``(alias, upstream name)`` pairs of ``kind``, in the order given."""
+        if kind == Kind.EDIT:
+            return [(alias, model.upstream) for alias, model in self.edit_entries()]
         listed = self.image_models if kind == Kind.IMAGE else self.vision_models
         if isinstance(listed, dict):
             return [(alias.strip().lower(), upstream) for alias, upstream in listed.items()]
         return [parse_model_item(item) for item in listed]
+
+    def edit_entries(self) -> list[tuple[str, EditModel]]:
+        """``(alias, EditModel)`` of every edit model, in the order given."""
+        if isinstance(self.edit_models, list):
+            return [
+                (alias, EditModel(upstream=upstream))
+                for alias, upstream in map(parse_model_item, self.edit_models)
+            ]
+        return [
+            (
+                alias.strip().lower(),
+                model if isinstance(model, EditModel) else EditModel(upstream=model),
+            )
+            for alias, model in self.edit_models.items()
+        ]
+
+    def edit_model(self, upstream: str) -> EditModel:
+        """The edit model with that upstream name (its field settings), or a bare one."""
+        for _, model in self.edit_entries():
+            if model.upstream == upstream:
+                return model
+        return EditModel(upstream=upstream)
 
 
 def parse_model_item(item: str) -> tuple[str, str]:

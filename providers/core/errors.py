@@ -71,6 +71,9 @@ class ErrorCode(StrEnum):
     CONTENT_FILTER = "content_filter"
     CONTENT_POLICY = "content_policy"
     SAFETY_CHECKER = "safety_checker"
+    MODERATION = "moderation"
+    MODERATION_REASON = "moderation_reason"
+    ANSWERED_WITHOUT_PICTURE = "answered_without_picture"
     GENERATION_FAILED = "generation_failed"
     GENERATION_FAILED_STATUS = "generation_failed_status"
     COULD_NOT_DRAW = "could_not_draw"
@@ -108,6 +111,13 @@ class ErrorCode(StrEnum):
     TAKES_RANGE = "takes_range"
     TAKES_AT_LEAST = "takes_at_least"
     TAKES_AT_MOST = "takes_at_most"
+    NEEDS_PICTURE = "needs_picture"
+    TAKES_NO_PICTURES = "takes_no_pictures"
+    ONE_PICTURE = "one_picture"
+    PICTURE_COUNT = "picture_count"
+    NO_STRENGTH = "no_strength"
+    STRENGTH_RANGE = "strength_range"
+    NOT_EDIT_MODEL = "not_edit_model"
     NOT_IMAGE_MODEL = "not_image_model"
     NOT_VISION_MODEL = "not_vision_model"
     DOES_NOT_DRAW = "does_not_draw"
@@ -178,6 +188,9 @@ SENTENCES: Mapping[ErrorCode, str] = {
     ErrorCode.CONTENT_FILTER: "refused to answer (content filter)",
     ErrorCode.CONTENT_POLICY: "refused this request (content policy)",
     ErrorCode.SAFETY_CHECKER: "withheld the picture (its safety checker flagged it)",
+    ErrorCode.MODERATION: "refused this request (its moderation flagged it)",
+    ErrorCode.MODERATION_REASON: "refused this request (its moderation flagged it: {reason})",
+    ErrorCode.ANSWERED_WITHOUT_PICTURE: "answered in words, without a picture: {reason}",
     ErrorCode.GENERATION_FAILED: "image generation failed",
     ErrorCode.GENERATION_FAILED_STATUS: "generation failed (status {status})",
     ErrorCode.COULD_NOT_DRAW: "could not draw it: {reason}",
@@ -215,6 +228,13 @@ SENTENCES: Mapping[ErrorCode, str] = {
     ErrorCode.TAKES_RANGE: "takes {option} from {low} to {high}",
     ErrorCode.TAKES_AT_LEAST: "takes {option} of at least {low}",
     ErrorCode.TAKES_AT_MOST: "takes {option} of at most {high}",
+    ErrorCode.NEEDS_PICTURE: "{model} changes pictures: send it one with your instruction.",
+    ErrorCode.TAKES_NO_PICTURES: "{model} draws from text only and takes no pictures.",
+    ErrorCode.ONE_PICTURE: "{model} takes one picture at a time.",
+    ErrorCode.PICTURE_COUNT: "{model} takes 1 to {max} pictures at a time.",
+    ErrorCode.NO_STRENGTH: "{model} does not take a strength.",
+    ErrorCode.STRENGTH_RANGE: "Strength for {model} must be between 0 and 1.",
+    ErrorCode.NOT_EDIT_MODEL: "{model} is not an edit model.",
     ErrorCode.NOT_IMAGE_MODEL: "{model} is not an image model.",
     ErrorCode.NOT_VISION_MODEL: "{model} is not a vision model.",
     ErrorCode.DOES_NOT_DRAW: "{name} does not draw images.",
@@ -310,6 +330,12 @@ class InvalidOption(ProviderError):
     """An option value is outside what the model accepts."""
 
 
+class Refused(ProviderError):
+    """The upstream's moderation refused the request (OpenAI ``moderation_blocked``, fal and
+    Pollinations ``content_policy_violation``, Replicate E005): about what was asked, not a
+    failure of the provider, so no other model is tried and its health is not marked."""
+
+
 class AdjustmentCode(StrEnum):
     """How a request was adapted to a fallback model; :data:`ADJUSTMENTS` holds the English."""
 
@@ -320,6 +346,9 @@ class AdjustmentCode(StrEnum):
     DEFAULT_STEPS = "default_steps"
     NO_NEGATIVE_PROMPT = "no_negative_prompt"
     RANDOM_SEED = "random_seed"
+    ONE_PICTURE = "one_picture"
+    PICTURES = "pictures"
+    NO_STRENGTH = "no_strength"
 
 
 ADJUSTMENTS: Mapping[AdjustmentCode, str] = {
@@ -330,6 +359,9 @@ ADJUSTMENTS: Mapping[AdjustmentCode, str] = {
     AdjustmentCode.DEFAULT_STEPS: "its own default steps",
     AdjustmentCode.NO_NEGATIVE_PROMPT: "without the negative prompt",
     AdjustmentCode.RANDOM_SEED: "a random seed",
+    AdjustmentCode.ONE_PICTURE: "your first picture only, of {wanted}",
+    AdjustmentCode.PICTURES: "your first {count} pictures, of {wanted}",
+    AdjustmentCode.NO_STRENGTH: "its own default strength",
 }
 
 

@@ -27,6 +27,8 @@ class Kind(StrEnum):
 
     IMAGE = "image"
     VISION = "vision"
+    EDIT = "edit"
+    """Changes, restyles or combines the pictures a request brings (ImageRequest.images)."""
 
 
 @dataclass
@@ -103,7 +105,8 @@ class Provider:
     ) -> EventStream:
         """Events of one image job: progress, previews, then one ImageResponse.
 
-        ``request`` has been checked against the model's options. Closing the stream early
+        ``request`` has been checked against the model's options. For an edit model it brings
+        its pictures (``request.images``), already fitted to the model's ``PictureLimits``. Closing the stream early
         (a cancel) also cancels the job upstream where the upstream allows it.
         """
         raise InvalidOption(ErrorCode.DOES_NOT_DRAW, name=self.label)

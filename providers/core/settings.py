@@ -34,19 +34,24 @@ class ProviderSettings(BaseSettings):
     openai_base_url: str = "https://api.openai.com/v1"
     openai_image_models: str = "gpt-image-1"
     openai_vision_models: str = "gpt-4o-mini"
+    openai_edit_models: str = "gpt-image-2"
     pollinations_api_key: SecretStr | None = None
     pollinations_api_url: str = "https://gen.pollinations.ai"
     pollinations_image_models: str = "flux,turbo"
     pollinations_vision_models: str = "openai"
+    pollinations_edit_models: str = "kontext"
     fal_key: SecretStr | None = None
     fal_queue_url: str = "https://queue.fal.run"
     fal_image_models: str = "flux-schnell=fal-ai/flux/schnell,flux-dev=fal-ai/flux/dev"
+    fal_edit_models: str = "kontext=fal-ai/flux-pro/kontext"
     replicate_api_token: SecretStr | None = None
     replicate_api_url: str = "https://api.replicate.com/v1"
     replicate_image_models: str = "black-forest-labs/flux-schnell"
+    replicate_edit_models: str = "black-forest-labs/flux-kontext-pro"
     fallback_image_models: str = "auto"
     """Models tried in order when the chosen image model's provider fails: ids, auto or none."""
     fallback_vision_models: str = "auto"
+    fallback_edit_models: str = "auto"
     provider_slots: str = ""
     """Jobs each provider runs at once, overriding the defaults: ``sd35=2,openai=100``."""
     providers_file: Path | None = None

@@ -96,7 +96,7 @@ class Switched:
 
 @dataclass(frozen=True)
 class Media:
-    """An image handed to a vision model."""
+    """A picture handed to a model: a vision model's image, or an edit model's input."""
 
     data: bytes
     filename: str = "image.jpg"
@@ -118,6 +118,30 @@ class ImageRequest:
     aspect_ratio: str | None = None
     steps: int | None = None
     cfg: float | None = None
+    images: tuple[Media, ...] = ()
+    """The pictures an edit model changes or combines, in the user's order (empty: a picture
+    drawn from the prompt alone). Normalised by the caller to the model's ``PictureLimits``."""
+    strength: float | None = None
+    """How far an edit may move from the input, 0-1 (None: the model's default)."""
+
+    @property
+    def is_edit(self) -> bool:
+        """Whether the request changes pictures it brings (rather than drawing from text)."""
+        return bool(self.images)
+
+
+@dataclass(frozen=True)
+class PictureLimits:
+    """What an edit model takes as input pictures: the caller converts and downscales to fit."""
+
+    types: tuple[str, ...] = ("image/png", "image/jpeg", "image/webp")
+    """MIME types the upstream reads; anything else is converted to the first."""
+    max_side: int = 2048
+    """The longest side in pixels; larger pictures are downscaled."""
+    max_bytes: int = 10 * 1024 * 1024
+    """The largest encoded picture; larger ones are downscaled (or recompressed) to fit."""
+    alpha: bool = True
+    """Whether transparency is kept; False flattens it onto white."""
 
 
 @dataclass(frozen=True)
@@ -130,11 +154,19 @@ class ImageOptions:
     aspect_ratios: tuple[str, ...] = ("1:1",)
     negative_prompt: bool = True
     seed: bool = True
+    min_pictures: int = 0
+    """Input pictures a request must bring: 1 for edit models, 0 for models that draw."""
+    max_pictures: int = 0
+    """Input pictures a request may bring (0: the model draws from text only)."""
+    strength: bool = False
+    """Whether the model takes ``--strength`` (a ``strength`` / ``prompt_strength`` field)."""
+    pictures: PictureLimits = PictureLimits()
 
     def check(self, model_id: str, request: ImageRequest) -> None:
         """Raises InvalidOption with a sentence a user can act on when a value does not fit."""
         if not request.prompt.strip():
             raise InvalidOption(ErrorCode.EMPTY_PROMPT)
+        self.check_pictures(model_id, request)
         if not 1 <= request.n <= self.max_images:
             if self.max_images == 1:
                 raise InvalidOption(ErrorCode.ONE_IMAGE, model=model_id)
@@ -160,6 +192,23 @@ class ImageOptions:
             raise InvalidOption(ErrorCode.NO_NEGATIVE_PROMPT, model=model_id)
         if request.seed is not None and not self.seed:
             raise InvalidOption(ErrorCode.NO_SEED, model=model_id)
+
+    def check_pictures(self, model_id: str, request: ImageRequest) -> None:
+        """Raises InvalidOption when the request's pictures or strength do not fit the model."""
+        count = len(request.images)
+        if count < self.min_pictures:
+            raise InvalidOption(ErrorCode.NEEDS_PICTURE, model=model_id)
+        if count > self.max_pictures:
+            if self.max_pictures == 0:
+                raise InvalidOption(ErrorCode.TAKES_NO_PICTURES, model=model_id)
+            if self.max_pictures == 1:
+                raise InvalidOption(ErrorCode.ONE_PICTURE, model=model_id)
+            raise InvalidOption(ErrorCode.PICTURE_COUNT, model=model_id, max=self.max_pictures)
+        if request.strength is not None:
+            if not self.strength:
+                raise InvalidOption(ErrorCode.NO_STRENGTH, model=model_id)
+            if not 0 <= request.strength <= 1:
+                raise InvalidOption(ErrorCode.STRENGTH_RANGE, model=model_id)
 
 
 def format_prompt(messages: Messages, prompt: str | None = None) -> str:

@@ -86,18 +86,18 @@ def model_list(value: str) -> list[str]:
 def shortcuts(settings: ProviderSettings) -> list[Configured]:
     """The providers enabled by one environment variable each, in a fixed order."""
     s = settings
-    table: list[tuple[SecretStr | None, str, str, str, str, str]] = [
-        # key, type, label, base URL, image models, vision models
+    table: list[tuple[SecretStr | None, str, str, str, str, str, str]] = [
+        # key, type, label, base URL, image models, vision models, edit models
         (s.openai_api_key, "openai", "OpenAI", s.openai_base_url,
-         s.openai_image_models, s.openai_vision_models),
+         s.openai_image_models, s.openai_vision_models, s.openai_edit_models),
         (s.pollinations_api_key, "pollinations", "Pollinations", s.pollinations_api_url,
-         s.pollinations_image_models, s.pollinations_vision_models),
-        (s.fal_key, "fal", "fal", s.fal_queue_url, s.fal_image_models, ""),
+         s.pollinations_image_models, s.pollinations_vision_models, s.pollinations_edit_models),
+        (s.fal_key, "fal", "fal", s.fal_queue_url, s.fal_image_models, "", s.fal_edit_models),
         (s.replicate_api_token, "replicate", "Replicate", s.replicate_api_url,
-         s.replicate_image_models, ""),
+         s.replicate_image_models, "", s.replicate_edit_models),
     ]  # fmt: skip
     found: list[Configured] = []
-    for key, type_, label, url, images, visions in table:
+    for key, type_, label, url, images, visions, edits in table:
         if key is None or not key.get_secret_value().strip():
             continue
         config = _shortcut(
@@ -108,6 +108,7 @@ def shortcuts(settings: ProviderSettings) -> list[Configured]:
             base_url=url,
             image_models=model_list(images),
             vision_models=model_list(visions),
+            edit_models=model_list(edits),
         )
         found.append(Configured(config, key))
     return found
@@ -182,9 +183,11 @@ def _model_problem(config: ProviderConfig) -> str | None:
     """Why the entry's models cannot be offered (a clash of aliases, none at all), or None."""
     if config.type == "gradio" and not config.base_url:
         return "a gradio entry needs base_url"
-    pairs = config.models(Kind.IMAGE) + config.models(Kind.VISION)
+    if config.image_api is not None and config.type != "openai":
+        return "image_api is for openai entries only"
+    pairs = config.models(Kind.IMAGE) + config.models(Kind.VISION) + config.models(Kind.EDIT)
     if not pairs:
-        return "it lists no image_models or vision_models"
+        return "it lists no image_models, vision_models or edit_models"
     seen: dict[str, str] = {}
     for alias, upstream in pairs:
         if not re.fullmatch(r"[a-z0-9][a-z0-9_.:-]*", alias) or not upstream:

@@ -26,6 +26,7 @@ from providers.core.errors import (
     ErrorCode,
     ProviderError,
     ProviderUnavailable,
+    Refused,
     ResponseError,
 )
 from providers.core.provider import Kind, ProviderContext
@@ -162,8 +163,8 @@ async def _first_that_works(
         except ProviderError as error:
             if not counts_against_provider(error):
                 health.released(name)
-                if chosen:
-                    raise  # the user's own mistake: no other model would do better
+                if chosen or isinstance(error, Refused):
+                    raise  # about what was asked: no other model would do better
             else:
                 await health.failed(name, error, time.monotonic() - began)
             tried.append((entry, error))
@@ -215,6 +216,16 @@ def adapt(
     if request.seed is not None and not options.seed:
         changes["seed"] = None
         notes.append(Adjustment(AdjustmentCode.RANDOM_SEED))
+    wanted_pictures = len(request.images)
+    if wanted_pictures > options.max_pictures >= 1:
+        changes["images"] = request.images[: options.max_pictures]
+        code = (
+            AdjustmentCode.ONE_PICTURE if options.max_pictures == 1 else AdjustmentCode.PICTURES
+        )
+        notes.append(Adjustment(code, {"count": options.max_pictures, "wanted": wanted_pictures}))
+    if request.strength is not None and not options.strength:
+        changes["strength"] = None
+        notes.append(Adjustment(AdjustmentCode.NO_STRENGTH))
     return replace(request, **changes), tuple(notes)  # type: ignore[arg-type]
 
 

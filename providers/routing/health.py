@@ -16,7 +16,14 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Protocol
 
-from providers.core.errors import ErrorCode, InvalidOption, Param, ProviderError, UnknownModel
+from providers.core.errors import (
+    ErrorCode,
+    InvalidOption,
+    Param,
+    ProviderError,
+    Refused,
+    UnknownModel,
+)
 
 FAILURES_TO_TRIP = 3
 FIRST_COOL_DOWN = 60.0
@@ -33,7 +40,9 @@ class State(StrEnum):
 
 def counts_against_provider(error: BaseException) -> bool:
     """Whether ``error`` is the provider's own failure (not the user's mistake, not a cancel)."""
-    return isinstance(error, ProviderError) and not isinstance(error, InvalidOption | UnknownModel)
+    return isinstance(error, ProviderError) and not isinstance(
+        error, InvalidOption | UnknownModel | Refused
+    )
 
 
 @dataclass(frozen=True)
