@@ -18,6 +18,7 @@ from bot.features import (
     cancel,
     chats,
     describe,
+    edit,
     ignored,
     imagine,
     inline,
@@ -73,6 +74,7 @@ def build_application(settings: BotSettings) -> AnyApp:
     for feature in (
         chats,
         start,
+        edit,
         imagine,
         model,
         chat_settings,
@@ -97,11 +99,13 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
     restart left unfinished (see bot.recovery)."""
     runtime = await Runtime.open(settings)
     attach(app, runtime)
+    edit = runtime.defaults.get(Kind.EDIT)
     log.info(
-        "providers: %s; default image model %s, vision model %s",
+        "providers: %s; default image model %s, vision model %s, edit model %s",
         ", ".join(p.label for p in runtime.registry.providers) or "none",
         runtime.defaults[Kind.IMAGE].id,
         runtime.defaults[Kind.VISION].id,
+        edit.id if edit else "none (no provider edits pictures)",
     )
     if settings.check_defaults:  # in the background: the start is not delayed
         runtime.jobs.later(0, lambda: check_defaults(runtime))

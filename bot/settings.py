@@ -49,6 +49,8 @@ class BotSettings(ProviderSettings):
 
     default_image_model: str = "arta/flux"
     default_vision_model: str = "dynaspark/gemini-1.5-flash"
+    default_edit_model: str = ""
+    """Unset: the first edit model of a configured provider."""
     check_defaults: bool = True
     """At start, check the default models with one small job each (in the background); one
     that does not answer is replaced for this run by the first model of its kind that does."""
@@ -162,7 +164,13 @@ def load_settings(**overrides: object) -> BotSettings:
         registry = settings.registry()
     except ConfigError as error:
         raise SettingsError(str(error)) from None
-    for name, kind in (("default_image_model", Kind.IMAGE), ("default_vision_model", Kind.VISION)):
+    for name, kind in (
+        ("default_image_model", Kind.IMAGE),
+        ("default_vision_model", Kind.VISION),
+        ("default_edit_model", Kind.EDIT),
+    ):
+        if not getattr(settings, name):
+            continue
         try:
             registry.resolve(getattr(settings, name), kind)
         except UnknownModel as error:
@@ -171,6 +179,7 @@ def load_settings(**overrides: object) -> BotSettings:
     for name, kind in (
         ("fallback_image_models", Kind.IMAGE),
         ("fallback_vision_models", Kind.VISION),
+        ("fallback_edit_models", Kind.EDIT),
     ):
         try:
             parse_fallbacks(getattr(settings, name), registry, kind)

@@ -173,15 +173,18 @@ def _answering_models(talk: Dialogue, chosen: KeyChoice, key: str) -> list[Model
 def _defaults(
     talk: Dialogue, answered: list[ModelEntry], existing: Mapping[str, str | None]
 ) -> dict[str, str]:
-    """DEFAULT_IMAGE_MODEL and DEFAULT_VISION_MODEL for the models that answered, where .env
-    does not choose them already: the chats draw and answer with the key from the start."""
+    """DEFAULT_IMAGE_MODEL, DEFAULT_VISION_MODEL and DEFAULT_EDIT_MODEL for the models that
+    answered, where .env does not choose them already: the chats draw, answer and edit with
+    the key from the start."""
     chosen: dict[str, str] = {}
     for entry in answered:
         variable = f"DEFAULT_{entry.kind.value.upper()}_MODEL"
         if variable not in chosen and not existing.get(variable):
             chosen[variable] = entry.id
     if chosen:
-        talk.say("Chats will use " + " and ".join(chosen.values()) + " unless they pick another.")
+        *first, last = chosen.values()
+        listed = f"{', '.join(first)} and {last}" if first else last
+        talk.say(f"Chats will use {listed} unless they pick another.")
     return chosen
 
 

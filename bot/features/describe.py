@@ -43,7 +43,7 @@ async def draw_it(update: Update, context: BotContext) -> None:
     press = service.DrawIt.unpack(query.data)
     if press is None:
         raise Rejected(tr.gettext(results.STALE))
-    row, message = await results.pressed_job(runtime, bot, query, press.job_id, service.KIND, tr)
+    row, message = await results.pressed_job(runtime, bot, query, press.job_id, tr, (service.KIND,))
     prompt = str((row.result or {}).get("prompt") or "")
     if not prompt:
         raise Rejected(tr.gettext(results.STALE))

@@ -1,5 +1,7 @@
 """/imagine <prompt> [flags]: a status message that follows the job, then the pictures.
 
+With a picture (its caption) or replying to one, /imagine edits that picture (bot.jobs.edit).
+
 "@YourBot /imagine …" sent as a plain message (what the inline ✏️ button leads to) is the same."""
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ import re
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
+from bot.jobs import edit, photos
 from bot.jobs import imagine as service
 from bot.jobs.flags import parse_imagine
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
-from bot.telegram.commands import arguments, split_command
+from bot.telegram.commands import CaptionCommand, arguments, split_command
 
 MENTION_RE = re.compile(r"^@([A-Za-z0-9_]{3,64})\s+(?=/)")
 
@@ -33,6 +36,12 @@ async def draw(update: Update, context: BotContext, text: str) -> None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
+    source = photos.photo_source(message)
+    if source is not None:  # with or replying to a picture: that picture is edited
+        args = parse_imagine(text, tr, edit=True)
+        refs = photos.refs_of([source], tr)
+        await edit.submit(runtime, context.bot, message, refs, args, tr, from_imagine=True)
+        return
     args = parse_imagine(text, tr)
     await service.submit(runtime, context.bot, message, args, tr)
 
@@ -63,5 +72,6 @@ def handlers() -> list[BaseHandler[Update, BotContext, None]]:
     fresh = ~filters.UpdateType.EDITED
     return [
         CommandHandler("imagine", imagine),
+        MessageHandler(fresh & CaptionCommand("imagine"), imagine),
         MessageHandler(fresh & filters.TEXT & _MentionThenImagine(), mentioned_imagine),
     ]

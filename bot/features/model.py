@@ -1,4 +1,5 @@
-"""/model: the chat's image and vision models, a paged keyboard by provider, and /model <id>."""
+"""/model: the chat's image, vision and edit models, a paged keyboard by provider (and a 🖌 tab
+of every edit model), and /model <id>."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ PER_ROW = 2
 TABS_PER_ROW = 4
 STALE = N_("This button is out of date. Send /model again.")
 ADMINS_ONLY = N_("Only this group's admins can change its models.")
+EDIT_TAB = "🖌"
+NO_EDITS = N_(
+    "No model here edits pictures: the built-in providers draw from text only. The bot's "
+    "operator can add one that does (OpenAI, Pollinations, fal, Replicate or a Gradio Space)."
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,7 @@ def tabs(runtime: Runtime) -> list[Provider]:
 
 
 def summary(runtime: Runtime, chosen: models.ChatModels, tr: Translator) -> str:
-    """The chat's two models (noting a provider that is down) and how to change them."""
+    """The chat's models (noting a provider that is down) and how to change them."""
 
     def line(icon: str, text: str, entry: ModelEntry) -> str:
         down = runtime.health.of(entry.provider.name).state is State.DOWN
@@ -80,9 +86,15 @@ def summary(runtime: Runtime, chosen: models.ChatModels, tr: Translator) -> str:
         )
         return f"{icon} {text.format(model=entry.id)}{note}\n"
 
+    edits = (
+        line("🖌", tr.gettext("Edit model: {model}"), chosen.edit)
+        if chosen.edit is not None
+        else f"🖌 {tr.gettext(NO_EDITS)}\n"
+    )
     return (
         line("🎨", tr.gettext("Image model: {model}"), chosen.image)
         + line("🔎", tr.gettext("Vision model: {model}"), chosen.vision)
+        + edits
         + "\n"
         + tr.gettext("Pick another below, or send /model <id> (for example /model sd-3.5).")
     )
@@ -94,9 +106,26 @@ def tab_label(runtime: Runtime, provider: Provider, selected: bool) -> str:
     return ("• " if selected else "") + down + provider.label
 
 
-def button_label(entry: ModelEntry, chosen: models.ChatModels) -> str:
+def button_label(entry: ModelEntry, chosen: models.ChatModels, *, full: bool = False) -> str:
+    """A model's button: ✅ when the chat uses it; ``full`` names it by id (the 🖌 tab mixes
+    providers)."""
     name = entry.upstream if len(entry.upstream) <= 24 else entry.alias
-    return ("✅ " if entry in (chosen.image, chosen.vision) else "") + name
+    name = entry.id if full else name
+    return ("✅ " if entry in (chosen.image, chosen.vision, chosen.edit) else "") + name
+
+
+def tab_entries(runtime: Runtime, tab: int) -> list[ModelEntry]:
+    """The models tab ``tab`` lists: a provider's image and vision models, or (the last tab,
+    when there are edit models) every edit model."""
+    providers = tabs(runtime)
+    if tab >= len(providers):
+        return runtime.registry.entries_of(Kind.EDIT)
+    return [e for e in runtime.registry.of_provider(providers[tab]) if e.kind != Kind.EDIT]
+
+
+def tab_count(runtime: Runtime) -> int:
+    """The providers' tabs, and the 🖌 tab when some model edits."""
+    return len(tabs(runtime)) + (1 if runtime.registry.entries_of(Kind.EDIT) else 0)
 
 
 def keyboard(
@@ -104,14 +133,16 @@ def keyboard(
 ) -> InlineKeyboardMarkup:
     """Provider tabs, one page of that provider's models, and paging arrows."""
     providers = tabs(runtime)
-    tab = min(max(tab, 0), len(providers) - 1)
-    provider = providers[tab]
-    entries = runtime.registry.of_provider(provider)
+    tab = min(max(tab, 0), tab_count(runtime) - 1)
+    entries = tab_entries(runtime, tab)
     pages = max(1, -(-len(entries) // PER_PAGE))
     page = min(max(page, 0), pages - 1)
+    labels = [tab_label(runtime, p, i == tab) for i, p in enumerate(providers)]
+    if tab_count(runtime) > len(providers):
+        labels.append(("• " if tab == len(providers) else "") + EDIT_TAB)
     tab_buttons = [
-        InlineKeyboardButton(tab_label(runtime, p, i == tab), callback_data=ModelPage(i, 0).pack())
-        for i, p in enumerate(providers)
+        InlineKeyboardButton(label, callback_data=ModelPage(i, 0).pack())
+        for i, label in enumerate(labels)
     ]
     rows = [tab_buttons[i : i + TABS_PER_ROW] for i in range(0, len(tab_buttons), TABS_PER_ROW)]
     shown = entries[page * PER_PAGE : (page + 1) * PER_PAGE]
@@ -119,7 +150,8 @@ def keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    button_label(e, chosen), callback_data=ModelPick(e.short_id).pack()
+                    button_label(e, chosen, full=tab == len(providers)),
+                    callback_data=ModelPick(e.short_id).pack(),
                 )
                 for e in shown[start : start + PER_ROW]
             ]
@@ -138,9 +170,8 @@ def keyboard(
 def tab_of(runtime: Runtime, entry: ModelEntry) -> tuple[int, int]:
     """The tab and page on which ``entry`` appears."""
     providers = tabs(runtime)
-    tab = providers.index(entry.provider)
-    entries = runtime.registry.of_provider(entry.provider)
-    return tab, entries.index(entry) // PER_PAGE
+    tab = len(providers) if entry.kind == Kind.EDIT else providers.index(entry.provider)
+    return tab, tab_entries(runtime, tab).index(entry) // PER_PAGE
 
 
 async def model_command(update: Update, context: BotContext) -> None:
@@ -164,11 +195,11 @@ async def model_command(update: Update, context: BotContext) -> None:
             await message.reply_text(tr.gettext(ADMINS_ONLY))
             return
         await models.choose(runtime, chat.id, entry)
-        text = (
-            tr.gettext("Image model for this chat: {model}")
-            if entry.kind == "image"
-            else tr.gettext("Vision model for this chat: {model}")
-        )
+        text = {
+            Kind.IMAGE: tr.gettext("Image model for this chat: {model}"),
+            Kind.VISION: tr.gettext("Vision model for this chat: {model}"),
+            Kind.EDIT: tr.gettext("Edit model for this chat: {model}"),
+        }[entry.kind]
         await message.reply_text(text.format(model=entry.id))
         return
     chosen = await models.chat_models(runtime, chat.id)

@@ -1,4 +1,4 @@
-"""The buttons under results: 🔄 again, 🎲 variations, 📎 original, 🔎 describe."""
+"""The buttons under results: 🔄 again, 🎲 variations, 📎 original, 🔎 describe, 🖌 edit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from bot.i18n import N_
 from bot.jobs import results
 from bot.jobs.describe import DESCRIBING
 from bot.jobs.rejected import Rejected
-from bot.jobs.result_buttons import AGAIN, DESCRIBE, ORIGINAL, Press
+from bot.jobs.result_buttons import AGAIN, DESCRIBE, EDIT, ORIGINAL, Press
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 
@@ -31,11 +31,15 @@ async def pressed(update: Update, context: BotContext) -> None:
     press = Press.unpack(query.data)
     if press is None:
         raise Rejected(tr.gettext(results.STALE))
-    row, message = await results.pressed_job(runtime, bot, query, press.job_id, "imagine", tr)
+    row, message = await results.pressed_job(runtime, bot, query, press.job_id, tr)
     if press.action == ORIGINAL:
         files = await results.originals(runtime, row, tr)
         await query.answer(tr.gettext(STARTED[ORIGINAL]))
         await results.send_originals(bot, files, message)
+        return
+    if press.action == EDIT:
+        await results.edit_picture(runtime, bot, row, message, press.index, tr)
+        await query.answer()
         return
     if press.action == DESCRIBE:
         await results.describe_picture(runtime, bot, row, message, press.index, query.from_user, tr)

@@ -21,6 +21,11 @@ Hi! I draw pictures and answer questions about photos.
   --model sd-3.5   use another model just this once
 Example: /imagine a lighthouse at dawn, watercolor --ar 3:2 --n 2
 
+🖌 /edit <what to change> — as the caption of a photo (or of an album: one picture from \
+several) or as a reply to one: "make it winter", "turn it into a watercolour". In a private \
+chat a photo with those words as its caption is enough.
+  --strength 0.6   how far it may move (model permitting)
+
 🧠 /model — show this chat's models and pick others; /model arta/watercolor sets one directly.
 ⚙️ /settings — this chat's defaults: aspect ratio, number of images, negative prompt, spoiler, \
 caption above or below.
@@ -33,7 +38,7 @@ like it, with a button that draws it.
 ❓ /help — this message.
 
 Under every picture: 🔄 again with a new seed, 🎲 variations, 📎 the original file, \
-🔎 describe it.
+🔎 describe it, 🖌 edit it.
 
 In groups, address me as /imagine@{username}.""")
 INLINE_HELP = N_(

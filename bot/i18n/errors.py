@@ -89,6 +89,9 @@ TEXTS: Mapping[ErrorCode, str] = {
     ErrorCode.CONTENT_FILTER: N_("refused to answer (content filter)"),
     ErrorCode.CONTENT_POLICY: N_("refused this request (content policy)"),
     ErrorCode.SAFETY_CHECKER: N_("withheld the picture (its safety checker flagged it)"),
+    ErrorCode.MODERATION: N_("refused this request (its moderation flagged it)"),
+    ErrorCode.MODERATION_REASON: N_("refused this request (its moderation flagged it: {reason})"),
+    ErrorCode.ANSWERED_WITHOUT_PICTURE: N_("answered in words, without a picture: {reason}"),
     ErrorCode.GENERATION_FAILED: N_("image generation failed"),
     ErrorCode.GENERATION_FAILED_STATUS: N_("generation failed (status {status})"),
     ErrorCode.COULD_NOT_DRAW: N_("could not draw it: {reason}"),
@@ -126,6 +129,13 @@ TEXTS: Mapping[ErrorCode, str] = {
     ErrorCode.TAKES_RANGE: N_("takes {option} from {low} to {high}"),
     ErrorCode.TAKES_AT_LEAST: N_("takes {option} of at least {low}"),
     ErrorCode.TAKES_AT_MOST: N_("takes {option} of at most {high}"),
+    ErrorCode.NEEDS_PICTURE: N_("{model} changes pictures: send it one with your instruction."),
+    ErrorCode.TAKES_NO_PICTURES: N_("{model} draws from text only and takes no pictures."),
+    ErrorCode.ONE_PICTURE: N_("{model} takes one picture at a time."),
+    ErrorCode.PICTURE_COUNT: N_("{model} takes 1 to {max} pictures at a time."),
+    ErrorCode.NO_STRENGTH: N_("{model} does not take a strength."),
+    ErrorCode.STRENGTH_RANGE: N_("Strength for {model} must be between 0 and 1."),
+    ErrorCode.NOT_EDIT_MODEL: N_("{model} is not an edit model."),
     ErrorCode.NOT_IMAGE_MODEL: N_("{model} is not an image model."),
     ErrorCode.NOT_VISION_MODEL: N_("{model} is not a vision model."),
     ErrorCode.DOES_NOT_DRAW: N_("{name} does not draw images."),
@@ -150,6 +160,9 @@ ADJUSTMENTS: Mapping[AdjustmentCode, str] = {
     AdjustmentCode.DEFAULT_STEPS: N_("its own default steps"),
     AdjustmentCode.NO_NEGATIVE_PROMPT: N_("without the negative prompt"),
     AdjustmentCode.RANDOM_SEED: N_("a random seed"),
+    AdjustmentCode.ONE_PICTURE: N_("your first picture only, of {wanted}"),
+    AdjustmentCode.PICTURES: N_("your first {count} pictures, of {wanted}"),
+    AdjustmentCode.NO_STRENGTH: N_("its own default strength"),
 }
 COUNTED = (AdjustmentCode.ONE_IMAGE, AdjustmentCode.IMAGES)
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import TelegramError
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import switched_parts
-from bot.jobs.active import ActiveJob, JobFailed, Order, Work
+from bot.jobs import photos
+from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.life import MAX_RUNS
 from bot.jobs.life import submit as start_job
 from bot.jobs.rejected import Rejected
@@ -45,126 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_QUESTION = N_("Describe this image.")
 THINKING = N_("💭 Thinking…")
 LOOKING = N_("🔎 Looking at the photo…")
-DOWNLOAD_LIMIT = 20 * 1024 * 1024  # bots may download files up to 20 MB
 DRAFTS_PER_JOB = 16  # draft ids: the job's id times this, plus the answering model's round
-
-
-NOT_AN_IMAGE = {
-    "animation": N_("I can read photos and image files; this is a GIF."),
-    "video": N_("I can read photos and image files; this is a video."),
-    "video_note": N_("I can read photos and image files; this is a video message."),
-    "voice": N_("I can read photos and image files; this is a voice message."),
-    "audio": N_("I can read photos and image files; this is an audio file."),
-    "sticker": N_("I can read photos and image files; this is a sticker."),
-    "pdf": N_("I can read photos and image files; this is a PDF."),
-    "document": N_("I can read photos and image files; this is a {type} file."),
-}
-"""What a question about media the models cannot read is told, by the media's kind."""
-
-
-def not_an_image(message: Message, tr: Translator) -> str | None:
-    """Why ``message``'s media cannot be asked about (None: an image, or no media at all)."""
-    if message.photo:
-        return None
-    for kind in ("animation", "video", "video_note", "voice", "audio", "sticker"):
-        if getattr(message, kind) is not None:
-            return tr.gettext(NOT_AN_IMAGE[kind])
-    document = message.document
-    if document is None:
-        return None
-    mime = (document.mime_type or "").lower()
-    if mime.startswith("image/"):
-        return None
-    if mime == "application/pdf" or (document.file_name or "").lower().endswith(".pdf"):
-        return tr.gettext(NOT_AN_IMAGE["pdf"])
-    name = document.file_name or ""
-    extension = name.rpartition(".")[2] if "." in name else ""
-    kind = extension.upper() if extension.isalnum() else mime.partition("/")[2] or "?"
-    return tr.gettext(NOT_AN_IMAGE["document"]).format(type=kind[:16])
-
-
-def refuse_other_media(message: Message, tr: Translator) -> None:
-    """Rejected when the question is about media that is not an image: on the command's own
-    message (its caption) or on the message it replies to."""
-    for candidate in (message, message.reply_to_message):
-        if candidate is None:
-            continue
-        if candidate.photo or is_image_file(candidate):
-            return
-        reason = not_an_image(candidate, tr)
-        if reason is not None:
-            raise Rejected(reason)
-
-
-def is_image_file(message: Message) -> bool:
-    """An image sent as a file (not a GIF: Telegram makes those MPEG-4 animations)."""
-    document = message.document
-    return (
-        document is not None
-        and message.animation is None
-        and (document.mime_type or "").startswith("image/")
-    )
-
-
-def photo_source(message: Message) -> Message | None:
-    """The message whose image the question is about: this one, or the one it replies to."""
-    for candidate in (message, message.reply_to_message):
-        if candidate is None:
-            continue
-        if candidate.photo or is_image_file(candidate):
-            return candidate
-    return None
-
-
-@dataclass(frozen=True)
-class PhotoRef:
-    """Where the photo of a question is on Telegram (stored, so a restart can fetch it again)."""
-
-    file_id: str
-    filename: str
-    content_type: str
-
-    def as_options(self) -> dict[str, Any]:
-        return {"file_id": self.file_id, "filename": self.filename, "mime": self.content_type}
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> PhotoRef | None:
-        if not options.get("file_id"):
-            return None
-        return cls(options["file_id"], options.get("filename", "photo.jpg"), options["mime"])
-
-
-def photo_ref(source: Message, tr: Translator) -> PhotoRef:
-    """The photo's file reference, or Rejected when it is not one a bot can download."""
-    name, mime = "photo.jpg", "image/jpeg"
-    if source.photo:
-        file_id, size = source.photo[-1].file_id, source.photo[-1].file_size
-    elif source.document is not None:
-        file_id, size = source.document.file_id, source.document.file_size
-        name = source.document.file_name or "image"
-        mime = source.document.mime_type or mime
-    else:
-        raise Rejected(tr.gettext("That message has no photo."))
-    if size and size > DOWNLOAD_LIMIT:
-        raise Rejected(
-            tr.gettext(
-                "That image is larger than 20 MB, which bots cannot download. Send a smaller one."
-            )
-        )
-    return PhotoRef(file_id, name, mime)
-
-
-async def download_image(bot: Bot, ref: PhotoRef, tr: Translator) -> Media:
-    """The image's bytes through getFile, or JobFailed when Telegram will not hand them over."""
-    try:
-        file = await bot.get_file(ref.file_id)
-        data = bytes(await file.download_as_bytearray())
-    except TelegramError as error:
-        log.warning("photo download failed: %s", error)
-        raise JobFailed(
-            tr.gettext("I could not download that photo from Telegram. Please send it again.")
-        ) from None
-    return Media(data=data, filename=ref.filename, content_type=ref.content_type)
 
 
 async def submit(
@@ -172,8 +52,8 @@ async def submit(
 ) -> None:
     """Accepts an /ask: the job replies (in ``tr``'s language) with a status message and
     answers in the background."""
-    refuse_other_media(command, tr)
-    source = photo_source(command)
+    photos.refuse_other_media(command, tr)
+    source = photos.photo_source(command)
     question = "" if blank(question) else question.strip()
     question = question or (tr.gettext(DEFAULT_QUESTION) if source else "")
     if not question:
@@ -183,11 +63,18 @@ async def submit(
                 "photo with /ask <question>, or ask with text alone: /ask <question>."
             )
         )
-    await _start(runtime, bot, command, question, photo_ref(source, tr) if source else None, tr)
+    await _start(
+        runtime, bot, command, question, photos.photo_ref(source, tr) if source else None, tr
+    )
 
 
 async def submit_about(
-    runtime: Runtime, bot: Bot, message: Message, ref: PhotoRef, question: str, tr: Translator
+    runtime: Runtime,
+    bot: Bot,
+    message: Message,
+    ref: photos.PhotoRef,
+    question: str,
+    tr: Translator,
 ) -> None:
     """Accepts a question about the photo ``ref`` (``message`` asks it, and the answer replies
     to it): the same job as an /ask captioned on that photo; an empty question describes it."""
@@ -200,7 +87,7 @@ async def _start(
     bot: Bot,
     command: Message,
     question: str,
-    ref: PhotoRef | None,
+    ref: photos.PhotoRef | None,
     tr: Translator,
 ) -> None:
     entry = await models.current(runtime, command.chat_id, Kind.VISION)
@@ -216,7 +103,7 @@ async def _start(
     await start_job(runtime, bot, order, waiting_text(tr, ref), answering(entry, question, ref))
 
 
-def waiting_text(tr: Translator, ref: PhotoRef | None) -> str:
+def waiting_text(tr: Translator, ref: photos.PhotoRef | None) -> str:
     """The first status of a question: looking at the photo, or thinking."""
     return tr.gettext(LOOKING) if ref else tr.gettext(THINKING)
 
@@ -226,13 +113,13 @@ Finish = Callable[[ActiveJob, str], Awaitable[None]]
 
 
 def answering(
-    entry: ModelEntry, question: str, ref: PhotoRef | None, finish: Finish | None = None
+    entry: ModelEntry, question: str, ref: photos.PhotoRef | None, finish: Finish | None = None
 ) -> Work:
     """The work of one /ask: fetch the photo, ask the model, send the answer (or hand it to
     ``finish``)."""
 
     async def answer(job: ActiveJob) -> None:
-        media = [await download_image(job.bot, ref, job.tr)] if ref else []
+        media = [await photos.download_image(job.bot, ref, job.tr)] if ref else []
         async with chat_action(job.bot, job.chat_id, "typing", job.order.thread_id):
             text = await _answer(job, entry, question, media)
             await (finish or _reply)(job, text)
@@ -347,7 +234,7 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
         entry = runtime.registry.resolve(row.model, Kind.VISION)
     except ProviderError:
         return None
-    ref = PhotoRef.from_options(row.options)
+    ref = photos.PhotoRef.from_options(row.options)
     if row.options.get("image") and ref is None:
         return None
     return waiting_text(translator(row.language or ENGLISH), ref), answering(entry, row.prompt, ref)

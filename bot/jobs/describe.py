@@ -15,7 +15,7 @@ from typing import ClassVar
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import ENGLISH, N_, Translator, translator
-from bot.jobs import ask
+from bot.jobs import ask, photos
 from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.life import MAX_RUNS
 from bot.jobs.life import submit as start_job
@@ -74,11 +74,11 @@ async def submit(
     """Accepts /describe (as a photo's caption or a reply to a photo), or the 🔎 button under
     a photo the user sent (``command`` is then the photo, ``user_id`` who pressed); Rejected
     without a photo."""
-    ask.refuse_other_media(command, tr)
-    source = ask.photo_source(command)
+    photos.refuse_other_media(command, tr)
+    source = photos.photo_source(command)
     if source is None:
         raise Rejected(tr.gettext(NO_PHOTO))
-    ref = ask.photo_ref(source, tr)
+    ref = photos.photo_ref(source, tr)
     entry = await models.current(runtime, command.chat_id, Kind.VISION)
     order = Order.of(
         command,
@@ -108,7 +108,7 @@ async def start_for_picture(
     if await runtime.storage.job_for_command(chat_id, message_id, KIND) is not None:
         raise Rejected(tr.gettext(DESCRIBED))
     entry = await models.current(runtime, chat_id, Kind.VISION)
-    ref = ask.PhotoRef(file_id, "picture.jpg", "image/jpeg")
+    ref = photos.PhotoRef(file_id, "picture.jpg", "image/jpeg")
     order = Order(
         kind=KIND,
         chat_id=chat_id,
@@ -123,7 +123,7 @@ async def start_for_picture(
     await start_job(runtime, bot, order, ask.waiting_text(tr, ref), describing(entry, ref))
 
 
-def describing(entry: ModelEntry, ref: ask.PhotoRef) -> Work:
+def describing(entry: ModelEntry, ref: photos.PhotoRef) -> Work:
     """The work of one describe: the /ask path with the fixed question; the answer is kept and
     sent as a prompt with the 🎨 button."""
     return ask.answering(entry, QUESTION, ref, finish=_offer)
@@ -153,7 +153,7 @@ async def _offer(job: ActiveJob, answer: str) -> None:
 
 def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
     """How to take a stored describe up again after a restart (once), or None."""
-    ref = ask.PhotoRef.from_options(row.options)
+    ref = photos.PhotoRef.from_options(row.options)
     if row.attempts >= MAX_RUNS or ref is None:
         return None
     try:

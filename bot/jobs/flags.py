@@ -27,11 +27,17 @@ FLAG_NAMES = {
     "guidance": "cfg",
     "model": "model",
     "m": "model",
+    "strength": "strength",
 }
 
 USAGE = N_(
     "Usage: /imagine <prompt> [--ar W:H] [--n N] [--seed S] [--no TEXT] [--steps N] "
     "[--cfg X] [--model ID]\nExample: /imagine a red fox in the snow --ar 16:9 --n 2"
+)
+EDIT_USAGE = N_(
+    "Usage: /edit <what to change> [--strength 0-1] [--n N] [--seed S] [--ar W:H] [--model ID],"
+    " as the caption of a photo or a reply to one.\nExample: /edit make it winter, snow on the"
+    " roofs"
 )
 
 
@@ -51,13 +57,14 @@ class ImagineArgs:
     steps: int | None = None
     cfg: float | None = None
     model: str | None = None
+    strength: float | None = None
 
 
-def parse_imagine(text: str, tr: Translator | None = None) -> ImagineArgs:
-    """Parses the text after ``/imagine``; raises FlagError with a friendly reason in ``tr``'s
-    language (English by default)."""
+def parse_imagine(text: str, tr: Translator | None = None, *, edit: bool = False) -> ImagineArgs:
+    """Parses the text after ``/imagine`` (or, with ``edit``, the instruction of an edit);
+    raises FlagError with a friendly reason in ``tr``'s language (English by default)."""
     tr = tr or translator(ENGLISH)
-    usage = tr.gettext(USAGE)
+    usage = tr.gettext(EDIT_USAGE if edit else USAGE)
     tokens = text.split()
     prompt: list[str] = []
     values: dict[str, str] = {}
@@ -88,7 +95,10 @@ def parse_imagine(text: str, tr: Translator | None = None) -> ImagineArgs:
 
     text_prompt = " ".join(word for word in prompt if not blank(word))
     if not text_prompt:
-        raise FlagError(tr.gettext("Tell me what to draw.") + "\n" + usage)
+        empty = (
+            tr.gettext("Tell me what to change.") if edit else tr.gettext("Tell me what to draw.")
+        )
+        raise FlagError(f"{empty}\n{usage}")
     negative = values.get("no")
     if negative is not None and blank(negative):
         message = tr.gettext("--{flag} needs a value.").format(flag="no")
@@ -113,6 +123,7 @@ def parse_imagine(text: str, tr: Translator | None = None) -> ImagineArgs:
         ),
         cfg=_float(tr, values.get("cfg")),
         model=values.get("model"),
+        strength=_strength(tr, values.get("strength")),
     )
 
 
@@ -146,6 +157,19 @@ def _float(tr: Translator, raw: str | None) -> float | None:
         raise FlagError(_got(tr, rule, f"'{raw}'")) from None
     if number != number or number < 0:  # NaN or negative
         raise FlagError(_got(tr, tr.gettext("--cfg must be a positive number"), f"'{raw}'"))
+    return number
+
+
+def _strength(tr: Translator, raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    try:
+        number = float(raw.replace(",", "."))
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 1:  # NaN too
+        rule = tr.gettext("--strength is a number from 0 to 1, such as 0.6")
+        raise FlagError(_got(tr, rule, f"'{raw}'"))
     return number
 
 

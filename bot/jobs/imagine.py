@@ -1,5 +1,8 @@
 """/imagine as a service: validate, then draw: the provider's events -> status -> delivery.
 
+An edit (bot.jobs.edit) is the same job bringing pictures: they are fetched and fitted to the
+model first, and stored as file references (never bytes) so that a restart can fetch them again.
+
 The job's life around it (queue, status message, outcome, restarts) is bot.lifecycle's.
 """
 
@@ -23,6 +26,7 @@ from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.flags import ImagineArgs
 from bot.jobs.life import MAX_RUNS, RESENDING
 from bot.jobs.life import submit as start_job
+from bot.jobs.photos import PICTURES, PhotoRef, fitted_pictures, refs_in
 from bot.jobs.progress import ticker
 from bot.jobs.rejected import Rejected
 from bot.jobs.result_buttons import edit_query, keyboard
@@ -43,6 +47,7 @@ from providers import (
     ImageResponse,
     InvalidOption,
     Kind,
+    Media,
     ModelEntry,
     Progress,
     ProviderError,
@@ -59,6 +64,9 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5.0
 SEED_RANGE = 2**31  # a seed every upstream takes (Gradio sliders stop at 2**31 - 1)
+EDIT = "edit"  # the kind of a job that changes pictures the user brought
+FETCHING = N_("📥 {model}: fetching your pictures…")
+FIRST_FRAME = N_("ℹ️ Your picture moves: I used its first frame.")
 REDRAWING = N_("🔁 The bot restarted; drawing this again with the same seed…")
 FOLLOWING = N_("🔁 The bot restarted; picking up the picture where it was…")
 SEE_CHOICES = N_("Send /model to see the choices.")
@@ -76,6 +84,12 @@ class Built:
     request: ImageRequest
     look: chat_settings.ChatSettings
     notes: list[str]
+    pictures: tuple[PhotoRef, ...] = ()
+    """An edit's input pictures (the request itself carries none until the job fetches them)."""
+
+    @property
+    def kind(self) -> str:
+        return EDIT if self.pictures else "imagine"
 
 
 async def build_request(runtime: Runtime, chat_id: int, args: ImagineArgs, tr: Translator) -> Built:
@@ -104,6 +118,7 @@ async def build_request(runtime: Runtime, chat_id: int, args: ImagineArgs, tr: T
         aspect_ratio=args.aspect_ratio,
         steps=args.steps,
         cfg=args.cfg,
+        strength=args.strength,
     )
     try:
         validate_request(entry, request)
@@ -142,11 +157,12 @@ async def start(
     entry, request = built.entry, built.request
     order = Order.of(
         command,
-        kind="imagine",
+        kind=built.kind,
         prompt=request.prompt,
         model_id=entry.id,
         options={
-            **dataclasses.asdict(request),
+            **stored_options(request),
+            PICTURES: [ref.as_options() for ref in built.pictures],
             SPOILER: built.look.spoiler,
             CAPTION_ABOVE: built.look.caption_above,
         },
@@ -158,12 +174,13 @@ async def start(
 
 
 def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None = None) -> Work:
-    """The work of one /imagine: follow the provider, then deliver the pictures. With
-    ``accepted`` (after a restart), the upstream job it names is followed instead of
-    submitting the request again."""
+    """The work of one /imagine (or edit): fetch an edit's pictures, follow the provider, then
+    deliver the pictures. With ``accepted`` (after a restart), the upstream job it names is
+    followed instead of submitting the request again."""
 
     async def draw(job: ActiveJob) -> None:
         label = entry.provider.label
+        edited, moved = await with_pictures(job, entry, request)
         preview = LivePreview(
             job.bot,
             job.chat_id,
@@ -174,14 +191,20 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
         )
         try:
             async with chat_action(job.bot, job.chat_id, "upload_photo", job.order.thread_id):
-                result, drawn = await follow(job, entry, request, preview, accepted)
+                result, drawn = await follow(job, entry, edited, preview, accepted)
                 tr, count = job.tr, len(result.images)
                 job.show(render.delivering_text(tr, drawn.id, count, job.clock.elapsed))
                 pictures = await fetch_pictures(
                     job, result.images, drawn.provider.label, keep_originals=True
                 )
                 caption = render.caption(
-                    tr, request.prompt, drawn.id, result.seed, instead_of=entry.id
+                    tr,
+                    request.prompt,
+                    drawn.id,
+                    result.seed,
+                    instead_of=entry.id,
+                    edited=edited.is_edit,
+                    note=tr.gettext(FIRST_FRAME) if moved else "",
                 )
                 await job.runtime.storage.add_result(
                     job.id, model=drawn.id, seed=result.seed, count=len(pictures)
@@ -195,6 +218,19 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
             await preview.remove()
 
     return draw
+
+
+async def with_pictures(
+    job: ActiveJob, entry: ModelEntry, request: ImageRequest
+) -> tuple[ImageRequest, bool]:
+    """``request`` with an edit's pictures fetched and fitted to ``entry`` (unchanged for a
+    job drawn from text), and whether one of them moved (its first frame is used)."""
+    refs = refs_in(job.order.options)
+    if not refs or entry.options is None:
+        return request, False
+    job.show(job.tr.gettext(FETCHING).format(model=entry.id))
+    images, moved = await fitted_pictures(job.bot, refs, entry.options.pictures, entry.id, job.tr)
+    return dataclasses.replace(request, images=images), moved
 
 
 async def follow(
@@ -283,7 +319,7 @@ async def _events(
     the request drawn with fallback."""
     if accepted is not None:
         try:
-            model = runtime.registry.resolve(accepted.model_id, Kind.IMAGE)
+            model = runtime.registry.resolve(accepted.model_id, entry.kind)
             resumed = resume_images(model, accepted.job, request, runtime.providers, until)
         except ProviderError:
             resumed = None
@@ -345,7 +381,8 @@ async def fetch_pictures(
 def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> Buttons:
     """The keyboard under the job's ``count`` pictures (see bot.result_buttons)."""
     runtime, tr = job.runtime, job.tr
-    edit = edit_query(job.order.prompt, seed) if job.bot.supports_inline_queries else None
+    inline_edit = job.order.kind != EDIT and job.bot.supports_inline_queries
+    edit = edit_query(job.order.prompt, seed) if inline_edit else None
     markup = keyboard(
         tr,
         job.id,
@@ -357,9 +394,16 @@ def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> 
     return Buttons(tr.gettext("⬆️ What next?"), markup.to_dict())
 
 
+def stored_options(request: ImageRequest) -> dict[str, object]:
+    """The request as a job's stored options keep it: its values, without picture bytes (an
+    edit keeps its pictures' file references under PICTURES instead)."""
+    return {k: v for k, v in dataclasses.asdict(request).items() if k != "images"}
+
+
 def stored_request(row: JobRow) -> ImageRequest:
-    """The request an /imagine job drew, as it was stored (TypeError when it cannot be)."""
-    fields = {f.name for f in dataclasses.fields(ImageRequest)}
+    """The request an /imagine (or edit) job drew, as it was stored, without the pictures
+    (TypeError when it cannot be read)."""
+    fields = {f.name for f in dataclasses.fields(ImageRequest)} - {"images"}
     return ImageRequest(**{k: v for k, v in row.options.items() if k in fields})
 
 
@@ -385,9 +429,9 @@ def redrawing(runtime: Runtime, row: JobRow, draw: Drawing) -> tuple[str, Work] 
     if row.attempts >= MAX_RUNS:
         return None
     try:
-        entry = runtime.registry.resolve(row.model, Kind.IMAGE)
+        entry = runtime.registry.resolve(row.model, Kind.EDIT if row.kind == EDIT else Kind.IMAGE)
         request = stored_request(row)
-        validate_request(entry, request)
+        validate_request(entry, with_placeholders(request, len(refs_in(row.options))))
     except (ProviderError, TypeError):
         return None
     tr = translator(row.language or ENGLISH)
@@ -396,3 +440,11 @@ def redrawing(runtime: Runtime, row: JobRow, draw: Drawing) -> tuple[str, Work] 
         return tr.gettext(FOLLOWING), draw(entry, request, accepted)
     waiting = tr.gettext(REDRAWING) if row.attempts else render.starting_text(tr, entry.id)
     return waiting, draw(entry, request, None)
+
+
+def with_placeholders(request: ImageRequest, count: int) -> ImageRequest:
+    """``request`` carrying ``count`` empty pictures: what is checked against a model before
+    the real pictures are fetched (how many a model takes does not depend on their bytes)."""
+    if not count:
+        return request
+    return dataclasses.replace(request, images=(Media(b""),) * count)

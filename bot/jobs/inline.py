@@ -337,7 +337,7 @@ def page(
     edit = edit_query(prompt, pages.seed) if options.get(EDIT_BUTTON) else None
     if edit is not None:
         rows.append(
-            [InlineKeyboardButton(tr.gettext("✏️ Edit"), switch_inline_query_current_chat=edit)]
+            [InlineKeyboardButton(tr.gettext("✏️ Prompt"), switch_inline_query_current_chat=edit)]
         )
     return media, InlineKeyboardMarkup(rows) if rows else None
 

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 RESTART_NOTE = N_("⚠️ Interrupted: the bot restarted; please send your command again.")
 RESUMPTIONS: dict[str, Callable[[Runtime, JobRow], tuple[str, Work] | None]] = {
     "imagine": imagine.resumption,
+    imagine.EDIT: imagine.resumption,
     "ask": ask.resumption,
     describe.KIND: describe.resumption,
     "inline": inline.resumption,

@@ -11,11 +11,11 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.i18n import Translator
 from bot.telegram.callback_data import CallbackData
 
-AGAIN, VARIATIONS, ORIGINAL, DESCRIBE = "a", "v", "o", "d"
+AGAIN, VARIATIONS, ORIGINAL, DESCRIBE, EDIT = "a", "v", "o", "d", "e"
 INLINE_QUERY_LIMIT = 256  # characters of an inline query (the ✏️ button pre-fills one)
 PER_ROW = 5
-ACTIONS = AGAIN + VARIATIONS + ORIGINAL + DESCRIBE
-PICTURES = 10  # an album holds at most 10: 🔎 buttons go by a one-digit index
+ACTIONS = AGAIN + VARIATIONS + ORIGINAL + DESCRIBE + EDIT
+PICTURES = 10  # an album holds at most 10: 🔎 and 🖌 buttons go by a one-digit index
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ def keyboard(
     variations: bool,
     originals: bool,
 ) -> InlineKeyboardMarkup:
-    """🔄 again, 🎲 variations (when the model draws several at once), ✏️ edit (when inline
-    mode is on), 📎 the original files (while they are kept) and 🔎 describe, one per picture
-    when there are several."""
+    """🔄 again, 🎲 variations (when the model draws several at once), ✏️ the prompt to change
+    (when inline mode is on), 📎 the original files (while they are kept), 🔎 describe and
+    🖌 edit the picture, one of each per picture when there are several."""
 
     def button(text: str, action: str, index: int = 0) -> InlineKeyboardButton:
         return InlineKeyboardButton(text, callback_data=Press(job_id, action, index).pack())
@@ -66,17 +66,18 @@ def keyboard(
         first.append(button(tr.gettext("🎲 Variations"), VARIATIONS))
     if edit is not None:
         first.append(
-            InlineKeyboardButton(tr.gettext("✏️ Edit"), switch_inline_query_current_chat=edit)
+            InlineKeyboardButton(tr.gettext("✏️ Prompt"), switch_inline_query_current_chat=edit)
         )
     rows = [first]
     if count == 1:
-        second = [button(tr.gettext("🔎 Describe"), DESCRIBE)]
+        second = [button(tr.gettext("🔎 Describe"), DESCRIBE), button(tr.gettext("🖌 Edit"), EDIT)]
         if originals:
             second.insert(0, button(tr.gettext("📎 Original"), ORIGINAL))
         rows.append(second)
         return InlineKeyboardMarkup(rows)
     if originals:
         rows.append([button(tr.gettext("📎 Originals"), ORIGINAL)])
-    describe = [button(f"🔎 {i + 1}", DESCRIBE, i) for i in range(min(count, 10))]
-    rows += [describe[start : start + PER_ROW] for start in range(0, len(describe), PER_ROW)]
+    for icon, action in (("🔎", DESCRIBE), ("🖌", EDIT)):
+        row = [button(f"{icon} {i + 1}", action, i) for i in range(min(count, PICTURES))]
+        rows += [row[start : start + PER_ROW] for start in range(0, len(row), PER_ROW)]
     return InlineKeyboardMarkup(rows)

@@ -1,4 +1,5 @@
-"""What the buttons under results do: draw again, variations, the original files, describe.
+"""What the buttons under results do: draw again, variations, the original files, describe,
+edit a picture.
 
 A press is checked here (the job exists, belongs to this chat, and the presser asked for it or
 runs the chat); a job a press starts answers a short message the bot writes on the presser's
@@ -17,7 +18,8 @@ from telegram import Bot, CallbackQuery, InputMediaDocument, Message, ReplyParam
 from telegram.constants import ChatType
 
 from bot.i18n import N_, Translator
-from bot.jobs import chat_settings, describe, imagine
+from bot.jobs import chat_settings, describe, edit, imagine
+from bot.jobs.photos import PhotoRef, refs_in
 from bot.jobs.rejected import Rejected
 from bot.jobs.result_buttons import AGAIN, VARIATIONS
 from bot.runtime import Runtime
@@ -55,8 +57,17 @@ VARIATIONS_NOTE = PressNote(
 )
 
 
+DRAWN = ("imagine", imagine.EDIT)
+"""The kinds of job whose results carry these buttons."""
+
+
 async def pressed_job(
-    runtime: Runtime, bot: Bot, query: CallbackQuery, job_id: int, kind: str, tr: Translator
+    runtime: Runtime,
+    bot: Bot,
+    query: CallbackQuery,
+    job_id: int,
+    tr: Translator,
+    kinds: tuple[str, ...] = DRAWN,
 ) -> tuple[JobRow, Message]:
     """The job whose button was pressed and the message the button is on; Rejected (with the
     alert to show) when the button is stale or forged, or the presser may not use it."""
@@ -64,7 +75,7 @@ async def pressed_job(
     row = await runtime.storage.get_job(job_id)
     if (
         row is None
-        or row.kind != kind
+        or row.kind not in kinds
         or not isinstance(pressed, Message)
         or row.chat_id != pressed.chat_id
         or row.result is None
@@ -119,9 +130,11 @@ async def draw_again(
     action: str,
     tr: Translator,
 ) -> None:
-    """🔄 the same request with a new seed; 🎲 the same with several seeds at once."""
+    """🔄 the same request with a new seed; 🎲 the same with several seeds at once (an
+    edit: the same pictures and instruction)."""
+    pictures = refs_in(row.options)
     try:
-        entry = runtime.registry.resolve(row.model, Kind.IMAGE)
+        entry = runtime.registry.resolve(row.model, Kind.EDIT if pictures else Kind.IMAGE)
     except UnknownModel:
         raise Rejected(tr.gettext(MODEL_GONE).format(model=row.model)) from None
     request = imagine.stored_request(row)
@@ -132,14 +145,14 @@ async def draw_again(
         count = min(VARIATIONS_MAX, options.max_images if options else 1)
         request = dataclasses.replace(request, n=count)
     try:
-        validate_request(entry, request)
+        validate_request(entry, imagine.with_placeholders(request, len(pictures)))
     except InvalidOption:
         raise Rejected(tr.gettext(STALE)) from None
     look = chat_settings.ChatSettings(
         spoiler=bool(row.options.get(imagine.SPOILER)),
         caption_above=bool(row.options.get(imagine.CAPTION_ABOVE)),
     )
-    built = imagine.Built(entry, request, look, [])
+    built = imagine.Built(entry, request, look, [], pictures=pictures)
     note = AGAIN_NOTE if action == AGAIN else VARIATIONS_NOTE
     await draw_for(runtime, bot, pressed, user, built, note, tr)
 
@@ -187,15 +200,7 @@ async def describe_picture(
 ) -> None:
     """🔎 asks the chat's vision model for a prompt that would draw picture ``index`` (the
     pressed message itself when the button is on the picture)."""
-    if pressed.photo:
-        message_id, file_id = pressed.message_id, pressed.photo[-1].file_id
-    elif pressed.document:
-        message_id, file_id = pressed.message_id, pressed.document.file_id
-    else:
-        pictures: list[list[Any]] = (row.result or {}).get("pictures") or []
-        if index >= len(pictures):
-            raise Rejected(tr.gettext(NOT_READY) if not pictures else tr.gettext(STALE))
-        message_id, file_id = pictures[index]
+    message_id, file_id = picture_of(row, pressed, index, tr)
     await describe.start_for_picture(
         runtime,
         bot,
@@ -206,3 +211,27 @@ async def describe_picture(
         user_id=user.id,
         tr=tr,
     )
+
+
+def picture_of(row: JobRow, pressed: Message, index: int, tr: Translator) -> tuple[int, str]:
+    """The message and file id of the result's picture ``index`` (the pressed message itself
+    when the button is on the picture); Rejected while they are not sent yet, or are gone."""
+    if pressed.photo:
+        return pressed.message_id, pressed.photo[-1].file_id
+    if pressed.document:
+        return pressed.message_id, pressed.document.file_id
+    pictures: list[list[Any]] = (row.result or {}).get("pictures") or []
+    if index >= len(pictures):
+        raise Rejected(tr.gettext(NOT_READY) if not pictures else tr.gettext(STALE))
+    message_id, file_id = pictures[index]
+    return int(message_id), str(file_id)
+
+
+async def edit_picture(
+    runtime: Runtime, bot: Bot, row: JobRow, pressed: Message, index: int, tr: Translator
+) -> None:
+    """🖌 asks "What should I change in this picture?" about picture ``index``; the answer
+    edits it (a chain of edits: the result of one can be edited again)."""
+    _, file_id = picture_of(row, pressed, index, tr)
+    ref = PhotoRef(file_id, "picture.jpg", "image/jpeg")
+    await edit.ask_for_instruction(runtime, bot, pressed, ref, tr)

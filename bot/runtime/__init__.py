@@ -58,7 +58,11 @@ class Runtime:
             storage=storage,
             registry=registry,
             health=health,
-            defaults={kind: default_model(settings, registry, health, kind) for kind in Kind},
+            defaults={
+                kind: default_model(settings, registry, health, kind)
+                for kind in Kind
+                if registry.entries_of(kind)
+            },
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
             outbox=Outbox(settings.data_dir / "outbox"),
@@ -67,11 +71,7 @@ class Runtime:
 
     def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:
         """``chosen`` and the models a job moves on to when its provider fails."""
-        setting = (
-            self.settings.fallback_image_models
-            if chosen.kind == Kind.IMAGE
-            else self.settings.fallback_vision_models
-        )
+        setting: str = getattr(self.settings, f"fallback_{chosen.kind.value}_models")
         return candidates(
             self.registry, chosen, parse_fallbacks(setting, self.registry, chosen.kind)
         )
@@ -104,11 +104,11 @@ def default_model(
 ) -> ModelEntry:
     """The operator's DEFAULT_*_MODEL, or, when its provider is not configured, the first model
     of that kind of a provider that is not down; either case that needs the operator's attention
-    is logged in one line."""
+    is logged in one line (an unset DEFAULT_EDIT_MODEL picks the first edit model quietly)."""
     variable = f"default_{kind.value}_model"
     name: str = getattr(settings, variable)
     try:
-        entry = registry.resolve(name, kind)
+        entry = registry.resolve(name, kind) if name else None
     except UnknownModel:
         entry = None
     usable = [
@@ -119,6 +119,8 @@ def default_model(
     ]
     if entry is None:
         stand_in = usable[0] if usable else registry.entries_of(kind)[0]
+        if not name:
+            return stand_in
         log.warning(
             "%s %s is not offered (%s); using %s instead",
             variable.upper(),

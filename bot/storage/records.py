@@ -44,6 +44,7 @@ class ChatPrefs:
     negative_prompt: str | None = None
     spoiler: bool | None = None  # results hidden behind a spoiler
     caption_above: bool | None = None  # the caption above the picture
+    edit_model: str | None = None
 
 
 PREF_COLUMNS = (
@@ -55,6 +56,7 @@ PREF_COLUMNS = (
     "negative_prompt",
     "spoiler",
     "caption_above",
+    "edit_model",
 )
 
 

@@ -102,4 +102,8 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (provider, model, stage)
     );
     """,
+    # Pictures from pictures: a chat's edit model (/model's 🖌 tab).
+    """
+    ALTER TABLE chat_prefs ADD COLUMN edit_model TEXT;
+    """,
 )

@@ -12,6 +12,7 @@ from bot.i18n import N_, Translator, translator
 
 MENU: list[tuple[str, str]] = [
     ("imagine", N_("Draw a picture: /imagine <prompt>")),
+    ("edit", N_("Change a photo: /edit <what to change>, with or replying to it")),
     ("model", N_("Show or change this chat's models")),
     ("settings", N_("Aspect ratio, images, spoiler and more for this chat")),
     ("ask", N_("Ask about a photo: /ask <question>")),

@@ -78,15 +78,25 @@ def delivering_text(tr: Translator, model_id: str, count: int, elapsed: float) -
 
 
 def caption(
-    tr: Translator, prompt: str, model_id: str, seed: int | None, instead_of: str = ""
+    tr: Translator,
+    prompt: str,
+    model_id: str,
+    seed: int | None,
+    instead_of: str = "",
+    *,
+    edited: bool = False,
+    note: str = "",
 ) -> str:
-    """The caption of the first image: prompt (cut to fit), the model that drew it (and the one
-    it stood in for) and the seed, within 1024 chars."""
-    tail = f"\n\n🎨 {model_id}"
+    """The caption of the first image: prompt (cut to fit), the model that drew it (🖌 when it
+    edited the user's pictures; and the one it stood in for), the seed and a ``note`` already
+    in the user's language, within 1024 chars."""
+    tail = f"\n\n{'🖌' if edited else '🎨'} {model_id}"
     if seed is not None:
         tail += " · " + tr.gettext("seed {seed}").format(seed=seed)
     if instead_of and instead_of != model_id:
         tail += " · " + tr.gettext("instead of {model}").format(model=instead_of)
+    if note:
+        tail += f"\n{note}"
     return shorten(prompt, CAPTION_LIMIT - len(tail)) + tail
 
 

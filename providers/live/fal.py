@@ -6,6 +6,11 @@ answers ``{request_id, status_url, response_url, cancel_url}``. GET status_url s
 gives ``{images: [{url, width, height, content_type}], seed}``; PUT cancel_url drops the job.
 The three addresses are used exactly as fal sends them: built by hand they would lose the
 app's sub-path (``/schnell``).
+
+Edit apps (``edit_models``) run through the same queue with the request's pictures in the app's
+input field as data URIs (see :mod:`providers.live.fal_edits`). fal's moderation answers 422
+with ``detail: [{type: "content_policy_violation", msg, ...}]``, at submission or when the
+result is fetched: that is a :class:`Refused`, not a failure of fal.
 """
 
 from __future__ import annotations
@@ -19,10 +24,18 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from pydantic import SecretStr
 
-from providers.core.errors import ErrorCode, ResponseError
-from providers.core.http import require
+from providers.core.errors import (
+    ErrorCode,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    Refused,
+    ResponseError,
+)
+from providers.core.http import raise_for_status, require
 from providers.core.outputs import image_source, upstream_error
 from providers.core.polling import PollPace, cancel_quietly, poll, same_origin
 from providers.core.provider import Kind, ModelSpec, Provider, ProviderContext
@@ -34,9 +47,13 @@ from providers.core.types import (
     Progress,
     Stage,
 )
+from providers.live.fal_edits import edit_app, edit_input
 
 if TYPE_CHECKING:
     from providers.core.entry import ProviderConfig
+
+POLICY_VIOLATION = "content_policy_violation"
+"""The ``detail[].type`` (and status ``error_type``) of a request fal's moderation refused."""
 
 RATIOS = ("1:1", "4:3", "3:4", "16:9", "9:16", "3:2", "2:3", "21:9", "9:21")
 """Aspect ratios every fal text-to-image app here takes (named sizes, or width and height)."""
@@ -106,6 +123,16 @@ def app_input(request: ImageRequest) -> dict[str, Any]:
     return body
 
 
+def policy_refusal(payload: Any) -> str | None:
+    """fal's own words when an error body says its moderation refused the request
+    (``detail: [{type: "content_policy_violation", msg}]``; "" without words), else None."""
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    for item in detail if isinstance(detail, list) else []:
+        if isinstance(item, dict) and item.get("type") == POLICY_VIOLATION:
+            return str(item.get("msg") or "")
+    return None
+
+
 @dataclass(frozen=True)
 class _Queued:
     """A request fal accepted, with the addresses it answered (never built by us)."""
@@ -117,7 +144,8 @@ class _Queued:
 
 
 class Fal(Provider):
-    """One fal account: the configured apps as image models, run through fal's queue."""
+    """One fal account: the configured apps as image and edit models, run through fal's
+    queue."""
 
     # No typical_seconds: an app's time varies from one to tens of seconds, and fal's queue
     # positions say when ours is near.
@@ -126,6 +154,7 @@ class Fal(Provider):
         self.name = config.name
         self.label = config.title
         self.queue = config.url
+        self._config = config
         self._models = config.models(Kind.IMAGE)
         self._key = api_key
 
@@ -133,7 +162,12 @@ class Fal(Provider):
         return f"Fal(name={self.name!r}, queue={self.queue!r})"
 
     def offers(self) -> list[ModelSpec]:
-        return [ModelSpec(a, app, Kind.IMAGE, options_for(app)) for a, app in self._models]
+        images = [ModelSpec(a, app, Kind.IMAGE, options_for(app)) for a, app in self._models]
+        edits = [
+            ModelSpec(alias, model.upstream, Kind.EDIT, edit_app(model).options)
+            for alias, model in self._config.edit_entries()
+        ]
+        return images + edits
 
     def generate(
         self, upstream: str, request: ImageRequest, context: ProviderContext
@@ -141,21 +175,22 @@ class Fal(Provider):
         """Progress (submitted; each new queue position as "#3 in fal's queue"; drawing) with
         the request_id as job_id, then one ImageResponse of the result's URLs and seed.
 
-        Closing the stream before the result (a cancel, the job deadline) PUTs cancel_url.
-        Raises the HTTP layer's errors (AuthError, RateLimited, ProviderUnavailable, ...) and
-        ResponseError for an answer we cannot read or an app that reports an error.
+        An edit (``request.images``) sends its pictures in the edit app's field. Closing the
+        stream before the result (a cancel, the job deadline) PUTs cancel_url. Raises Refused
+        when fal's moderation turns the request down, the HTTP layer's errors (AuthError,
+        RateLimited, ProviderUnavailable, ...) and ResponseError for an answer we cannot read
+        or an app that reports an error.
         """
-        return self._run(upstream.strip("/"), request, context)
+        body = app_input(request)
+        if request.is_edit:
+            body = edit_input(edit_app(self._config.edit_model(upstream)), request, body)
+        return self._run(upstream.strip("/"), request, body, context)
 
-    async def _run(self, app: str, request: ImageRequest, context: ProviderContext) -> EventStream:
+    async def _run(
+        self, app: str, request: ImageRequest, body: dict[str, Any], context: ProviderContext
+    ) -> EventStream:
         pace = self.pacer.start(context.settings.poll_interval, model=app)
-        submitted = await context.http.json(
-            "POST",
-            f"{self.queue}/{app}",
-            provider=self.label,
-            json=app_input(request),
-            headers=self._headers(),
-        )
+        submitted = await self._call(context, "POST", f"{self.queue}/{app}", json=body)
         queued = _Queued(
             request_id=str(require(submitted, "request_id", self.label)),
             status_url=self._address(submitted, "status_url"),
@@ -195,7 +230,7 @@ class Fal(Provider):
             Stage.SUBMITTED, f"Sent to {self.label}", 0.0, job_id=request_id, resume=resume
         )
         try:
-            async with aclosing(self._follow(queued.status_url, context, pace)) as states:
+            async with aclosing(self._follow(queued, context, pace)) as states:
                 async for stage, label, position in states:
                     yield Progress(
                         stage,
@@ -211,16 +246,15 @@ class Fal(Provider):
             )
             raise
 
-        result = await context.http.json(
-            "GET", queued.response_url, provider=self.label, headers=self._headers()
-        )
+        result = await self._call(context, "GET", queued.response_url)
         yield self._response(result, prompt, app)
 
     async def _follow(
-        self, status_url: str, context: ProviderContext, pace: PollPace
+        self, queued: _Queued, context: ProviderContext, pace: PollPace
     ) -> AsyncGenerator[tuple[Stage, str, int | None], None]:
         """(stage, label, 1-based queue position) at each change of the request's state; ends
-        once it is COMPLETED.
+        once it is COMPLETED. A request that completed with an error raises it (Refused when
+        fal's moderation refused it, else ResponseError in the app's words).
 
         fal counts ``queue_position`` from 0 (next to run); users read it from 1. Polls are
         paced by ``pace``, at the longest pause while other requests are ahead in the queue.
@@ -228,7 +262,7 @@ class Fal(Provider):
 
         async def status() -> Any:
             return await context.http.json(
-                "GET", status_url, provider=self.label, headers=self._headers()
+                "GET", queued.status_url, provider=self.label, headers=self._headers()
             )
 
         last: str | None = None
@@ -238,10 +272,7 @@ class Fal(Provider):
                 state = require(answer, "status", self.label)
                 if state == "COMPLETED":
                     if isinstance(answer, dict) and answer.get("error"):
-                        reason = upstream_error(answer["error"], self._secret)
-                        raise ResponseError(
-                            ErrorCode.COULD_NOT_DRAW, provider=self.label, reason=reason
-                        )
+                        raise await self._failure(answer, queued, context)
                     pace.finished()
                     return
                 place = answer.get("queue_position") if isinstance(answer, dict) else None
@@ -260,6 +291,56 @@ class Fal(Provider):
                 if label != last:
                     last = label
                     yield stage, label, position
+
+    async def _failure(
+        self, status: dict[str, Any], queued: _Queued, context: ProviderContext
+    ) -> ProviderError:
+        """The error of a request that completed with one. Its status says only a little, so
+        a refusal is also looked for in the result, where fal spells it out."""
+        if status.get("error_type") == POLICY_VIOLATION:
+            return self._refused(str(status["error"]))
+        try:
+            await self._call(context, "GET", queued.response_url)
+        except Refused as refused:
+            return refused
+        except ProviderError:
+            pass
+        reason = upstream_error(status["error"], self._secret)
+        return ResponseError(ErrorCode.COULD_NOT_DRAW, provider=self.label, reason=reason)
+
+    def _refused(self, words: str) -> Refused:
+        if not words.strip():
+            return Refused(ErrorCode.MODERATION, provider=self.label)
+        reason = upstream_error(words, self._secret)
+        return Refused(ErrorCode.MODERATION_REASON, provider=self.label, reason=reason)
+
+    async def _call(self, context: ProviderContext, method: str, url: str, **kwargs: Any) -> Any:
+        """The decoded JSON answer of one request to fal, signed with our key.
+
+        Raises Refused for fal's 422 ``content_policy_violation``, and otherwise the errors
+        the shared HTTP layer maps statuses and transport failures to.
+        """
+        label = self.label
+        try:
+            async with context.http.session.request(
+                method, url, headers=self._headers(), **kwargs
+            ) as response:
+                if response.status == 422:
+                    words = policy_refusal(_decoded(await response.read()))
+                    if words is not None:
+                        raise self._refused(words)
+                await raise_for_status(response, label)
+                raw = await response.read()
+        except ProviderError:
+            raise
+        except TimeoutError as exc:
+            raise ProviderTimeout(ErrorCode.TIMEOUT, provider=label) from exc
+        except aiohttp.ClientError as exc:
+            raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=label) from exc
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=label) from exc
 
     def _response(self, result: Any, prompt: str, app: str) -> ImageResponse:
         images = require(result, "images", self.label)
@@ -297,3 +378,11 @@ class Fal(Provider):
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Key {self._secret}"} if self._secret else {}
+
+
+def _decoded(raw: bytes) -> Any:
+    """A JSON error body, or None when it is not JSON."""
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None

@@ -6,6 +6,11 @@ token and ``Prefer: wait=N``, which holds the answer up to N seconds, so that a 
 prediction comes back finished and needs no poll. Otherwise GET ``urls.get`` until the status is
 ``succeeded`` (``output``: one URL or a list), ``failed`` (``error``) or ``canceled``; POST
 ``urls.cancel`` drops it.
+
+Edit models (``edit_models``) are predictions too, with the request's pictures in the model's
+input field as data URLs, or as files-API URLs when too large (see
+:mod:`providers.live.replicate_edits`). A prediction that failed because its input or output
+was flagged as sensitive (E005) is a :class:`Refused`, not a failure of Replicate.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import SecretStr
 
-from providers.core.errors import ErrorCode, ResponseError
+from providers.core.errors import ErrorCode, Refused, ResponseError
 from providers.core.http import require
 from providers.core.outputs import image_source, upstream_error
 from providers.core.polling import PollPace, cancel_quietly, poll, same_origin
@@ -32,6 +37,7 @@ from providers.core.types import (
     Progress,
     Stage,
 )
+from providers.live.replicate_edits import EditInputs, edit_options
 
 if TYPE_CHECKING:
     from providers.core.entry import ProviderConfig
@@ -60,6 +66,8 @@ PREFER_WAIT = 10
 """Seconds Replicate may hold the creating request (1-60): FLUX schnell is done well within."""
 
 _SEED_IN_LOGS = re.compile(r"(?i)using seed:\s*(\d+)")
+_SENSITIVE = re.compile(r"(?i)\bE005\b|flagged as sensitive")
+"""How Replicate says its moderation refused a prediction's input or output."""
 
 
 def options_for(model: str) -> ImageOptions:
@@ -85,7 +93,7 @@ def model_input(request: ImageRequest) -> dict[str, Any]:
 
 
 class Replicate(Provider):
-    """One Replicate account: the configured models as image models."""
+    """One Replicate account: the configured models as image and edit models."""
 
     # No typical_seconds: a model's time varies too much to declare one, and ``Prefer: wait``
     # often brings the prediction back finished.
@@ -94,14 +102,21 @@ class Replicate(Provider):
         self.name = config.name
         self.label = config.title
         self.base = config.url
+        self._config = config
         self._models = config.models(Kind.IMAGE)
         self._key = api_key
+        self._edits = EditInputs(self.base, self.label, self._headers)
 
     def __repr__(self) -> str:
         return f"Replicate(name={self.name!r}, base={self.base!r})"
 
     def offers(self) -> list[ModelSpec]:
-        return [ModelSpec(a, m, Kind.IMAGE, options_for(m)) for a, m in self._models]
+        images = [ModelSpec(a, m, Kind.IMAGE, options_for(m)) for a, m in self._models]
+        edits = [
+            ModelSpec(alias, model.upstream, Kind.EDIT, edit_options(model))
+            for alias, model in self._config.edit_entries()
+        ]
+        return images + edits
 
     def generate(
         self, upstream: str, request: ImageRequest, context: ProviderContext
@@ -109,10 +124,13 @@ class Replicate(Provider):
         """Progress (submitted, starting, drawing) with the prediction id as job_id, then one
         ImageResponse of the output URLs, with the seed when it is known.
 
-        Closing the stream before the result (a cancel, the job deadline) POSTs the cancel URL.
-        Raises the HTTP layer's errors (AuthError, RateLimited, ProviderUnavailable, ...) and
-        ResponseError for a failed or cancelled prediction (with the model's own reason) or an
-        answer we cannot read.
+        An edit (``request.images``) sends its pictures in the edit model's field first. Closing
+        the stream before the result (a cancel, the job deadline) POSTs the cancel URL. Raises
+        Refused when Replicate's moderation flagged the prediction (E005), InvalidOption when
+        the model's schema shows it cannot take the request's pictures or strength, the HTTP
+        layer's errors (AuthError, RateLimited, ProviderUnavailable, ...) and ResponseError for
+        a failed or cancelled prediction (with the model's own reason) or an answer we cannot
+        read.
         """
         return self._run(upstream, request, context)
 
@@ -120,7 +138,11 @@ class Replicate(Provider):
         self, model: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
         pace = self.pacer.start(context.settings.poll_interval, model=model)
-        prediction = await self._create(model, request, context)
+        body = model_input(request)
+        if request.is_edit:
+            edit = self._config.edit_model(model)
+            body = await self._edits.fill(body, edit, self._model_id(model), request, context)
+        prediction = await self._create(model, body, context)
         async with aclosing(self._track(model, prediction, request, context, pace)) as events:
             async for event in events:
                 yield event
@@ -176,10 +198,10 @@ class Replicate(Provider):
         yield self._response(prediction, request, model)
 
     async def _create(
-        self, model: str, request: ImageRequest, context: ProviderContext
+        self, model: str, inputs: dict[str, Any], context: ProviderContext
     ) -> dict[str, Any]:
         """The new prediction, perhaps already finished thanks to ``Prefer: wait``."""
-        body: dict[str, Any] = {"input": model_input(request)}
+        body: dict[str, Any] = {"input": inputs}
         name, _, version = model.partition(":")
         if version:
             url, body["version"] = f"{self.base}/predictions", version
@@ -226,6 +248,8 @@ class Replicate(Provider):
         status = prediction.get("status")
         if status == "failed":
             reason = upstream_error(prediction.get("error"), self._secret)
+            if _SENSITIVE.search(str(prediction.get("error") or "")):
+                raise Refused(ErrorCode.MODERATION_REASON, provider=self.label, reason=reason)
             raise ResponseError(ErrorCode.COULD_NOT_DRAW, provider=self.label, reason=reason)
         if status == "canceled":
             raise ResponseError(ErrorCode.CANCELLED, provider=self.label)
@@ -245,6 +269,11 @@ class Replicate(Provider):
             return request.seed
         found = _SEED_IN_LOGS.search(str(prediction.get("logs") or ""))
         return int(found.group(1)) if found else None
+
+    def _model_id(self, upstream: str) -> str:
+        """The id users know an edit model by (``replicate/flux-kontext-pro``)."""
+        alias = next((a for a, m in self._config.models(Kind.EDIT) if m == upstream), upstream)
+        return f"{self.name}/{alias}"
 
     def _address(self, prediction: dict[str, Any], key: str, fallback_path: str) -> str:
         """``urls[key]`` of the prediction when it is on our API's host, else ours built."""

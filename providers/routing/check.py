@@ -19,6 +19,7 @@ from providers.routing.registry import ModelEntry, Registry
 
 PROBE_PROMPT = "a small red circle on a white background"
 PROBE_QUESTION = "What colour is this picture? Answer in one word."
+PROBE_INSTRUCTION = "make the square blue"
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,18 @@ class Probe:
         return not self.problem
 
 
-def probe_image() -> Media:
-    """A tiny red PNG for the vision probes."""
+def probe_image(side: int = 16) -> Media:
+    """A small red square PNG for the vision and edit probes."""
     buffer = io.BytesIO()
-    Image.new("RGB", (16, 16), (220, 30, 30)).save(buffer, format="PNG")
+    Image.new("RGB", (side, side), (220, 30, 30)).save(buffer, format="PNG")
     return Media(buffer.getvalue(), "red.png", "image/png")
+
+
+def probe_request(kind: Kind) -> ImageRequest:
+    """The small job an image model (a prompt) or an edit model (a red square) is probed with."""
+    if kind == Kind.EDIT:
+        return ImageRequest(PROBE_INSTRUCTION, images=(probe_image(64),))
+    return ImageRequest(PROBE_PROMPT)
 
 
 def probed_models(registry: Registry) -> list[ModelEntry]:
@@ -52,12 +60,12 @@ async def probe(entry: ModelEntry, context: ProviderContext, until: float | None
     before ``until``, a loop time, when given)."""
     began = time.monotonic()
     try:
-        if entry.kind == Kind.IMAGE:
-            events = generate_images(entry, ImageRequest(PROBE_PROMPT), context, until)
-            wanted: type[ImageResponse | TextResponse] = ImageResponse
-        else:
+        if entry.kind == Kind.VISION:
             events = ask_vision(entry, PROBE_QUESTION, [probe_image()], context, until)
-            wanted = TextResponse
+            wanted: type[ImageResponse | TextResponse] = TextResponse
+        else:
+            events = generate_images(entry, probe_request(entry.kind), context, until)
+            wanted = ImageResponse
         async with contextlib.aclosing(events):  # frees the provider's slot at once
             async for event in events:
                 if isinstance(event, wanted):

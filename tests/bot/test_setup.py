@@ -78,8 +78,10 @@ async def test_setup_checks_the_token_and_a_key_then_writes_env(
         "OPENAI_API_KEY": openai_fake.api_key,
         "DEFAULT_IMAGE_MODEL": "openai/gpt-image-1",
         "DEFAULT_VISION_MODEL": "openai/gpt-4o-mini",
+        "DEFAULT_EDIT_MODEL": "openai/gpt-image-2",
     }
-    assert "Chats will use openai/gpt-image-1 and openai/gpt-4o-mini" in output
+    assert "openai/gpt-image-2: ok" in output
+    assert "Chats will use openai/gpt-image-1, openai/gpt-4o-mini and openai/gpt-image-2" in output
     assert [call.method for call in tg.calls()] == ["getMe"]
 
 

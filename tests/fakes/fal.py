@@ -5,11 +5,19 @@ Routes as fal serves them: POST ``/{owner}/{alias}[/{path}]`` submits to an app 
 ``/{owner}/{alias}/requests/{id}/status``, ``/{owner}/{alias}/requests/{id}`` (the result) and
 ``/{owner}/{alias}/requests/{id}/cancel`` (PUT). A client that builds them from the app id
 instead of using the answer's gets 404s. Result images are served at ``/files/{id}/{n}.png``.
+
+Edit apps get their pictures as data URIs in any input field (one, or a list): the fake decodes
+and records them (:attr:`QueuedRequest.pictures`), and answers a malformed one as fal does, 422.
+A refusal by moderation completes the request with an error and answers the result with fal's
+422 ``detail: [{type: "content_policy_violation", ...}]``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +37,55 @@ DETAILS = {
     500: "Internal server error.",
 }
 
+POLICY_MESSAGE = (
+    "The content could not be processed because it contained material flagged by a content checker."
+)
+"""What fal's moderation says when it refuses a request."""
+
+_DATA_URL = re.compile(r"data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[^,;]*)*;base64,(?P<data>.*)", re.S)
+
+
+@dataclass(frozen=True)
+class DataUrl:
+    """A decoded data URL: its MIME type and its bytes."""
+
+    content_type: str
+    data: bytes
+
+
+def decode_data_url(value: object) -> DataUrl | None:
+    """The picture in a ``data:<type>;base64,...`` string; None for anything else.
+
+    Raises ValueError for a data URL whose base64 does not decode.
+    """
+    found = _DATA_URL.fullmatch(value) if isinstance(value, str) else None
+    if found is None:
+        return None
+    try:
+        data = base64.b64decode(found["data"], validate=True)
+    except binascii.Error as error:
+        raise ValueError(str(error)) from None
+    return DataUrl(found["type"] or "text/plain", data)
+
+
+def picture_inputs(body: dict[str, Any]) -> dict[str, DataUrl | list[DataUrl]]:
+    """The data URLs in an input object, by field: one picture, or a list in its order.
+
+    Raises ValueError (with the field's name) for a data URL that does not decode.
+    """
+    found: dict[str, DataUrl | list[DataUrl]] = {}
+    for name, value in body.items():
+        try:
+            if isinstance(value, list):
+                items = [decode_data_url(item) for item in value]
+                if items and all(item is not None for item in items):
+                    found[name] = [item for item in items if item is not None]
+            elif (one := decode_data_url(value)) is not None:
+                found[name] = one
+        except ValueError:
+            raise ValueError(name) from None
+    return found
+
 
 @dataclass
 class QueuedRequest:
@@ -41,10 +98,14 @@ class QueuedRequest:
     """Requests still ahead of it; the next status poll reports this as ``queue_position``."""
     progress_polls: int
     error: str | None = None
+    refused: str | None = None
+    """fal's moderation refused it with these words: it completes with an error."""
     cancelled: bool = False
     polls: int = 0
     done: bool = False
     images: list[bytes] = field(default_factory=list)
+    pictures: dict[str, DataUrl | list[DataUrl]] = field(default_factory=dict)
+    """The pictures its input brought as data URIs, by field (a list field: a list)."""
 
 
 class FakeFal(FakeServer):
@@ -58,8 +119,12 @@ class FakeFal(FakeServer):
     Misbehaviour: ``submit_status`` (answer submissions with that HTTP status and fal's
     detail), ``submit_body`` (a raw body for submissions), ``status_errors`` (statuses to
     answer status polls with, one per poll), ``fail_next`` (the next request completes with
-    that error), ``nsfw_next`` (the next result is flagged by the safety checker).
-    Records: ``requests_by_id``, ``submissions`` (paths and inputs), ``cancels`` (request ids).
+    that error), ``nsfw_next`` (the next result is flagged by the safety checker),
+    ``refuse_next`` (moderation refuses the next request while it runs, in these words, e.g.
+    :data:`POLICY_MESSAGE`; its status's ``error_type`` is ``status_error_type``),
+    ``refuse_submit`` (moderation refuses every submission at once, 422, in these words).
+    Records: ``requests_by_id``, ``submissions`` (paths and inputs), ``cancels`` (request
+    ids); each request's decoded ``pictures``.
     """
 
     def __init__(self, key: str = "fal-test-key-0123456789") -> None:
@@ -74,6 +139,9 @@ class FakeFal(FakeServer):
         self.status_errors: list[int] = []
         self.fail_next: str | None = None
         self.nsfw_next = False
+        self.refuse_next: str | None = None
+        self.refuse_submit: str | None = None
+        self.status_error_type = "request_error"
         self.requests_by_id: dict[str, QueuedRequest] = {}
         self.submissions: list[tuple[str, dict[str, Any]]] = []
         self.cancels: list[str] = []
@@ -96,6 +164,19 @@ class FakeFal(FakeServer):
 
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Key {self.key}"
+
+    @staticmethod
+    def _refusal(words: str) -> web.Response:
+        """fal's 422 for a request its moderation refused."""
+        detail = {
+            "loc": ["body", "prompt"],
+            "msg": words,
+            "type": "content_policy_violation",
+            "url": "https://docs.fal.ai/errors#content_policy_violation",
+            "ctx": {},
+        }
+        headers = {"X-Fal-Retryable": "false"}
+        return web.json_response({"detail": [detail]}, status=422, headers=headers)
 
     def _find(self, request: web.Request) -> QueuedRequest | None:
         found = self.requests_by_id.get(request.match_info["id"])
@@ -125,6 +206,13 @@ class FakeFal(FakeServer):
             return web.json_response({"detail": "body is not JSON"}, status=422)
         if not isinstance(body, dict) or not isinstance(body.get("prompt"), str):
             return web.json_response({"detail": [{"loc": ["body", "prompt"]}]}, status=422)
+        try:
+            pictures = picture_inputs(body)
+        except ValueError as bad:
+            detail = {"loc": ["body", str(bad)], "msg": "Invalid image", "type": "image_load_error"}
+            return web.json_response({"detail": [detail]}, status=422)
+        if self.refuse_submit is not None:
+            return self._refusal(self.refuse_submit)
         self.submissions.append((app, body))
         queued = QueuedRequest(
             id=str(uuid.uuid4()),
@@ -133,8 +221,10 @@ class FakeFal(FakeServer):
             ahead=self.queue_ahead,
             progress_polls=self.progress_polls,
             error=self.fail_next,
+            refused=self.refuse_next,
+            pictures=pictures,
         )
-        self.fail_next = None
+        self.fail_next = self.refuse_next = None
         count = body.get("num_images", 1)
         queued.images = [png_bytes(2 + i, 2) for i in range(count if isinstance(count, int) else 1)]
         self.requests_by_id[queued.id] = queued
@@ -156,7 +246,7 @@ class FakeFal(FakeServer):
         if queued is None:
             return web.json_response({"detail": "Request not found"}, status=404)
         queued.polls += 1
-        logs = [] if request.query.get("logs") in ("1", "true") else None
+        logs: list[Any] | None = [] if request.query.get("logs") in ("1", "true") else None
         urls = self._urls(queued)
         if queued.ahead >= 0 and not queued.cancelled:
             position = queued.ahead
@@ -170,7 +260,10 @@ class FakeFal(FakeServer):
             return web.json_response(body, status=202)
         queued.done = True
         body = {"status": "COMPLETED", "logs": logs, "metrics": {"inference_time": 0.4}, **urls}
-        if queued.error or queued.cancelled:
+        if queued.refused:
+            body["error"] = queued.refused
+            body["error_type"] = self.status_error_type
+        elif queued.error or queued.cancelled:
             body["error"] = queued.error or "Request was cancelled"
             body["error_type"] = "request_error"
         return web.json_response(body)
@@ -183,6 +276,8 @@ class FakeFal(FakeServer):
             return web.json_response({"detail": "Request not found"}, status=404)
         if not queued.done:
             return web.json_response({"detail": "Request is still in progress"}, status=400)
+        if queued.refused:
+            return self._refusal(queued.refused)
         if queued.error:
             return web.json_response({"detail": queued.error}, status=422)
         flagged = self.nsfw_next

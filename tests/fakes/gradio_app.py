@@ -7,10 +7,19 @@ number or type end the job with ``{"error": null}`` and a slider value outside i
 with Gradio's "Value 30 is greater than maximum value 12.", both on the event's stream. The
 stream itself and every knob of it (outcomes, previews, chunking, heartbeats) are
 :class:`tests.fakes.sd35.FakeSD35`'s: the two share Gradio's call protocol.
+
+Pictures go up first, as Gradio takes them: ``POST /gradio_api/upload`` with one multipart
+``files`` part per file answers their server paths in order (400 for a body that is not such a
+form), each recorded in ``uploads``; ``upload_answer`` replaces the answer when set. An Image,
+File or Gallery input then takes FileData dicts (``{"path": ..., "meta": {"_type":
+"gradio.FileData"}}``; a list of them for a File with ``many``; a list of ``{"image": FileData,
+"caption": ...}`` for a Gallery) and a path that was never uploaded ends the job with Gradio's
+"File ... is not in the upload folder and cannot be accessed.".
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -18,7 +27,15 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.pollinations import FormPart, form_parts
 from tests.fakes.sd35 import FakeSD35, Job
+
+FILE_DATA_SCHEMA: dict[str, Any] = {
+    "title": "FileData",
+    "type": "object",
+    "properties": {"path": {"type": "string"}, "meta": {"type": "object"}},
+    "required": ["path"],
+}
 
 
 @dataclass(frozen=True)
@@ -31,6 +48,8 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
+    many: bool = False
+    """A File input that takes several files (``file_count="multiple"``)."""
 
     def info(self) -> dict[str, Any]:
         """The parameter as ``/gradio_api/info`` lists it."""
@@ -51,6 +70,14 @@ class Param:
             python_type = "float"
         elif self.component == "Image":
             schema, python_type = {"title": "ImageData", "type": "object"}, "filepath"
+        elif self.component == "File" and self.many:
+            schema = {"title": "ListFiles", "type": "array", "items": FILE_DATA_SCHEMA}
+            python_type = "list[filepath]"
+        elif self.component == "File":
+            schema, python_type = FILE_DATA_SCHEMA, "filepath"
+        elif self.component == "Gallery":
+            schema = {"title": "GalleryData", "type": "array", "items": {"type": "object"}}
+            python_type = "list[dict(image: filepath, caption: str | None)]"
         else:
             raise AssertionError(f"unknown component {self.component}")
         return {
@@ -71,8 +98,8 @@ class Param:
             return None if fits else ""
         if self.component == "Checkbox":
             return None if isinstance(value, bool) else ""
-        if self.component == "Image":
-            return None if isinstance(value, dict) else ""
+        if self.component in ("Image", "File", "Gallery"):
+            return None if self.paths(value) is not None else ""
         if isinstance(value, bool) or not isinstance(value, int | float):
             return ""
         if self.minimum is not None and value < self.minimum:
@@ -80,6 +107,36 @@ class Param:
         if self.maximum is not None and value > self.maximum:
             return f"Value {value} is greater than maximum value {self.maximum}."
         return None
+
+    def paths(self, value: Any) -> list[str] | None:
+        """The server paths a picture input's value names, in order; None for a value of
+        the wrong shape (or for an input that takes no files)."""
+        if self.component == "Image" or (self.component == "File" and not self.many):
+            items = [value]
+        elif self.component == "Gallery" and isinstance(value, list):
+            items = [entry.get("image") if isinstance(entry, dict) else None for entry in value]
+        elif self.component == "File" and isinstance(value, list):
+            items = value
+        else:
+            return None
+        paths = [_file_data_path(item) for item in items]
+        return [path for path in paths if path is not None] if None not in paths else None
+
+
+def _file_data_path(value: Any) -> str | None:
+    """The path of a FileData dict (with Gradio's ``meta``), None for anything else."""
+    if not isinstance(value, dict) or value.get("meta") != {"_type": "gradio.FileData"}:
+        return None
+    path = value.get("path")
+    return path if isinstance(path, str) and path else None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One file that went up: where it landed, and the part it came in."""
+
+    path: str
+    part: FormPart
 
 
 FLUX_LIKE: list[Param] = [
@@ -101,6 +158,19 @@ IMAGE_EDIT: list[Param] = [
 ]
 """``/edit``: needs an input picture, which a text-to-image request cannot fill."""
 
+GALLERY_EDIT: list[Param] = [
+    Param("prompt", "Textbox"),
+    Param("images", "Gallery", []),
+    Param("seed", "Slider", 0, 0, 1000),
+]
+"""``/combine``: several pictures as a gallery, a seed, no strength."""
+
+FILES_EDIT: list[Param] = [
+    Param("files", "File", many=True),
+    Param("instruction", "Textbox"),
+]
+"""``/stack``: several pictures as a list of files; the prompt goes to the only text box."""
+
 
 @dataclass
 class AppJob(Job):
@@ -120,13 +190,22 @@ class FakeGradio(FakeSD35):
 
     def __init__(self) -> None:
         super().__init__()
-        self.endpoints: dict[str, list[Param]] = {"/infer": FLUX_LIKE, "/edit": IMAGE_EDIT}
+        self.endpoints: dict[str, list[Param]] = {
+            "/infer": FLUX_LIKE,
+            "/edit": IMAGE_EDIT,
+            "/combine": GALLERY_EDIT,
+            "/stack": FILES_EDIT,
+        }
         self.private: str | None = None
         """A token: files are then served only to requests that carry it (a private Space)."""
+        self.uploads: list[Upload] = []
+        self.upload_answer: Any = None
+        """Answered to uploads instead of the paths, when set (a broken app)."""
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/gradio_api/info", self._info),
+            web.post("/gradio_api/upload", self._upload),
             web.post("/gradio_api/call/{api_name}", self._submit),
             web.get("/gradio_api/call/{api_name}/{event_id}", self._stream),
             web.get("/gradio_api/file={path:.+}", self._private_file),
@@ -163,6 +242,24 @@ class FakeGradio(FakeSD35):
         self.authorizations.append(request.headers.get("Authorization"))
         return web.json_response(self.info())
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        self.authorizations.append(request.headers.get("Authorization"))
+        try:
+            parts = form_parts(request.headers.get("Content-Type", ""), await request.read())
+        except ValueError:
+            return web.json_response({"detail": "Invalid content type."}, status=400)
+        landed: list[str] = []
+        for part in parts:
+            if part.name != "files":
+                continue
+            digest = hashlib.sha256(part.data).hexdigest()[:40]
+            path = f"/tmp/gradio/{digest}/{part.filename or 'tmpfile'}"
+            self.uploads.append(Upload(path, part))
+            landed.append(path)
+        if self.upload_answer is not None:
+            return web.json_response(self.upload_answer)
+        return web.json_response(landed)
+
     async def _private_file(self, request: web.Request) -> web.Response:
         if self.private and request.headers.get("Authorization") != f"Bearer {self.private}":
             return web.json_response({"detail": "Not authenticated"}, status=401)
@@ -187,9 +284,20 @@ class FakeGradio(FakeSD35):
             job.values = {param.name: value for param, value in zip(params, data, strict=True)}
             problems = [param.problem(value) for param, value in zip(params, data, strict=True)]
             job.problem = next((p for p in problems if p is not None), None)
+            if job.problem is None:
+                job.problem = self._unknown_file(params, data)
         event_id = uuid.uuid4().hex
         self.jobs[event_id] = job
         return web.json_response({"event_id": event_id})
+
+    def _unknown_file(self, params: list[Param], data: list[Any]) -> str | None:
+        """Gradio's message for a file input naming a path that was never uploaded."""
+        uploaded = {upload.path for upload in self.uploads}
+        for param, value in zip(params, data, strict=True):
+            for path in param.paths(value) or []:
+                if path not in uploaded:
+                    return f"File {path} is not in the upload folder and cannot be accessed."
+        return None
 
     async def _play(self, request: web.Request, response: web.StreamResponse, job: Job) -> None:
         assert isinstance(job, AppJob)

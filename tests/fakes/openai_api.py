@@ -1,9 +1,13 @@
-"""A loopback OpenAI-compatible API: ``/v1/images/generations`` and ``/v1/chat/completions``.
+"""A loopback OpenAI-compatible API: ``/v1/images/generations``, ``/v1/images/edits`` and
+``/v1/chat/completions`` (text, and pictures with ``modalities: ["image", "text"]``).
 
 It checks requests the way the real API does where clients go wrong (a 400 in OpenAI's error
 shape): a ``size`` the model does not take, ``response_format`` sent to a GPT image model,
 ``n`` > 1 for dall-e-3, an ``image_url`` that is a bare string instead of an object, a data URL
-that is not base64. Point clients at ``fake.base_url`` (the root plus ``/v1``).
+that is not base64; for edits, a body that is not ``multipart/form-data``, no picture, more than
+16 pictures (dall-e-2: more than one, or one that is not a square RGBA, LA or L PNG under
+4 MB), a picture that is not PNG, JPEG or WebP. Point clients at ``fake.base_url`` (the root
+plus ``/v1``).
 
 Knobs:
 
@@ -13,18 +17,28 @@ Knobs:
   no ``response_format``;
 - ``answer``: the chat answer, streamed in ``pieces`` (default: word by word);
 - ``ignore_stream``: answer one JSON completion even when ``stream`` is true;
+- ``finish_reason``: how a stream ends (``stop``; ``content_filter`` as a filtered answer);
 - ``hold``: an Event; streams pause after half the answer until it is set;
 - ``steps``: a Semaphore; each piece of a stream waits for one release of it (a test lets the
   answer grow piece by piece);
-- ``fail(endpoint, fault, times)``: the next ``times`` requests to ``images`` or ``chat`` answer
-  with ``fault``: ``401``, ``402``, ``429`` (Retry-After ``retry_after``), ``quota`` (429
-  insufficient_quota), ``500``, ``policy`` (400 content_policy_violation), ``malformed`` (200,
-  not JSON); on ``chat`` also ``cut`` (the connection dies mid-answer), ``eof`` (the stream
-  ends cleanly mid-answer, without ``finish_reason`` or ``[DONE]``), ``stream_error`` (an
-  error event inside the stream) and ``stall`` (the stream goes silent mid-answer until the
-  fake stops).
+- ``chat_shape``: how a chat answer asked for pictures (``modalities`` with ``image``) carries
+  them: ``images`` (``message.images[]`` with data URLs, OpenRouter's shape), ``images_url``
+  (the same with URLs of this fake's ``/v1/files``), ``content`` (``image_url`` parts of a
+  ``content`` list), ``markdown`` (``![...](data:...)`` inside a text content); or none:
+  ``text`` (``refusal_text`` only, as a model that will not draw answers), ``content_filter``
+  (no content, ``finish_reason: content_filter``); ``chat_pictures``: how many it carries;
+- ``fail(endpoint, fault, times)``: the next ``times`` requests to ``images``, ``edits`` or
+  ``chat`` answer with ``fault``: ``401``, ``402``, ``429`` (Retry-After ``retry_after``),
+  ``quota`` (429 insufficient_quota), ``500``, ``policy`` (400 content_policy_violation),
+  ``moderation`` (400 moderation_blocked, as OpenAI's image safety system answers),
+  ``flagged`` (403 with ``metadata.reasons``, as OpenRouter's moderation answers),
+  ``malformed`` (200, not JSON); on ``chat`` also ``cut`` (the connection dies mid-answer),
+  ``eof`` (the stream ends cleanly mid-answer, without ``finish_reason`` or ``[DONE]``),
+  ``stream_error`` (an error event inside the stream) and ``stall`` (the stream goes silent
+  mid-answer until the fake stops).
 
-Every call is recorded in ``image_calls`` / ``chat_calls`` with its body and Authorization.
+Every call is recorded in ``image_calls`` / ``edit_calls`` / ``chat_calls`` with its body (an
+edit's form fields and pictures, as parsed from the raw multipart body) and Authorization.
 """
 
 from __future__ import annotations
@@ -32,20 +46,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import io
 import json
 import re
 import secrets
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from typing import Any, Literal
 
 from aiohttp import web
+from PIL import Image, UnidentifiedImageError
 
 from tests.fakes.arta import png_bytes
 from tests.fakes.server import FakeServer
 
-Endpoint = Literal["images", "chat"]
+Endpoint = Literal["images", "edits", "chat"]
 Fault = Literal[
     "401",
     "402",
@@ -53,12 +70,16 @@ Fault = Literal[
     "quota",
     "500",
     "policy",
+    "moderation",
+    "flagged",
     "malformed",
     "cut",
     "eof",
     "stream_error",
     "stall",
 ]
+
+ChatShape = Literal["images", "images_url", "content", "markdown", "text", "content_filter"]
 
 SIZES: dict[str, tuple[str, ...]] = {
     "gpt-image-": ("1024x1024", "1536x1024", "1024x1536", "auto"),
@@ -72,6 +93,26 @@ class ImageCall:
     """One images/generations request."""
 
     body: dict[str, Any]
+    authorization: str | None
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a ``multipart/form-data`` body: a field, or a file with its name and type."""
+
+    name: str
+    value: bytes
+    filename: str | None = None
+    content_type: str | None = None
+
+
+@dataclass
+class EditCall:
+    """One images/edits request: its text fields and its pictures (``image`` / ``image[]``
+    parts) in the order they came."""
+
+    fields: dict[str, str]
+    pictures: list[FormPart]
     authorization: str | None
 
 
@@ -111,10 +152,18 @@ class FakeOpenAI(FakeServer):
         self.answer = "A red square on a white background."
         self.pieces: list[str] | None = None
         self.ignore_stream = False
+        self.finish_reason = "stop"
         self.hold: asyncio.Event | None = None
         self.steps: asyncio.Semaphore | None = None
         self.retry_after = "7"
+        self.chat_shape: ChatShape = "images"
+        self.chat_pictures = 1
+        self.refusal_text = (
+            "I can't make that picture, but I can describe it: a quiet lake at dawn, mist "
+            "rising over the water while the first light turns the hills gold."
+        )
         self.image_calls: list[ImageCall] = []
+        self.edit_calls: list[EditCall] = []
         self.chat_calls: list[ChatCall] = []
         self._faults: dict[str, list[Fault]] = {}
         self._stopping = asyncio.Event()
@@ -134,6 +183,7 @@ class FakeOpenAI(FakeServer):
     def routes(self) -> list[web.RouteDef]:
         return [
             web.post("/v1/images/generations", self._images),
+            web.post("/v1/images/edits", self._edits),
             web.post("/v1/chat/completions", self._chat),
             web.get("/v1/files/{name}", self._file),
         ]
@@ -188,6 +238,27 @@ class FakeOpenAI(FakeServer):
                 "invalid_request_error",
                 "content_policy_violation",
             )
+        if fault == "moderation":
+            return openai_error(
+                400,
+                "Your request was rejected by the safety system. If you believe this is an "
+                f"error, contact us and include the request ID req_{secrets.token_hex(8)}. "
+                "safety_violations=[violence].",
+                "image_generation_user_error",
+                "moderation_blocked",
+            )
+        if fault == "flagged":
+            error = {
+                "code": 403,
+                "message": "Your input was flagged for violence.",
+                "metadata": {
+                    "reasons": ["violence"],
+                    "flagged_input": "a scene of...",
+                    "provider_name": "Google",
+                    "model_slug": "google/gemini-2.5-flash-image",
+                },
+            }
+            return web.json_response({"error": error}, status=403)
         if fault == "malformed":
             return web.Response(text="<html>Bad gateway</html>", content_type="application/json")
         return None
@@ -214,10 +285,15 @@ class FakeOpenAI(FakeServer):
             count, response_format = self._check_image_request(body)
         except BadRequest as error:
             return openai_error(400, str(error), "invalid_request_error", None, error.param)
+        return self._image_answer(count, response_format, len(self.image_calls))
+
+    def _image_answer(self, count: int, response_format: str, number: int) -> web.Response:
+        """An images answer with ``count`` pictures (``png_bytes(0)``, ``png_bytes(1)``, ...)
+        as ``b64_json`` or as URLs of ``/v1/files``."""
         data: list[dict[str, str]] = []
         for index in range(count):
             if response_format == "url":
-                name = f"img-{len(self.image_calls)}-{index}.png"
+                name = f"img-{number}-{index}.png"
                 data.append({"url": f"{self.base_url}/files/{name}", "revised_prompt": "x"})
             else:
                 data.append({"b64_json": base64.b64encode(png_bytes(index)).decode()})
@@ -255,6 +331,56 @@ class FakeOpenAI(FakeServer):
             return n, "b64_json"
         return n, response_format or self.image_format
 
+    # --- edits -------------------------------------------------------------------------------
+
+    async def _edits(self, request: web.Request) -> web.Response:
+        refusal = self._refusal(request, self._fault("edits"))
+        if refusal is not None:
+            return refusal
+        try:
+            parts = parse_form(request.headers.get("Content-Type", ""), await request.read())
+            fields = {p.name: p.value.decode() for p in parts if p.filename is None}
+            pictures = [p for p in parts if p.name in ("image", "image[]")]
+            call = EditCall(fields, pictures, request.headers.get("Authorization"))
+            self.edit_calls.append(call)
+            count, response_format = self._check_edit_request(fields, pictures)
+        except (BadRequest, UnicodeDecodeError) as error:
+            param = error.param if isinstance(error, BadRequest) else None
+            return openai_error(400, str(error), "invalid_request_error", None, param)
+        return self._image_answer(count, response_format, len(self.edit_calls))
+
+    def _check_edit_request(
+        self, fields: dict[str, str], pictures: list[FormPart]
+    ) -> tuple[int, str]:
+        """``(n, response format)`` of a valid edit; BadRequest otherwise."""
+        try:
+            n = int(fields.get("n", "1"))
+        except ValueError:
+            raise BadRequest("Invalid 'n': integer between 1 and 10 expected.", "n") from None
+        body: dict[str, Any] = {**fields, "n": n}
+        answer = self._check_image_request(body)
+        model = str(body["model"])
+        if not pictures:
+            raise BadRequest("Missing required parameter: 'image'.", "image")
+        if model.startswith("dall-e-2"):
+            _check_dall_e_2_picture(pictures)
+        elif len(pictures) > 16:
+            raise BadRequest("Invalid 'image': too many images (at most 16).", "image")
+        for picture in pictures:
+            if picture.filename is None:
+                raise BadRequest("Invalid 'image': expected a file.", "image")
+            if picture.content_type not in EDIT_TYPES:
+                raise BadRequest(
+                    f"Invalid file 'image': unsupported mimetype ('{picture.content_type}'). "
+                    "Supported file formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+                    "image",
+                )
+            if _sniff(picture.value) != picture.content_type:
+                raise BadRequest("Invalid image file or mode for image.", "image")
+            if len(picture.value) >= 50 * 1000 * 1000:
+                raise BadRequest("Invalid 'image': each image must be less than 50MB.", "image")
+        return answer
+
     async def _file(self, request: web.Request) -> web.Response:
         match = re.fullmatch(r"img-\d+-(\d+)\.png", request.match_info["name"])
         if match is None:
@@ -276,31 +402,50 @@ class FakeOpenAI(FakeServer):
         except BadRequest as error:
             return openai_error(400, str(error), "invalid_request_error", None, error.param)
         model = str(body["model"])
+        if "image" in body.get("modalities", []):
+            message, finish = self._picture_message(len(self.chat_calls))
+            return _completion(model, message, finish)
         if body.get("stream") is True and not self.ignore_stream:
             return await self._stream(request, model, fault)
-        return web.json_response(
-            {
-                "id": f"chatcmpl-{secrets.token_hex(8)}",
-                "object": "chat.completion",
-                "created": int(time.time()),
-                "model": model,
-                "choices": [
-                    {
-                        "index": 0,
-                        "message": {"role": "assistant", "content": self.answer, "refusal": None},
-                        "logprobs": None,
-                        "finish_reason": "stop",
-                    }
-                ],
-                "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
-            }
-        )
+        message = {"role": "assistant", "content": self.answer, "refusal": None}
+        return _completion(model, message, "stop")
+
+    def _picture_message(self, number: int) -> tuple[dict[str, Any], str]:
+        """The assistant message (and finish reason) of an answer with pictures, in
+        ``chat_shape``."""
+        urls = [
+            "data:image/png;base64," + base64.b64encode(png_bytes(index)).decode()
+            for index in range(self.chat_pictures)
+        ]
+        message: dict[str, Any] = {"role": "assistant", "content": "Here you are.", "refusal": None}
+        shape = self.chat_shape
+        if shape == "images_url":
+            urls = [f"{self.base_url}/files/img-{number}-{i}.png" for i in range(len(urls))]
+        if shape in ("images", "images_url"):
+            message["images"] = [{"type": "image_url", "image_url": {"url": u}} for u in urls]
+        elif shape == "content":
+            message["content"] = [
+                {"type": "text", "text": "Here you are."},
+                *({"type": "image_url", "image_url": {"url": u}} for u in urls),
+            ]
+        elif shape == "markdown":
+            pictures = "\n\n".join(f"![image {i}]({u})" for i, u in enumerate(urls, 1))
+            message["content"] = f"Here you are:\n\n{pictures}"
+        elif shape == "text":
+            message["content"] = self.refusal_text
+        else:  # content_filter
+            message["content"] = None
+            return message, "content_filter"
+        return message, "stop"
 
     @staticmethod
     def _read_messages(body: dict[str, Any], call: ChatCall) -> None:
         """Checks ``messages`` as the API does and notes the question and images."""
         if not isinstance(body.get("model"), str) or not body["model"]:
             raise BadRequest("you must provide a model parameter", "model")
+        modalities = body.get("modalities", ["text"])
+        if not isinstance(modalities, list) or not set(modalities) <= {"text", "image", "audio"}:
+            raise BadRequest("Invalid value for 'modalities'.", "modalities")
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             raise BadRequest("Missing required parameter: 'messages'.", "messages")
@@ -388,12 +533,28 @@ class FakeOpenAI(FakeServer):
                         _cut(request)
                     await response.write_eof()
                     return response
-            await send({}, "stop")
+            await send({}, self.finish_reason)
             await response.write(b"data: [DONE]\n\n")
             await response.write_eof()
         except ConnectionError:
             pass
         return response
+
+
+def _completion(model: str, message: dict[str, Any], finish: str) -> web.Response:
+    """A whole (not streamed) chat completion with one choice."""
+    return web.json_response(
+        {
+            "id": f"chatcmpl-{secrets.token_hex(8)}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+            ],
+            "usage": {"prompt_tokens": 12, "completion_tokens": 8, "total_tokens": 20},
+        }
+    )
 
 
 async def _first(*waits: Coroutine[Any, Any, Any]) -> None:
@@ -425,3 +586,69 @@ def _cut(request: web.Request) -> None:
     assert request.transport is not None
     request.transport.close()
     raise ConnectionResetError("the fake cut the connection")
+
+
+EDIT_TYPES = ("image/png", "image/jpeg", "image/webp")
+
+
+def _sniff(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data.startswith(b"RIFF") and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _check_dall_e_2_picture(pictures: list[FormPart]) -> None:
+    """dall-e-2 edits one square PNG of less than 4 MB, sent as ``image``."""
+    if len(pictures) != 1 or pictures[0].name != "image":
+        raise BadRequest("Invalid 'image': dall-e-2 edits exactly one image.", "image")
+    data = pictures[0].value
+    if _sniff(data) != "image/png" or len(data) >= 4 * 1024 * 1024:
+        raise BadRequest("Uploaded image must be a PNG and less than 4 MB.", "image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            square, mode = image.width == image.height, image.mode
+    except UnidentifiedImageError:
+        raise BadRequest("Invalid image file or mode for image.", "image") from None
+    if mode not in ("RGBA", "LA", "L"):
+        raise BadRequest(
+            f"Invalid input image - format must be in ['RGBA', 'LA', 'L'], got {mode}.", "image"
+        )
+    if not square:
+        raise BadRequest("Invalid input image - image must be square.", "image")
+
+
+def parse_form(content_type: str, body: bytes) -> list[FormPart]:
+    """The parts of a ``multipart/form-data`` body, in order (a name may repeat, as
+    ``image[]`` does), split on its boundary per RFC 7578 independently of aiohttp."""
+    headers = BytesHeaderParser().parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode())
+    boundary = headers.get_param("boundary")
+    if headers.get_content_type() != "multipart/form-data" or not isinstance(boundary, str):
+        raise BadRequest(
+            "Invalid Content-Type header: expected multipart/form-data with a boundary."
+        )
+    chunks = (b"\r\n" + body).split(b"\r\n--" + boundary.encode())
+    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
+        raise BadRequest("Could not parse multipart form: no closing boundary.")
+    parts: list[FormPart] = []
+    for chunk in chunks[1:-1]:
+        head, separator, value = chunk.removeprefix(b"\r\n").partition(b"\r\n\r\n")
+        part_headers = BytesHeaderParser().parsebytes(head + b"\r\n\r\n")
+        name = part_headers.get_param("name", header="content-disposition")
+        if not separator or not isinstance(name, str):
+            raise BadRequest("Could not parse multipart form: a part without a name.")
+        filename = part_headers.get_param("filename", header="content-disposition")
+        parts.append(
+            FormPart(
+                name=name,
+                value=value,
+                filename=filename if isinstance(filename, str) else None,
+                content_type=part_headers.get_content_type()
+                if "Content-Type" in part_headers
+                else None,
+            )
+        )
+    return parts

@@ -13,15 +13,23 @@ Endpoints:
 - ``/infer`` (prompt, negative_prompt, style, seed, randomize_seed, width, height,
   guidance_scale, num_inference_steps) -> [picture of width x height, seed]; one preview per
   step beyond the first; a prompt containing "quota" fails with ZeroGPU's quota error.
-- ``/edit`` (image, prompt, strength): needs an input picture.
+- ``/edit`` (image, prompt, strength) -> [the picture mirrored, same size, PNG]: an Image
+  input (``type="filepath"``), so the function gets the uploaded file itself.
+- ``/combine`` (prompt, images) -> [the pictures side by side, PNG]: a Gallery input.
+
+The edit functions report what they received on stderr, one ``received: {json}`` line each:
+the endpoint, the prompt, the strength, and per file its size in pixels and the SHA-256 of its
+bytes, in order (:func:`received` reads them back from the log).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
 import sys
+from pathlib import Path
 from typing import Any
 
 LOCAL_HOSTS = {"127.0.0.1", "::1", "localhost", "0.0.0.0", None}
@@ -49,6 +57,26 @@ def _offline(event: str, args: tuple[Any, ...]) -> None:
     raise OSError(f"this test app is offline: {host}")
 
 
+def report(endpoint: str, prompt: str, files: list[str], **values: Any) -> None:
+    """One ``received:`` line on stderr: what an edit function was handed."""
+    from PIL import Image
+
+    seen = []
+    for path in files:
+        with Image.open(path) as image:
+            size = list(image.size)
+        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        seen.append({"size": size, "sha256": digest})
+    line = {"endpoint": endpoint, "prompt": prompt, "files": seen, **values}
+    print(f"received: {json.dumps(line)}", file=sys.stderr, flush=True)
+
+
+def received(log: Path) -> list[dict[str, Any]]:
+    """Every ``received:`` record of the app's log, oldest first."""
+    lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [json.loads(line.partition(" ")[2]) for line in lines if line.startswith("received: ")]
+
+
 def build() -> Any:
     import gradio as gr
     from PIL import Image
@@ -71,8 +99,26 @@ def build() -> Any:
             yield Image.new("RGB", (64, 64), (step * 30 % 256, 90, 160)), used
         yield Image.new("RGB", (int(width), int(height)), (used % 256, 120, 40)), used
 
-    def edit(image: Any, prompt: str, strength: float) -> Any:
-        return image
+    def edit(image: str, prompt: str, strength: float) -> Any:
+        report("/edit", prompt, [image], strength=strength)
+        with Image.open(image) as source:
+            return source.convert("RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+    def combine(prompt: str, images: list[tuple[str, str | None]] | None) -> Any:
+        paths = [path for path, _ in images or []]
+        report("/combine", prompt, paths)
+        pictures = []
+        for path in paths:
+            with Image.open(path) as picture:
+                pictures.append(picture.convert("RGB"))
+        width = sum(p.width for p in pictures)
+        height = max((p.height for p in pictures), default=1)
+        sheet = Image.new("RGB", (max(width, 1), height), (255, 255, 255))
+        left = 0
+        for picture in pictures:
+            sheet.paste(picture, (left, 0))
+            left += picture.width
+        return sheet
 
     with gr.Blocks(analytics_enabled=False) as demo:
         prompt = gr.Textbox(label="Prompt")
@@ -92,10 +138,13 @@ def build() -> Any:
             [result, used_seed],
             api_name="infer",
         )
-        source = gr.Image(label="Image", type="filepath")
+        source = gr.Image(label="Image", type="filepath", image_mode=None)
         strength = gr.Slider(0.0, 1.0, value=0.8, label="Strength")
-        edited = gr.Image(label="Edited")
+        edited = gr.Image(label="Edited", format="png")
         gr.Button("Edit").click(edit, [source, prompt, strength], [edited], api_name="edit")
+        sources = gr.Gallery(label="Images", type="filepath")
+        combined = gr.Image(label="Combined", format="png")
+        gr.Button("Combine").click(combine, [prompt, sources], [combined], api_name="combine")
     return demo
 
 

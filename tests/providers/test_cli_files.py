@@ -44,6 +44,7 @@ async def test_imagine_keeps_an_earlier_result_with_the_same_name(
     [
         ("imagine", ["(default: arta/flux)", "(default: 1)", "(default: out)"]),
         ("ask", ["(default: dynaspark/gemini-1.5-flash)"]),
+        ("edit", ["(default: 1)", "(default: out)", "unset: the first edit model"]),
         ("check", ["(default: "]),
     ],
 )

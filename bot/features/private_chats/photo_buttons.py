@@ -1,7 +1,9 @@
-"""A photo sent to the bot without /ask (private chats) gets buttons for what to do with it.
+"""A photo sent to the bot without words (private chats) gets buttons for what to do with it.
 
-"❓ Ask about it" puts up a prompt the user answers (ForceReply); the answer is an /ask about
-the photo, and so is a text that replies to the buttons' message or to the user's own photo.
+"🖌 Edit" asks what to change (ForceReply; bot.features.edit takes the answer), and a text
+that replies to the user's own photo or to a picture the bot sent is an edit of it too.
+"❓ Ask about it" puts up a prompt the user answers; the answer is an /ask about the photo,
+and so is a text that replies to the buttons' message.
 "🔎 Describe" writes a prompt that draws something like it (as /describe does).
 
 A button's callback data names the action and the photo's message id; a press counts only if
@@ -33,18 +35,21 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, MessageHandler, filt
 from bot.features.private_chats import hints
 from bot.features.private_chats import prompts as photo_prompts
 from bot.i18n import LANGUAGES, N_, Translator, translator
-from bot.jobs import ask, describe
+from bot.jobs import ask, describe, edit, photos
 from bot.jobs.describe import DESCRIBING
+from bot.jobs.flags import parse_imagine
 from bot.runtime import BotContext, Runtime
 from bot.runtime.languages import texts_for
 from bot.telegram.callback_data import CallbackData
 
 ASK = "ask"
 DESCRIBE = "describe"
+EDIT = "edit"
 ALBUMS_REMEMBERED = 256
 
 OFFER = N_("What shall I do with this picture?")
 ASK_BUTTON = N_("❓ Ask about it")
+EDIT_BUTTON = N_("🖌 Edit")
 DESCRIBE_BUTTON = N_("🔎 Describe")
 PROMPT = N_("What would you like to know about this picture?")
 PLACEHOLDER = N_("Your question about the picture")
@@ -68,12 +73,14 @@ def photo_actions(tr: Translator, photo_message_id: int) -> InlineKeyboardMarkup
     language: one row per action."""
     asking = PhotoAction(ASK, photo_message_id).pack()
     describing = PhotoAction(DESCRIBE, photo_message_id).pack()
+    editing = PhotoAction(EDIT, photo_message_id).pack()
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(tr.gettext(ASK_BUTTON), callback_data=asking),
+                InlineKeyboardButton(tr.gettext(EDIT_BUTTON), callback_data=editing),
                 InlineKeyboardButton(tr.gettext(DESCRIBE_BUTTON), callback_data=describing),
-            ]
+            ],
+            [InlineKeyboardButton(tr.gettext(ASK_BUTTON), callback_data=asking)],
         ]
     )
 
@@ -86,7 +93,7 @@ class PhotoPress:
     runtime: Runtime
     bot: Bot
     photo: Message  # the user's message with the photo, which the buttons reply to
-    ref: ask.PhotoRef
+    ref: photos.PhotoRef
     tr: Translator
 
 
@@ -111,9 +118,16 @@ async def describe_it(press: PhotoPress) -> None:
     await press.query.answer(press.tr.gettext(DESCRIBING))
 
 
+async def edit_it(press: PhotoPress) -> None:
+    """Puts up "What should I change in this picture?"; the answer edits the photo."""
+    await press.query.answer()
+    await edit.ask_for_instruction(press.runtime, press.bot, press.photo, press.ref, press.tr)
+
+
 ACTIONS: dict[str, Callable[[PhotoPress], Awaitable[None]]] = {
     ASK: ask_about_it,
     DESCRIBE: describe_it,
+    EDIT: edit_it,
 }
 """What each button does, by its action name."""
 
@@ -125,7 +139,7 @@ async def offer(update: Update, context: BotContext) -> None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
-    ref = ask.photo_ref(message, tr)
+    ref = photos.photo_ref(message, tr)
     sent = await message.reply_text(
         tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id)
     )
@@ -163,7 +177,7 @@ async def pressed(update: Update, context: BotContext) -> None:
     if photo is None or run is None:
         await query.answer(tr.gettext(STALE), show_alert=True)
         return
-    ref = ask.photo_ref(photo, tr)
+    ref = photos.photo_ref(photo, tr)
     await run(PhotoPress(query, runtime, context.bot, photo, ref, tr))
 
 
@@ -176,26 +190,30 @@ def _photo_under(query: CallbackQuery, action: PhotoAction | None) -> Message | 
     photo = buttons.reply_to_message
     if photo is None or photo.message_id != action.photo_message_id:
         return None
-    return photo if ask.photo_source(photo) is photo else None
+    return photo if photos.photo_source(photo) is photo else None
 
 
 async def question(update: Update, context: BotContext) -> None:
-    """A text replying to one of the bot's prompts about a photo, or to the user's own photo,
-    is a question about that photo; any other text gets the usual pointer."""
+    """A text replying to one of the bot's prompts about a photo is a question about that
+    photo; one replying to a picture (the user's own or one the bot sent) says how to change
+    it; any other text gets the usual pointer."""
     message = update.effective_message
     target = message.reply_to_message if message is not None else None
     if message is None or target is None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
-    ref: ask.PhotoRef | None = None
+    if photos.photo_source(target) is target:
+        args = parse_imagine(message.text or "", tr, edit=True)
+        refs = photos.refs_of([target], tr)
+        await edit.submit(runtime, context.bot, message, refs, args, tr)
+        return
+    ref: photos.PhotoRef | None = None
     if _from(target, context.bot.id):
         ref = await photo_prompts.recall(runtime, message.chat_id, target.message_id)
         if ref is None and target.text in _prompt_texts():
             await message.reply_text(tr.gettext(STALE_PROMPT))
             return
-    elif message.from_user is not None and _from(target, message.from_user.id):
-        ref = ask.photo_ref(target, tr) if ask.photo_source(target) is target else None
     if ref is None:
         await hints.hint(update, context)
         return

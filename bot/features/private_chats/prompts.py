@@ -3,7 +3,7 @@ picture?"): a text replying to one is a question about that photo. Kept for a da
 
 from __future__ import annotations
 
-from bot.jobs.ask import PhotoRef
+from bot.jobs.photos import PhotoRef
 from bot.runtime import Runtime
 
 KEEP_FOR = 24 * 3600.0  # seconds a prompt is answerable

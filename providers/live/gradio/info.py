@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from providers.core.errors import ErrorCode, ResponseError
 
@@ -26,6 +26,9 @@ _RANGE = re.compile(
     r"numeric value between (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?) and (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)",
     re.IGNORECASE,
 )
+
+
+PictureSlot = Literal["one", "list", "gallery"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,18 @@ class Parameter:
     default: Any = None
     minimum: float | None = None
     maximum: float | None = None
+
+    @property
+    def picture_slot(self) -> PictureSlot | None:
+        """How the parameter takes pictures: ``one`` FileData (an ``Image``, or a ``File``
+        for one file), a ``list`` of them (a ``File`` for several), a ``gallery`` (a list of
+        ``{"image": FileData, "caption": ...}``); None when it takes none."""
+        component = self.component.lower()
+        if component == "gallery":
+            return "gallery"
+        if component in ("image", "file"):
+            return "list" if self.type == "array" else "one"
+        return None
 
     @property
     def is_text(self) -> bool:

@@ -2,16 +2,18 @@
 
 Known names (case-insensitive, with a few common spellings) take the request's values:
 ``prompt``, ``negative_prompt``, ``seed``, ``randomize_seed``, ``width``, ``height``,
-``guidance_scale`` and ``num_inference_steps``. A value the request leaves unset, and every
-parameter we do not know, keeps the default the app declares. When no parameter is named like
-a prompt, the prompt goes to the first text box.
+``guidance_scale``, ``num_inference_steps`` and, for an edit, ``strength`` (or ``denoise``,
+``denoising_strength``, ``prompt_strength``: by name, else by label). A value the request leaves
+unset, and every parameter we do not know, keeps the default the app declares. When no parameter
+is named like a prompt, the prompt goes to the first text box. An edit's pictures go to the
+first parameter that takes pictures (:func:`picture_parameter`); the caller fills it.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from providers.core.errors import ErrorCode, InvalidOption, ResponseError
@@ -40,8 +42,16 @@ _ROLES: dict[str, str] = {
     "number_of_inference_steps": "steps",
     "num_steps": "steps",
     "steps": "steps",
+    "strength": "strength",
+    "denoise": "strength",
+    "denoising": "strength",
+    "denoising_strength": "strength",
+    "denoise_strength": "strength",
+    "prompt_strength": "strength",
 }
 """Parameter name -> the request field that fills it."""
+_BY_LABEL = ("strength",)
+"""Roles a parameter may also take by its label (apps often name a slider's argument tersely)."""
 
 _TYPES: dict[str, tuple[str, ...]] = {
     "prompt": ("string", ""),
@@ -52,8 +62,20 @@ _TYPES: dict[str, tuple[str, ...]] = {
 _NUMBER = ("number", "integer", "")
 
 
-def fill(endpoint: Endpoint, request: ImageRequest, label: str) -> list[Any]:
-    """The values to post for ``request``, one per parameter, in the endpoint's order.
+def picture_parameter(endpoint: Endpoint) -> int | None:
+    """The position of the first parameter that takes pictures (an Image, File or Gallery),
+    None when the endpoint takes none."""
+    return next((i for i, p in enumerate(endpoint.parameters) if p.picture_slot is not None), None)
+
+
+def fill(
+    endpoint: Endpoint,
+    request: ImageRequest,
+    label: str,
+    given: Mapping[int, Any] | None = None,
+) -> list[Any]:
+    """The values to post for ``request``, one per parameter, in the endpoint's order;
+    ``given`` holds values the caller fills itself, by position (an edit's pictures).
 
     A given seed turns ``randomize_seed`` off. Width and height come from the aspect ratio
     (near one megapixel, multiples of 64, clamped to the app's ranges); without an aspect
@@ -68,8 +90,12 @@ def fill(endpoint: Endpoint, request: ImageRequest, label: str) -> list[Any]:
     if "prompt" not in roles.values():
         raise ResponseError(ErrorCode.NO_PROMPT_INPUT, provider=label, endpoint=endpoint.api_name)
     size = _size(endpoint.parameters, roles, request)
+    given = given or {}
     values: list[Any] = []
     for index, parameter in enumerate(endpoint.parameters):
+        if index in given:
+            values.append(given[index])
+            continue
         role = roles.get(index)
         value = _value(role, parameter, request, size, label) if role else _NOT_SET
         if value is _NOT_SET:
@@ -102,6 +128,9 @@ def assign_roles(parameters: Sequence[Parameter]) -> dict[int, str]:
     roles: dict[int, str] = {}
     for index, parameter in enumerate(parameters):
         role = _ROLES.get(parameter.name.lower())
+        if role is None:
+            by_label = _ROLES.get(re.sub(r"[^a-z0-9]+", "_", parameter.label.lower()).strip("_"))
+            role = by_label if by_label in _BY_LABEL else None
         if role is None or role in roles.values():
             continue
         if parameter.type in _TYPES.get(role, _NUMBER):
@@ -141,12 +170,19 @@ def _value(
         return _NOT_SET if parameter.has_default else True
     if role in ("width", "height"):
         return size.get(role, _NOT_SET)
-    wanted: float | None = {"seed": request.seed, "steps": request.steps, "cfg": request.cfg}[role]
+    wanted: float | None = {
+        "seed": request.seed,
+        "steps": request.steps,
+        "cfg": request.cfg,
+        "strength": request.strength,
+    }[role]
     if wanted is None:
         return _NOT_SET if parameter.has_default or role != "seed" else 0
     if not parameter.bounded(wanted):
         raise _out_of_range(role, parameter, label)
-    return round(wanted) if parameter.type == "integer" or role != "cfg" else wanted
+    if parameter.type == "integer" or role in ("seed", "steps"):
+        return round(wanted)
+    return wanted
 
 
 def _out_of_range(role: str, parameter: Parameter, label: str) -> InvalidOption:

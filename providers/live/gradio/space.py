@@ -13,24 +13,41 @@ The first job of a model reads the endpoint's parameters from ``GET {url}/gradio
 (:mod:`providers.gradio_inputs`) and runs Gradio's call protocol (:mod:`providers.gradio_call`,
 the same code SD 3.5 uses). The first image among the results is the picture; a number beside
 it is the seed.
+
+Edit models are endpoints that take pictures, ``edit_models = { kontext = "/infer" }``: the
+pictures are uploaded first (:mod:`providers.live.gradio.upload`) and the endpoint's first
+Image, File or Gallery parameter names them; the rest is filled as for images. An inline table
+``{ upstream = "/infer", image_list = true }`` lets one job bring several pictures (for a
+gallery or a list of files); without it an edit model takes one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from pydantic import SecretStr
 
 from providers.core.entry import ConfigError, ProviderConfig
-from providers.core.errors import ResponseError
+from providers.core.errors import ErrorCode, InvalidOption, ResponseError
 from providers.core.provider import Kind, ModelSpec, Provider, ProviderContext
 from providers.core.slots import SPACE_SLOTS
-from providers.core.types import EventStream, ImageOptions, ImageRequest, ImageResponse
+from providers.core.types import (
+    EventStream,
+    ImageOptions,
+    ImageRequest,
+    ImageResponse,
+    Media,
+    Progress,
+    Stage,
+)
 from providers.live.gradio.call import GradioCall
-from providers.live.gradio.info import Endpoint, parse_endpoint
-from providers.live.gradio.inputs import fill
+from providers.live.gradio.info import Endpoint, PictureSlot, parse_endpoint
+from providers.live.gradio.inputs import assign_roles, fill, picture_parameter
+from providers.live.gradio.upload import slot_value, upload
 
 OPTIONS = ImageOptions(
     max_images=1,
@@ -54,6 +71,18 @@ OPTIONS = ImageOptions(
 checked when a job starts (a seed, step count or guidance scale outside them is an
 InvalidOption naming the range); a value the endpoint has no parameter for (a negative prompt
 for FLUX, say) is ignored, and so is an aspect ratio when it takes no width and height."""
+MAX_PICTURES = 4
+"""Pictures per job for an edit model whose entry sets ``image_list = true``."""
+
+
+def edit_options(image_list: bool | None) -> ImageOptions:
+    """What a gradio edit model is offered with: :data:`OPTIONS`, one picture (up to
+    :data:`MAX_PICTURES` with ``image_list``), and ``--strength``, which goes to a slider named
+    like a strength (``strength``, ``denoise``, ...); an endpoint without one refuses it when
+    the job starts, before any picture is uploaded."""
+    return dataclasses.replace(
+        OPTIONS, min_pictures=1, max_pictures=MAX_PICTURES if image_list else 1, strength=True
+    )
 
 
 class GradioSpace(Provider):
@@ -72,12 +101,25 @@ class GradioSpace(Provider):
         self.label = config.title
         self.max_concurrency = config.max_concurrency or SPACE_SLOTS
         self.url = config.url
-        self._models = config.models(Kind.IMAGE)
+        self._specs = [
+            ModelSpec(alias, api, Kind.IMAGE, OPTIONS) for alias, api in config.models(Kind.IMAGE)
+        ]
+        self._specs += [
+            ModelSpec(alias, model.upstream, Kind.EDIT, edit_options(model.image_list))
+            for alias, model in config.edit_entries()
+        ]
         self._api_key = api_key
         self._endpoints: dict[str, Endpoint] = {}
 
     def offers(self) -> Sequence[ModelSpec]:
-        return [ModelSpec(alias, api, Kind.IMAGE, OPTIONS) for alias, api in self._models]
+        return list(self._specs)
+
+    def model_id(self, upstream: str, kind: Kind) -> str:
+        """The id users know the model of ``kind`` at ``upstream`` by (``myspace/kontext``)."""
+        alias = next(
+            (s.alias for s in self._specs if s.upstream == upstream and s.kind == kind), upstream
+        )
+        return f"{self.name}/{alias}"
 
     @property
     def headers(self) -> dict[str, str]:
@@ -123,13 +165,25 @@ class GradioSpace(Provider):
         With a token, the picture comes as bytes, downloaded with the token (a private Space's
         files need it); without, as the app's URL.
 
+        An edit request's pictures are uploaded first and named in the endpoint's picture
+        parameter (see :meth:`_edit_data`).
+
         Raises InvalidOption for a value outside the app's ranges, ResponseError when the
         endpoint needs an input we cannot fill or the app reports a failure, RateLimited when
         it is out of GPU quota, and the call protocol's other errors (see
         :meth:`GradioCall.run`).
         """
-        endpoint = await self.endpoint(upstream, context)
-        data = fill(endpoint, request, self.label)
+        try:
+            endpoint = await self.endpoint(upstream, context)
+            if request.is_edit:
+                plan = self.edit_plan(endpoint, upstream, request)
+                yield Progress(Stage.SUBMITTED, "Uploading the pictures")
+                data = await plan.upload(context, self.url, request.images, self.headers)
+            else:
+                data = fill(endpoint, request, self.label)
+        except ResponseError:
+            self._endpoints.pop(upstream, None)
+            raise
         call = GradioCall(
             root=self.url,
             endpoint=f"{self.url}/gradio_api/call{endpoint.api_name}",
@@ -148,3 +202,51 @@ class GradioSpace(Provider):
             # The app may have changed its inputs: read its info again next time.
             self._endpoints.pop(upstream, None)
             raise
+
+    def edit_plan(self, endpoint: Endpoint, upstream: str, request: ImageRequest) -> EditPlan:
+        """Every input of an edit filled and checked, the picture parameter left to fill once
+        the pictures are uploaded; nothing is sent yet.
+
+        Raises ResponseError when the endpoint takes no pictures (a configuration mistake:
+        it is no edit model), InvalidOption when it takes one picture and the request brings
+        more, or a strength and it has no strength slider, and :func:`fill`'s errors.
+        """
+        index = picture_parameter(endpoint)
+        if index is None:
+            raise ResponseError(
+                ErrorCode.TAKES_NO_PICTURES, provider=self.label, model=endpoint.api_name
+            )
+        slot = endpoint.parameters[index].picture_slot
+        assert slot is not None
+        model = self.model_id(upstream, Kind.EDIT)
+        if slot == "one" and len(request.images) > 1:
+            raise InvalidOption(ErrorCode.ONE_PICTURE, model=model)
+        roles = assign_roles(endpoint.parameters).values()
+        if request.strength is not None and "strength" not in roles:
+            raise InvalidOption(ErrorCode.NO_STRENGTH, model=model)
+        data = fill(endpoint, request, self.label, given={index: None})
+        return EditPlan(data, index, slot, self.label)
+
+
+@dataclass(frozen=True)
+class EditPlan:
+    """An edit's call data, all but the pictures: ``data[index]`` takes them as ``slot`` says."""
+
+    data: list[Any]
+    index: int
+    slot: PictureSlot
+    label: str
+
+    async def upload(
+        self,
+        context: ProviderContext,
+        root: str,
+        pictures: Sequence[Media],
+        headers: Mapping[str, str],
+    ) -> list[Any]:
+        """Uploads ``pictures`` (in order, bytes unchanged) and returns the call's data with
+        them in place; the upload's errors as :func:`upload` raises them."""
+        uploaded = await upload(context, root, pictures, label=self.label, headers=headers)
+        data = list(self.data)
+        data[self.index] = slot_value(self.slot, uploaded)
+        return data

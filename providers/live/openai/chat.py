@@ -12,7 +12,13 @@ from typing import Any
 
 import aiohttp
 
-from providers.core.errors import ErrorCode, InvalidOption, ProviderUnavailable, ResponseError
+from providers.core.errors import (
+    ErrorCode,
+    InvalidOption,
+    ProviderUnavailable,
+    Refused,
+    ResponseError,
+)
 from providers.core.media import EXTENSIONS, sniff_image_type
 from providers.core.provider import ProviderContext
 from providers.core.sse import iter_sse
@@ -53,7 +59,8 @@ async def ask_chat(
     A server that ignores ``stream`` and answers one JSON object gives just the TextResponse.
     Raises InvalidOption (empty question, unreadable image), ProviderUnavailable when the
     stream stops before the answer is complete, ResponseError for an unreadable or empty
-    answer, and the wire errors of :mod:`providers.openai_wire`.
+    answer, Refused when a content filter stopped it, and the wire errors of
+    :mod:`providers.live.openai.wire`.
     """
     if not question.strip():
         raise InvalidOption(ErrorCode.EMPTY_QUESTION)
@@ -105,7 +112,7 @@ async def _stream_pieces(
     if finish is None:
         raise ProviderUnavailable(ErrorCode.STOPPED_MIDWAY, provider=label)
     if finish == "content_filter":
-        raise ResponseError(ErrorCode.CONTENT_FILTER, provider=label)
+        raise Refused(ErrorCode.CONTENT_FILTER, provider=label)
 
 
 def _first_choice(chunk: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,22 @@
 """The ``openai`` provider type: any OpenAI-compatible API (OpenAI, Gemini's OpenAI endpoint,
-Hugging Face's router, Together, OpenRouter, Ollama, vLLM, ...), images and vision.
+Hugging Face's router, Together, OpenRouter, Ollama, vLLM, ...): images, edits and vision.
 
 Images: ``POST {base}/images/generations`` with ``{model, prompt, n, size}``, answered with
-``data[].b64_json`` or ``data[].url``. Vision: :mod:`providers.openai_chat`.
+``data[].b64_json`` or ``data[].url``; edits: ``POST {base}/images/edits``
+(:mod:`providers.live.openai.edits`). An entry with ``image_api = "chat"`` draws and edits
+through ``chat/completions`` instead (:mod:`providers.live.openai.chat_images`). Vision:
+:mod:`providers.live.openai.chat`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from pydantic import SecretStr
 
 from providers.core.entry import ConfigError, ProviderConfig
-from providers.core.errors import ErrorCode, ResponseError
 from providers.core.image_sizes import (
     STANDARD_RATIOS,
     Size,
@@ -35,8 +36,13 @@ from providers.core.types import (
     Progress,
     Stage,
 )
+from providers.live.openai import edits
 from providers.live.openai.chat import ask_chat
+from providers.live.openai.chat_images import CHAT_PICTURES, MAX_CHAT_PICTURES, draw_in_chat
+from providers.live.openai.pictures import image_results
 from providers.live.openai.wire import Endpoint
+
+__all__ = ["OpenAICompatible", "image_results", "model_options", "model_sizes"]
 
 MAX_IMAGES = 4
 """Pictures per request where the API takes several: the API allows more, the bill grows too."""
@@ -77,53 +83,59 @@ def model_options(upstream: str, sizes: Sequence[Size] | None) -> ImageOptions:
     )
 
 
-def image_results(data: Any, label: str) -> list[str | bytes]:
-    """The pictures of an images answer: decoded ``b64_json`` bytes or ``url`` strings, in
-    order; ResponseError when there is none or one cannot be decoded."""
-    items = data.get("data") if isinstance(data, dict) else None
-    images: list[str | bytes] = []
-    for item in items if isinstance(items, list) else []:
-        if not isinstance(item, dict):
-            continue
-        b64, url = item.get("b64_json"), item.get("url")
-        if isinstance(b64, str) and b64:
-            images.append(_decode(b64, label))
-        elif isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-            images.append(_decode(url.partition(";base64,")[2], label))
-        elif isinstance(url, str) and url.startswith(("http://", "https://")):
-            images.append(url)
-    if not images:
-        raise ResponseError(ErrorCode.NO_PICTURES, provider=label)
-    return images
+def edit_options(upstream: str, sizes: Sequence[Size] | None) -> ImageOptions:
+    """What an edit through ``images/edits`` may ask: as for drawing (ratios, pictures at
+    once), plus 1 to 16 pictures (dall-e-2: one) of the types and sizes the model reads. No
+    aspect ratio keeps the input's shape (no ``size`` is sent)."""
+    return replace(
+        model_options(upstream, sizes),
+        min_pictures=1,
+        max_pictures=edits.max_pictures(upstream),
+        pictures=edits.picture_limits(upstream),
+    )
 
 
-def _decode(b64: str, label: str) -> bytes:
-    try:
-        return base64.b64decode(b64, validate=True)
-    except (binascii.Error, ValueError):
-        raise ResponseError(ErrorCode.UNDECODABLE_PICTURE, provider=label) from None
+CHAT_DRAWING = ImageOptions(
+    max_images=1, aspect_ratios=STANDARD_RATIOS, negative_prompt=False, seed=False
+)
+"""What a model drawing through ``chat/completions`` takes: one picture per answer."""
+CHAT_EDITING = replace(
+    CHAT_DRAWING, min_pictures=1, max_pictures=MAX_CHAT_PICTURES, pictures=CHAT_PICTURES
+)
+"""What a model editing through ``chat/completions`` takes."""
 
 
 class OpenAICompatible(Provider):
     """One configured OpenAI-compatible API: its image models draw through the images
-    endpoint, its vision models answer through chat completions, streamed."""
+    endpoint and its edit models change pictures through ``images/edits`` (both through
+    chat completions for an entry with ``image_api = "chat"``); its vision models answer
+    through chat completions, streamed."""
 
     def __init__(self, config: ProviderConfig, api_key: SecretStr | None) -> None:
         self.name = config.name
         self.label = config.title
         self.endpoint = Endpoint(config.url, config.title, api_key)
         self.response_format = config.response_format
+        self.in_chat = config.image_api == "chat"
         self._sizes: dict[str, list[Size] | None] = {}
         self._specs: list[ModelSpec] = []
-        for alias, upstream in config.models(Kind.IMAGE):
-            try:
-                sizes = model_sizes(upstream, config.sizes)
-            except ValueError as error:
-                raise ConfigError(f"provider {config.name}: sizes: {error}") from None
-            self._sizes[upstream] = sizes
-            options = model_options(upstream, sizes)
-            self._specs.append(ModelSpec(alias, upstream, Kind.IMAGE, options))
-        self._specs += [ModelSpec(a, u, Kind.VISION) for a, u in config.models(Kind.VISION)]
+        for kind in (Kind.IMAGE, Kind.VISION, Kind.EDIT):
+            for alias, upstream in config.models(kind):
+                options = None if kind == Kind.VISION else self._options(config, kind, upstream)
+                self._specs.append(ModelSpec(alias, upstream, kind, options))
+
+    def _options(self, config: ProviderConfig, kind: Kind, upstream: str) -> ImageOptions:
+        """What a request to the model may ask; notes the sizes it takes."""
+        if self.in_chat:
+            return CHAT_EDITING if kind == Kind.EDIT else CHAT_DRAWING
+        try:
+            sizes = model_sizes(upstream, config.sizes)
+        except ValueError as error:
+            raise ConfigError(f"provider {config.name}: sizes: {error}") from None
+        self._sizes[upstream] = sizes
+        if kind == Kind.EDIT:
+            return edit_options(upstream, sizes)
+        return model_options(upstream, sizes)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, base={self.endpoint.base!r})"
@@ -150,15 +162,38 @@ class OpenAICompatible(Provider):
             body["response_format"] = self.response_format
         return body
 
-    async def generate(
+    def generate(
         self, upstream: str, request: ImageRequest, context: ProviderContext
     ) -> EventStream:
-        """One Progress while the API draws, then an ImageResponse with bytes or URLs."""
+        """One Progress while the API draws (or edits the request's pictures), then an
+        ImageResponse with bytes or URLs. Raises Refused when the upstream's moderation
+        refused the request, and the wire errors of :mod:`providers.live.openai.wire`."""
+        if self.in_chat:
+            return draw_in_chat(self.endpoint, context, upstream, request)
+        if request.is_edit:
+            return self._edit(upstream, request, context)
+        return self._draw(upstream, request, context)
+
+    async def _draw(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
         body = self.image_request(upstream, request)
         yield Progress(Stage.GENERATING, "Generating")
         data = await self.endpoint.post_json(context, "images/generations", body, patient=True)
-        images = image_results(data, self.label)
-        yield ImageResponse(images=images, alt=request.prompt, model=upstream)
+        yield ImageResponse(
+            images=image_results(data, self.label), alt=request.prompt, model=upstream
+        )
+
+    async def _edit(
+        self, upstream: str, request: ImageRequest, context: ProviderContext
+    ) -> EventStream:
+        size = self.size_for(upstream, request.aspect_ratio) if request.aspect_ratio else None
+        form = await edits.edit_form(upstream, request, size, self.response_format)
+        yield Progress(Stage.GENERATING, "Editing")
+        data = await self.endpoint.post_form(context, "images/edits", form, patient=True)
+        yield ImageResponse(
+            images=image_results(data, self.label), alt=request.prompt, model=upstream
+        )
 
     def ask(
         self, upstream: str, question: str, media: Sequence[Media], context: ProviderContext

@@ -27,6 +27,7 @@ from providers.core.errors import (
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
+    Refused,
     ResponseError,
 )
 from providers.core.provider import ProviderContext
@@ -35,6 +36,14 @@ _QUOTA = re.compile(r"quota|billing|credit|balance|insufficient|pollen", re.IGNO
 _POLICY = re.compile(r"content_policy|moderation|safety|content_filter", re.IGNORECASE)
 _CODE = re.compile(r"[A-Za-z0-9_.-]{1,40}")
 _BAD_KEY = re.compile(r"invalid_api_key|api_key_invalid", re.IGNORECASE)
+_VIOLATIONS = re.compile(r"safety_violations=\[([^\]]{1,200})\]")
+_CATEGORY_WORDS = frozenset({
+    "sexual", "minors", "harassment", "threatening", "hate", "illicit", "violent", "violence",
+    "graphic", "self-harm", "intent", "instructions", "nudity", "weapons", "drugs", "extremism",
+    "terrorism", "csam", "child_safety",
+})  # fmt: skip
+"""The words moderation categories are made of (OpenAI's moderation: ``violence/graphic``):
+only these are repeated to users, so nothing else of an error body ever is."""
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,20 @@ class Endpoint:
         self, context: ProviderContext, path: str, body: Mapping[str, Any], *, patient: bool = False
     ) -> Any:
         """The decoded JSON answer to POSTing ``body`` to ``{base}/{path}``."""
+        return await self.post(context, path, patient=patient, json=body)
+
+    async def post_form(
+        self, context: ProviderContext, path: str, form: aiohttp.FormData, *, patient: bool = False
+    ) -> Any:
+        """The decoded JSON answer to POSTing a ``multipart/form-data`` ``form``."""
+        return await self.post(context, path, patient=patient, data=form)
+
+    async def post(
+        self, context: ProviderContext, path: str, *, patient: bool = False, **kwargs: Any
+    ) -> Any:
+        """The decoded JSON answer to a POST to ``{base}/{path}`` (``kwargs`` for aiohttp)."""
         async with self.request(
-            context, "POST", self.url(path), json=body, patient=patient
+            context, "POST", self.url(path), patient=patient, **kwargs
         ) as response:
             raw = await response.read()
         return decode_json(raw, self.label)
@@ -133,9 +154,12 @@ def status_error(
     error with a user-safe message."""
     code, kind, message = _error_fields(payload)
     ident = f"{code} {kind}"
+    refused = _moderation(payload, code, message, label)
+    if refused is not None:
+        return refused
     if status in (401, 403) or _BAD_KEY.search(ident):
-        refused = ErrorCode.ACCESS_REFUSED if status == 403 else ErrorCode.KEY_REFUSED
-        return AuthError(refused, provider=label, status=status or 401)
+        which = ErrorCode.ACCESS_REFUSED if status == 403 else ErrorCode.KEY_REFUSED
+        return AuthError(which, provider=label, status=status or 401)
     wait = retry_after(headers)
     if status == 402 or _QUOTA.search(ident) or (status == 429 and _QUOTA.search(message)):
         return RateLimited(ErrorCode.NO_QUOTA_LEFT, provider=label, retry_after=wait)
@@ -146,7 +170,7 @@ def status_error(
             ErrorCode.SLOW_DOWN_SECONDS, provider=label, retry_after=wait, seconds=wait
         )
     if _POLICY.search(f"{ident} {message}"):
-        return ResponseError(ErrorCode.CONTENT_POLICY, provider=label)
+        return Refused(ErrorCode.CONTENT_POLICY, provider=label)
     if status is None or status >= 500:
         if not status:
             return ProviderUnavailable(ErrorCode.TROUBLE, provider=label)
@@ -154,6 +178,41 @@ def status_error(
     if _CODE.fullmatch(code) and not code.isdigit():
         return ResponseError(ErrorCode.REJECTED_DETAIL, provider=label, status=status, detail=code)
     return ResponseError(ErrorCode.REJECTED, provider=label, status=status)
+
+
+def _moderation(payload: Any, code: str, message: str, label: str) -> Refused | None:
+    """The refusal an error body reports, or None: OpenAI's ``moderation_blocked`` (its
+    categories in ``safety_violations=[...]`` of the message) or OpenRouter's 403 whose
+    ``metadata`` names the flagged ``reasons``. Only category words are kept, never the
+    upstream's sentence."""
+    metadata = _error_object(payload).get("metadata")
+    if isinstance(metadata, dict) and ("reasons" in metadata or "flagged_input" in metadata):
+        reasons = metadata.get("reasons")
+        categories = _categories(reasons if isinstance(reasons, list) else [])
+    elif code == "moderation_blocked":
+        found = _VIOLATIONS.search(message)
+        categories = _categories(found[1].split(",") if found else [])
+    else:
+        return None
+    if categories:
+        reason = ", ".join(categories)
+        return Refused(ErrorCode.MODERATION_REASON, provider=label, reason=reason)
+    return Refused(ErrorCode.MODERATION, provider=label)
+
+
+def _categories(values: list[Any]) -> tuple[str, ...]:
+    """Up to three known category names (``sexual``, ``violence/graphic``), others dropped."""
+    names = [v.strip().lower() for v in values if isinstance(v, str)]
+    known = [n for n in names if n and set(n.split("/")) <= _CATEGORY_WORDS]
+    return tuple(known)[:3]
+
+
+def _error_object(payload: Any) -> dict[str, Any]:
+    """The ``error`` object of an error body (the first, for a list), or an empty dict."""
+    if isinstance(payload, list) and payload:
+        payload = payload[0]
+    error = payload.get("error") if isinstance(payload, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _error_fields(payload: Any) -> tuple[str, str, str]:
@@ -164,10 +223,10 @@ def _error_fields(payload: Any) -> tuple[str, str, str]:
     """
     if isinstance(payload, list) and payload:
         payload = payload[0]
-    error = payload.get("error") if isinstance(payload, dict) else None
-    if isinstance(error, str):
-        return "", "", error
-    if not isinstance(error, dict):
+    if isinstance(payload, dict) and isinstance(payload.get("error"), str):
+        return "", "", payload["error"]
+    error = _error_object(payload)
+    if not error:
         return "", "", ""
 
     def text(key: str) -> str:

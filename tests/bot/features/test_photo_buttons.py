@@ -10,6 +10,7 @@ from telegram import Chat, Message
 from bot.features.private_chats.photo_buttons import (
     ASK,
     DESCRIBE,
+    EDIT,
     PhotoAction,
     first_of_album,
     photo_actions,
@@ -48,8 +49,9 @@ def test_an_action_that_does_not_fit_is_refused_when_packed() -> None:
 
 
 def test_the_keyboard_asks_about_the_photo_in_the_users_language() -> None:
-    [[button, describe]] = photo_actions(translator("ru"), 17).inline_keyboard
-    assert [button.text, describe.text] == ["❓ Спросить о ней", "🔎 Описать"]
+    [[edit, describe], [button]] = photo_actions(translator("ru"), 17).inline_keyboard
+    assert [edit.text, describe.text, button.text] == ["🖌 Изменить", "🔎 Описать", "❓ Спросить о ней"]
+    assert PhotoAction.unpack(edit.callback_data or "") == PhotoAction(EDIT, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(button.callback_data or "") == PhotoAction(ASK, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(describe.callback_data or "") == PhotoAction(DESCRIBE, 17)  # type: ignore[arg-type]
 

@@ -7,6 +7,7 @@ from bot.jobs.describe import DrawIt, clean_prompt
 from bot.jobs.result_buttons import (
     AGAIN,
     DESCRIBE,
+    EDIT,
     INLINE_QUERY_LIMIT,
     ORIGINAL,
     Press,
@@ -30,15 +31,25 @@ def test_forged_callback_data_is_not_a_press() -> None:
         assert Press.unpack(data) is None
 
 
-def test_one_picture_gets_one_describe_button_an_album_one_per_picture() -> None:
+def test_one_picture_gets_one_describe_and_edit_button_an_album_one_per_picture() -> None:
     single = keyboard(EN, 5, count=1, edit=None, variations=False, originals=False)
-    assert [b.text for row in single.inline_keyboard for b in row] == ["🔄 Again", "🔎 Describe"]
+    assert [b.text for row in single.inline_keyboard for b in row] == [
+        "🔄 Again",
+        "🔎 Describe",
+        "🖌 Edit",
+    ]
     album = keyboard(EN, 5, count=7, edit="/imagine x", variations=True, originals=True)
     rows = [[b.text for b in row] for row in album.inline_keyboard]
-    assert rows[0] == ["🔄 Again", "🎲 Variations", "✏️ Edit"]
+    assert rows[0] == ["🔄 Again", "🎲 Variations", "✏️ Prompt"]
     assert rows[1] == ["📎 Originals"]
-    assert rows[2:] == [["🔎 1", "🔎 2", "🔎 3", "🔎 4", "🔎 5"], ["🔎 6", "🔎 7"]]
+    assert rows[2:] == [
+        ["🔎 1", "🔎 2", "🔎 3", "🔎 4", "🔎 5"],
+        ["🔎 6", "🔎 7"],
+        ["🖌 1", "🖌 2", "🖌 3", "🖌 4", "🖌 5"],
+        ["🖌 6", "🖌 7"],
+    ]
     assert Press.unpack(album.inline_keyboard[3][1].callback_data) == Press(5, DESCRIBE, 6)  # type: ignore[arg-type]
+    assert Press.unpack(album.inline_keyboard[5][1].callback_data) == Press(5, EDIT, 6)  # type: ignore[arg-type]
 
 
 def test_the_edit_query_is_left_out_when_it_would_not_fit() -> None:

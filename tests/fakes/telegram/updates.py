@@ -32,6 +32,8 @@ MEDIA_FILES: dict[str, tuple[str | None, str, str | None]] = {
 class Updates(Files):
     """Users' actions become updates; the bot fetches them and answers button presses."""
 
+    _albums_sent = 0
+
     async def _m_getUpdates(self, params: Params) -> list[dict[str, Any]]:
         """Long polling: answers as soon as there are updates, or after ``timeout`` seconds.
 
@@ -162,6 +164,42 @@ class Updates(Files):
         payload = self._message_dict(message)
         self._push_update("message", payload)
         return payload
+
+    def send_album(
+        self,
+        chat_id: int,
+        images: list[bytes],
+        *,
+        caption: str | None = None,
+        caption_on: int = 0,
+        user_id: int | None = None,
+        chat_type: str | None = None,
+        thread_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """A user sends 2-10 photos as one album: as on Telegram, one message (and update) per
+        photo, sharing a ``media_group_id``, the caption on photo ``caption_on`` only."""
+        if not 2 <= len(images) <= 10:
+            raise ValueError("an album holds 2 to 10 photos")
+        chat, user = self._sender(chat_id, user_id, chat_type)
+        self._albums_sent += 1
+        group = f"user-album-{self._albums_sent}"
+        sent: list[dict[str, Any]] = []
+        for index, image in enumerate(images):
+            text = caption if index == caption_on else None
+            message = self._new_message(
+                chat,
+                user,
+                photo_sizes=self._store_photo(image),
+                photo=image,
+                caption=text,
+                entities=command_entities(text) if text else [],
+                media_group_id=group,
+                **self._user_place(chat, None, thread_id),
+            )
+            payload = self._message_dict(message)
+            self._push_update("message", payload)
+            sent.append(payload)
+        return sent
 
     def send_document(
         self,

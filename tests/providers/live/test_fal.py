@@ -325,6 +325,7 @@ def test_the_key_stays_out_of_reprs(registry: Registry) -> None:
     assert [e.id for e in registry.of_provider(entry.provider)] == [
         "fal/flux-schnell",
         "fal/flux-dev",
+        "fal/kontext",  # FAL_EDIT_MODELS' default
     ]
 
 

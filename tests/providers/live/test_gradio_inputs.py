@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from providers import ImageRequest, InvalidOption, ResponseError
+from providers import ImageRequest, InvalidOption, Media, ResponseError
 from providers.live.gradio.info import Endpoint, Parameter, parse_endpoint
-from providers.live.gradio.inputs import fill
+from providers.live.gradio.inputs import assign_roles, fill, picture_parameter
 from providers.seeds.sd35 import StabilityAI_SD35Large, image_size
 from tests.fakes.gradio_app import FLUX_LIKE, IMAGE_EDIT, FakeGradio, Param
 
@@ -274,3 +274,63 @@ def test_required_inputs_we_know_get_values_without_defaults() -> None:
         "width": 1024,
         "height": 1024,
     }
+
+
+# --- pictures and strength (edit models) ------------------------------------------------------
+
+
+def _picture_input(name: str, component: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """A picture input as gradio 6 lists it (captured from a real server; descriptions cut)."""
+    return {
+        "label": name.capitalize(),
+        "parameter_name": name,
+        "parameter_has_default": component == "Gallery",
+        "parameter_default": [] if component == "Gallery" else None,
+        "type": schema,
+        "component": component,
+    }
+
+
+PICTURE_INFO: dict[str, Any] = {
+    "named_endpoints": {
+        "/x": {
+            "parameters": [
+                _picture_input("prompt", "Textbox", {"type": "string"}),
+                _picture_input("image", "Image", {"title": "ImageData", "type": "object"}),
+                _picture_input("one", "File", {"title": "FileData", "type": "object"}),
+                _picture_input("files", "File", {"title": "ListFiles", "type": "array"}),
+                _picture_input("gallery", "Gallery", {"title": "GalleryData", "type": "array"}),
+                {
+                    "label": "Denoise",
+                    "parameter_name": "s",
+                    "parameter_has_default": True,
+                    "parameter_default": 0.5,
+                    "type": {"type": "number", "description": "numeric value between 0 and 1"},
+                    "component": "Slider",
+                },
+            ]
+        }
+    }
+}
+
+
+def test_picture_inputs_are_told_apart_by_component_and_type() -> None:
+    parsed = parse_endpoint(PICTURE_INFO, "/x", LABEL)
+    assert [p.picture_slot for p in parsed.parameters] == [
+        None,
+        "one",
+        "one",
+        "list",
+        "gallery",
+        None,
+    ]
+    assert picture_parameter(parsed) == 1
+    assert picture_parameter(endpoint(FLUX_LIKE)) is None
+
+
+def test_a_strength_slider_is_found_by_its_label_when_its_name_is_terse() -> None:
+    parsed = parse_endpoint(PICTURE_INFO, "/x", LABEL)
+    request = ImageRequest("x", images=(Media(b"\x89PNG\r\n\x1a\n"),), strength=0.2)
+    values = fill(parsed, request, LABEL, given={1: "P1", 2: "P2", 3: ["P3"], 4: []})
+    assert values == ["x", "P1", "P2", ["P3"], [], 0.2]
+    assert assign_roles(parsed.parameters) == {0: "prompt", 5: "strength"}

@@ -135,7 +135,9 @@ async def test_an_endpoint_that_needs_a_picture(
 
 
 async def test_an_endpoint_the_app_lacks(gradio_app: GradioApp, context: ProviderContext) -> None:
-    with pytest.raises(ResponseError, match=r"has no endpoint /nope \(it has: /edit, /infer\)"):
+    with pytest.raises(
+        ResponseError, match=r"has no endpoint /nope \(it has: /combine, /edit, /infer\)"
+    ):
         await run(gradio_app, context, ImageRequest("a fox"), model="gone")
 
 

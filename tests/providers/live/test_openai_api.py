@@ -35,6 +35,7 @@ from providers import (
     generate_images,
 )
 from providers.core.entry import ConfigError, ProviderConfig
+from providers.core.errors import Refused
 from providers.live.openai.images import OpenAICompatible, image_results
 from tests.fakes.arta import png_bytes
 from tests.fakes.openai_api import FakeOpenAI
@@ -215,7 +216,8 @@ ERRORS: list[tuple[str, type[ProviderError], str]] = [
     ("429", RateLimited, "try again in 7 seconds"),
     ("quota", RateLimited, "no quota or credit"),
     ("500", ProviderUnavailable, "is having trouble (HTTP 500)"),
-    ("policy", ResponseError, "content policy"),
+    ("policy", Refused, "content policy"),
+    ("moderation", Refused, "its moderation flagged it: violence"),
     ("malformed", ResponseError, "could not read"),
 ]
 
@@ -402,6 +404,15 @@ async def test_vision_failures_become_the_matching_error_without_the_key(
     assert fake.api_key is not None
     assert fake.api_key not in caught.value.user_message
     assert fake.api_key not in caplog.text
+
+
+async def test_a_filtered_answer_is_a_refusal_not_a_provider_failure(
+    fake: FakeOpenAI, context: ProviderContext
+) -> None:
+    fake.finish_reason = "content_filter"
+    with pytest.raises(Refused) as caught:
+        await ask(fake, context, [Media(png_bytes(1))])
+    assert caught.value.user_message == "OpenAI: refused to answer (content filter)"
 
 
 @pytest.mark.parametrize(

@@ -317,4 +317,5 @@ def test_the_token_stays_out_of_reprs_and_the_model_list(registry: Registry) -> 
         "replicate/flux-schnell",
         "replicate/dev",
         "replicate/flux-1.1-pro",
+        "replicate/flux-kontext-pro",  # REPLICATE_EDIT_MODELS' default
     ]

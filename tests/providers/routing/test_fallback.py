@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from providers import (
+    Adjustment,
+    AdjustmentCode,
     AuthError,
     ErrorCode,
     Event,
@@ -32,6 +34,7 @@ from providers import (
     Switched,
     TextResponse,
 )
+from providers.core.errors import Refused
 from providers.routing.fallback import (
     AllFailed,
     adapt,
@@ -312,3 +315,123 @@ async def test_questions_fall_back_too(context: ProviderContext, health: HealthB
     chain = candidates(registry, registry.resolve("alpha/see", Kind.VISION), None)
     events = await drain(ask_with_fallback(chain, "what?", [], context, health))
     assert events[-1] == TextResponse("beta says hi", "up-see")
+
+
+# -- edit models: pictures and strength ---------------------------------------------------------
+
+EDIT_MANY = ImageOptions(max_images=4, min_pictures=1, max_pictures=4, strength=True)
+EDIT_TWO = ImageOptions(min_pictures=1, max_pictures=2, strength=True)
+EDIT_ONE = ImageOptions(min_pictures=1, max_pictures=1)
+
+
+class Editing(Scripted):
+    """A provider whose one model is an edit model with ``options``."""
+
+    def offers(self) -> list[ModelSpec]:
+        return [ModelSpec("kontext", "up-kontext", Kind.EDIT, self.options)]
+
+
+def pictures(count: int) -> tuple[Media, ...]:
+    return tuple(Media(f"picture {n}".encode(), f"{n}.png", "image/png") for n in range(count))
+
+
+def editors() -> tuple[Registry, Editing, Editing, Editing]:
+    a, b, c = Editing("alpha", EDIT_MANY), Editing("beta", EDIT_ONE), Editing("gamma", EDIT_TWO)
+    return Registry([a, b, c]), a, b, c
+
+
+def test_a_fallback_taking_fewer_pictures_keeps_the_first_ones_and_says_so() -> None:
+    request = ImageRequest("swap the hats", images=pictures(3), strength=0.3)
+
+    one, notes = adapt(request, EDIT_ONE)
+    assert (one.images, one.strength) == (pictures(1), None)
+    assert [note.code for note in notes] == [AdjustmentCode.ONE_PICTURE, AdjustmentCode.NO_STRENGTH]
+    assert tuple(map(str, notes)) == ("your first picture only, of 3", "its own default strength")
+
+    two, notes = adapt(request, EDIT_TWO)
+    assert (two.images, two.strength) == (pictures(2), 0.3)
+    assert [(note.code, str(note)) for note in notes] == [
+        (AdjustmentCode.PICTURES, "your first 2 pictures, of 3")
+    ]
+
+    assert adapt(request, EDIT_MANY) == (request, ())
+
+
+def test_strength_is_dropped_only_where_the_model_does_not_take_it() -> None:
+    request = ImageRequest("bluer", images=pictures(1), strength=0.8)
+    assert adapt(request, EDIT_TWO) == (request, ())
+    adapted, notes = adapt(request, EDIT_ONE)
+    assert adapted == ImageRequest("bluer", images=pictures(1))
+    assert notes == (Adjustment(AdjustmentCode.NO_STRENGTH),)
+    assert adapt(ImageRequest("bluer", images=pictures(1)), EDIT_ONE)[1] == ()
+
+
+async def test_an_edit_falls_back_with_the_first_pictures_and_the_notes(
+    context: ProviderContext, health: HealthBook
+) -> None:
+    registry, a, b, c = editors()
+    a.failures.append(down())
+    chain = candidates(registry, registry.resolve("alpha/kontext", Kind.EDIT), None)
+    request = ImageRequest("swap the hats", images=pictures(3), strength=0.5)
+
+    events = await drain(generate_with_fallback(chain, request, context, health))
+
+    (switched,) = [e for e in events if isinstance(e, Switched)]
+    assert (switched.from_model, switched.to_model) == ("alpha/kontext", "beta/kontext")
+    assert [str(note) for note in switched.adjustments] == [
+        "your first picture only, of 3",
+        "its own default strength",
+    ]
+    assert a.requests == [request]
+    assert b.requests == [ImageRequest("swap the hats", images=pictures(1))]
+    assert c.requests == []
+    assert isinstance(events[-1], ImageResponse)
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        Refused(ErrorCode.MODERATION, provider="ALPHA"),
+        Refused(ErrorCode.MODERATION_REASON, provider="ALPHA", reason="sexual content"),
+    ],
+)
+async def test_a_refusal_by_the_chosen_model_ends_the_job_at_once(
+    context: ProviderContext, health: HealthBook, refusal: Refused
+) -> None:
+    registry, a, b, c = editors()
+    a.failures.append(refusal)
+    chain = candidates(registry, registry.resolve("alpha/kontext", Kind.EDIT), None)
+    request = ImageRequest("swap the hats", images=pictures(1))
+
+    with pytest.raises(Refused) as caught:
+        await drain(generate_with_fallback(chain, request, context, health))
+
+    assert caught.value is refusal
+    assert b.requests == c.requests == []  # no other model is asked
+    assert health.of("alpha").failures_in_a_row == 0  # and it is not the provider's failure
+    assert health.of("alpha").state is State.UP
+
+
+async def test_a_refusal_by_a_fallback_model_stops_the_chain(
+    context: ProviderContext, health: HealthBook
+) -> None:
+    registry, a, b, c = editors()
+    a.failures.append(down())
+    b.failures.append(Refused(ErrorCode.MODERATION, provider="BETA"))
+    chain = candidates(registry, registry.resolve("alpha/kontext", Kind.EDIT), None)
+    request = ImageRequest("swap the hats", images=pictures(2))
+
+    stream = generate_with_fallback(chain, request, context, health)
+    seen: list[Event] = []
+    with pytest.raises(Refused) as caught:
+        async for event in stream:
+            seen.append(event)
+
+    assert caught.value.user_message == "BETA: refused this request (its moderation flagged it)"
+
+    assert [(e.from_model, e.to_model) for e in seen if isinstance(e, Switched)] == [
+        ("alpha/kontext", "beta/kontext")
+    ]
+    assert c.requests == []  # gamma is never tried
+    assert health.of("alpha").failures_in_a_row == 1  # alpha's own failure counts
+    assert health.of("beta").failures_in_a_row == 0  # beta's refusal does not

@@ -10,6 +10,7 @@ import pytest
 
 from providers import ImageRequest, Kind, ProviderSettings
 from providers.core.entry import ConfigError
+from providers.core.image_sizes import STANDARD_RATIOS
 from providers.live.openai.images import OpenAICompatible
 from providers.live.pollinations import Pollinations
 from providers.routing.config import build_registry
@@ -43,7 +44,7 @@ def test_openai_model_lists_and_base_url_come_from_the_environment() -> None:
         environ={},
     )
     ids = [entry.id for entry in registry.entries if entry.id.startswith("openai/")]
-    assert ids == ["openai/dall-e-3", "openai/flux", "openai/llava"]
+    assert ids == ["openai/dall-e-3", "openai/flux", "openai/llava", "openai/gpt-image-2"]
     dalle = registry.resolve("openai/dall-e-3")
     assert dalle.options is not None and dalle.options.max_images == 1
     assert isinstance(dalle.provider, OpenAICompatible)
@@ -55,10 +56,12 @@ def test_pollinations_is_offered_only_with_a_key() -> None:
     registry = build_registry(settings(pollinations_api_key="pk_abc"), environ={})
     flux = registry.resolve("pollinations/flux", Kind.IMAGE)
     assert isinstance(flux.provider, Pollinations)
-    assert [e.id for e in registry.of_provider(flux.provider)] == [
+    assert [e.id for e in registry.of_provider(flux.provider, Kind.IMAGE)] == [
         "pollinations/flux",
         "pollinations/turbo",
-        "pollinations/openai",
+    ]
+    assert [e.id for e in registry.of_provider(flux.provider, Kind.VISION)] == [
+        "pollinations/openai"
     ]
     assert flux.provider.chat.base == "https://gen.pollinations.ai/v1"
 
@@ -152,3 +155,69 @@ def test_the_example_file_builds_these_models(tmp_path: Path) -> None:
         "flux/schnell",
     ):
         assert expected in images
+
+
+# --- edit models ----------------------------------------------------------------------------
+
+
+def test_the_openai_key_alone_offers_gpt_image_2_as_an_edit_model() -> None:
+    registry = build_registry(settings(openai_api_key="sk-abc"), environ={})
+    edit = registry.resolve("openai/gpt-image-2", Kind.EDIT)
+    assert isinstance(edit.provider, OpenAICompatible)
+    assert edit.upstream == "gpt-image-2"
+    options = edit.options
+    assert options is not None
+    assert (options.min_pictures, options.max_pictures, options.strength) == (1, 16, False)
+    assert options.aspect_ratios == ("1:1", "3:2", "2:3")
+    assert options.max_images == 4
+    assert options.pictures.types == ("image/png", "image/jpeg", "image/webp")
+    assert 45_000_000 < options.pictures.max_bytes < 50_000_000
+    assert [e.id for e in registry.entries_of(Kind.EDIT)] == ["openai/gpt-image-2"]
+
+
+def test_openai_edit_models_come_from_the_environment() -> None:
+    registry = build_registry(
+        settings(openai_api_key="sk-abc", openai_edit_models="dall-e-2,kontext=org/kontext-dev"),
+        environ={},
+    )
+    dalle = registry.resolve("openai/dall-e-2", Kind.EDIT).options
+    assert dalle is not None
+    assert (dalle.min_pictures, dalle.max_pictures) == (1, 1)
+    assert dalle.pictures.types == ("image/png",)
+    assert dalle.pictures.max_bytes < 4_000_000 and dalle.pictures.max_side == 1024
+    assert dalle.aspect_ratios == ("1:1",)
+    other = registry.resolve("openai/kontext", Kind.EDIT).options
+    assert other is not None
+    assert (other.max_pictures, other.aspect_ratios) == (16, STANDARD_RATIOS)
+    none = build_registry(settings(openai_api_key="sk", openai_edit_models="none"), environ={})
+    assert none.entries_of(Kind.EDIT) == []
+
+
+def test_an_entry_with_image_api_chat_draws_and_edits_in_chat(tmp_path: Path) -> None:
+    path = tmp_path / "providers.toml"
+    path.write_text(
+        """
+[[provider]]
+name = "openrouter"
+type = "openai"
+label = "OpenRouter"
+base_url = "https://openrouter.ai/api/v1"
+api_key_env = "OPENROUTER_API_KEY"
+image_api = "chat"
+image_models = { nano-banana = "google/gemini-2.5-flash-image" }
+edit_models = { banana-edit = { upstream = "google/gemini-2.5-flash-image" } }
+""",
+        encoding="utf-8",
+    )
+    registry = build_registry(
+        settings(providers_file=path), environ={"OPENROUTER_API_KEY": "or-key"}
+    )
+    draw = registry.resolve("openrouter/nano-banana", Kind.IMAGE)
+    edit = registry.resolve("openrouter/banana-edit", Kind.EDIT)
+    assert isinstance(draw.provider, OpenAICompatible) and draw.provider.in_chat
+    assert edit.provider is draw.provider and edit.upstream == draw.upstream
+    assert draw.options is not None and edit.options is not None
+    assert (draw.options.max_pictures, draw.options.max_images) == (0, 1)
+    assert draw.options.aspect_ratios == STANDARD_RATIOS
+    assert (edit.options.min_pictures, edit.options.max_pictures) == (1, 8)
+    assert edit.options.strength is False
