@@ -124,6 +124,7 @@ async def on_stop(app: AnyApp) -> None:
     are taken up again at the next start."""
     runtime = attached(app)
     if runtime is not None:
+        runtime.providers.stopping = True  # upstream jobs keep running: followed at the start
         await runtime.jobs.shutdown(RESTARTING, runtime.settings.shutdown_grace)
 
 

@@ -37,6 +37,9 @@ class ProviderContext:
 
     settings: ProviderSettings
     http: HttpClient
+    stopping: bool = False
+    """The host is stopping and will follow its jobs again when it is back: a stream closed now
+    leaves its upstream job running (a cancel by the user still cancels it upstream)."""
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings | None = None) -> ProviderContext:

@@ -241,9 +241,10 @@ class Fal(Provider):
                         queue_position=position,
                     )
         except (GeneratorExit, asyncio.CancelledError):
-            await cancel_quietly(
-                lambda: self._put(context, queued.cancel_url), f"{self.label} ({request_id})"
-            )
+            if not context.stopping:
+                await cancel_quietly(
+                    lambda: self._put(context, queued.cancel_url), f"{self.label} ({request_id})"
+                )
             raise
 
         result = await self._call(context, "GET", queued.response_url)

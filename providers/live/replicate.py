@@ -191,9 +191,10 @@ class Replicate(Provider):
         except (GeneratorExit, asyncio.CancelledError):
             path = f"/predictions/{quote(prediction_id)}/cancel"
             cancel_url = self._address(prediction, "cancel", path)
-            await cancel_quietly(
-                lambda: self._post(context, cancel_url), f"{self.label} ({prediction_id})"
-            )
+            if not context.stopping:
+                await cancel_quietly(
+                    lambda: self._post(context, cancel_url), f"{self.label} ({prediction_id})"
+                )
             raise
         yield self._response(prediction, request, model)
 

@@ -147,7 +147,7 @@ def _dig(value: Any, *keys: str) -> Any:
 class EditShape:
     """How a configured edit model takes its pictures, as far as the configuration and what
     we know of the model tell: the ``field``, whether it is a list (None: the schema or the
-    name decides), and the strength field (None: unknown, ask the schema)."""
+    name decides), and the model we know, if it is one (None: its schema tells the rest)."""
 
     field: str
     is_list: bool | None

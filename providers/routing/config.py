@@ -157,6 +157,16 @@ def read_providers_file(path: Path) -> list[ProviderConfig]:
     return configs
 
 
+def _path(location: tuple[int | str, ...]) -> list[str]:
+    """A value's place as the operator wrote it: without pydantic's names for the shapes it
+    tried (``dict[str,...]``, ``EditModel``, ``str``)."""
+    return [
+        str(part)
+        for part in location
+        if not ("[" in str(part) or str(part)[:1].isupper() or part in ("str", "list"))
+    ]
+
+
 _PATTERN_HELP = {
     "name": "must be 1-32 lower-case letters, digits, '-', '_' or '.'",
     "base_url": "must be an http:// or https:// URL",
@@ -165,8 +175,13 @@ _PATTERN_HELP = {
 
 
 def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first["loc"]) or "entry"
+    """The problem to tell: the first one, or, where a value may take several shapes (an edit
+    model is a string or an inline table), the deepest one, which names the key at fault."""
+    problems = error.errors()
+    first = max(problems, key=lambda problem: len(_path(problem["loc"])))
+    if len(_path(first["loc"])) <= len(_path(problems[0]["loc"])):
+        first = problems[0]
+    field = ".".join(_path(first["loc"])) or "entry"
     if first["type"] == "literal_error" and field == "type":
         types = "openai, pollinations, fal, replicate or gradio"
         return f"unknown type '{first.get('input')}' (use {types})"

@@ -219,9 +219,7 @@ def adapt(
     wanted_pictures = len(request.images)
     if wanted_pictures > options.max_pictures >= 1:
         changes["images"] = request.images[: options.max_pictures]
-        code = (
-            AdjustmentCode.ONE_PICTURE if options.max_pictures == 1 else AdjustmentCode.PICTURES
-        )
+        code = AdjustmentCode.ONE_PICTURE if options.max_pictures == 1 else AdjustmentCode.PICTURES
         notes.append(Adjustment(code, {"count": options.max_pictures, "wanted": wanted_pictures}))
     if request.strength is not None and not options.strength:
         changes["strength"] = None

@@ -287,3 +287,45 @@ async def test_the_bot_token_never_leaves_the_bot(
     assert upstream and not any(secret in text for text in upstream)
     ours = [r.getMessage() for r in caplog.records if r.name.split(".")[0] in ("bot", "providers")]
     assert ours and not any(secret in line or "/file/bot" in line for line in ours)
+
+
+async def test_an_edit_cut_short_while_fetching_its_picture_fetches_it_again(
+    world: World, openai_fake: FakeOpenAI
+) -> None:
+    tg = world.tg
+    tg.hold("getFile")  # the bot is fetching the user's photo when it stops
+    async with world.bot(**with_edits(openai_fake)):
+        photo = tg.send_photo(USER, picture((40, 80, 120)), caption="make it autumn")
+        status = await world.status_of(USER, photo)
+        await tg.wait_for(lambda: tg.held("getFile") == 1)
+    tg.release("getFile", drop=True)
+    assert status.text and status.text.startswith("⏸")
+    async with world.bot(**with_edits(openai_fake)):
+        [result] = await edited(world, USER, photo)
+        await tg.wait_for(lambda: status.deleted)
+    [call] = openai_fake.edit_calls
+    assert call.fields["prompt"] == "make it autumn" and sizes_sent(call) == [(80, 48)]
+    assert result.caption is not None and f"🖌 {MODEL}" in result.caption
+
+
+async def test_an_edit_queued_upstream_is_followed_again_after_a_restart_not_sent_twice(
+    world: World,
+) -> None:
+    from tests.fakes.fal import FakeFal
+
+    tg = world.tg
+    async with FakeFal() as fal:
+        fal.queue_frozen = True
+        settings = {"fal_key": fal.key, "fal_queue_url": fal.url}
+        async with world.bot(**settings):
+            photo = tg.send_photo(USER, picture((200, 0, 100)), caption="/edit make it a mosaic")
+            status = await world.status_of(USER, photo)
+            await tg.wait_for(lambda: "queue" in (status.text or ""))
+        fal.queue_frozen = False
+        async with world.bot(**settings):
+            [result] = await edited(world, USER, photo)
+        [(app, body)] = fal.submissions
+        [queued] = fal.requests_by_id.values()
+    assert app == "fal-ai/flux-pro/kontext" and body["prompt"] == "make it a mosaic"
+    assert "image_url" in queued.pictures
+    assert result.caption is not None and "🖌 fal/kontext" in result.caption

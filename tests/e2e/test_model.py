@@ -121,3 +121,41 @@ async def test_in_groups_only_admins_change_the_model(world: World) -> None:
         imagine = tg.send_text(GROUP, "/imagine a fox", user_id=member)
         await world.photos_for(GROUP, imagine, 1)
         assert len(world.sd35.jobs) == 1  # the chat's model is shared by everyone in it
+
+
+async def test_the_brush_tab_lists_edit_models_and_picks_the_chats_edit_model(world: World) -> None:
+    from tests.fakes.openai_api import FakeOpenAI
+
+    tg = world.tg
+    async with FakeOpenAI() as openai_fake:
+        settings = {
+            "openai_api_key": openai_fake.api_key,
+            "openai_base_url": openai_fake.base_url,
+            "openai_edit_models": "gpt-image-2,gpt-image-1.5",
+        }
+        async with world.bot(**settings):
+            command = tg.send_text(USER, "/model")
+            menu = await world.reply_to(USER, command, lambda m: bool(m.buttons))
+            assert "🖌 Edit model: openai/gpt-image-2" in (menu.text or "")
+            tg.press_button(USER, menu.message_id, button(menu, "🖌")["callback_data"])
+            await tg.wait_for(
+                lambda: any("openai/gpt-image-1.5" in b["text"] for b in menu.buttons)
+            )
+            assert "✅ openai/gpt-image-2" in [b["text"] for b in menu.buttons]
+            tg.press_button(USER, menu.message_id, button(menu, "gpt-image-1.5")["callback_data"])
+            await tg.wait_for(lambda: "Edit model: openai/gpt-image-1.5" in (menu.text or ""))
+            assert "Image model: arta/flux" in (menu.text or "")  # the other kinds stay
+            direct = tg.send_text(USER, "/model openai/gpt-image-2")
+            said = await world.reply_to(USER, direct, lambda m: m.kind == "text")
+        assert said.text == "Edit model for this chat: openai/gpt-image-2"
+
+
+async def test_without_edit_models_the_menu_says_the_seeds_draw_from_text_only(
+    world: World,
+) -> None:
+    tg = world.tg
+    async with world.bot():
+        command = tg.send_text(USER, "/model")
+        menu = await world.reply_to(USER, command, lambda m: bool(m.buttons))
+    assert "the built-in providers draw from text only" in (menu.text or "")
+    assert not any(b["text"].endswith("🖌") for b in menu.buttons)

@@ -185,7 +185,8 @@ class FakeGradio(FakeSD35):
     """A Gradio app with ``endpoints`` (api_name -> parameters; change it before a job), and
     ``private`` (a token its files need).
 
-    Records ``jobs`` (AppJob with ``values`` by parameter name) and everything FakeSD35 does.
+    Records ``jobs`` (AppJob with ``values`` by parameter name), ``uploads`` (each file that
+    went up, with its server path, in order) and everything FakeSD35 does.
     """
 
     def __init__(self) -> None:

@@ -336,17 +336,17 @@ def test_image_api_chat_is_for_openai_entries(tmp_path: Path) -> None:
         (
             "[[provider]]\nname = 'x'\ntype = 'fal'\n"
             "edit_models = { multi = { upstream = 'a/b', image_fields = 'image_urls' } }",
-            r"entry 'x': edit_models\b",
+            r"entry 'x': unknown key 'edit_models.multi.image_fields'",
         ),
         (
             "[[provider]]\nname = 'x'\ntype = 'fal'\n"
             "edit_models = { multi = { image_field = 'image_urls' } }",
-            r"entry 'x': edit_models\b",
+            r"entry 'x': 'edit_models.multi.upstream' is required",
         ),
         (
             "[[provider]]\nname = 'x'\ntype = 'fal'\n"
             "edit_models = { multi = { upstream = 'a/b', image_field = 'image urls' } }",
-            r"entry 'x': edit_models\b",
+            r"entry 'x': edit_models.multi.image_field: String should match pattern",
         ),
     ],
 )
