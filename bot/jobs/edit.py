@@ -22,7 +22,7 @@ from bot.jobs.rejected import Rejected
 from bot.runtime import Runtime, models
 from bot.runtime.models import NoModelOfKind
 from bot.telegram.flood import Priority, sending_as
-from providers import ImageRequest, InvalidOption, Kind, ModelEntry, UnknownModel, validate_request
+from providers import InvalidOption, Kind, ModelEntry, UnknownModel, validate_request
 
 NO_EDIT_MODELS = N_(
     "No model here can edit pictures yet: the bot's operator has to set up a provider that "
@@ -50,16 +50,7 @@ async def build(
     """The edit model and request for ``refs`` and ``args``, checked before anything is sent
     (how many pictures the model takes, the options it takes), or Rejected saying why."""
     entry = await _model(runtime, chat_id, args.model, tr)
-    request = ImageRequest(
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        n=args.n or 1,
-        seed=args.seed,
-        aspect_ratio=args.aspect_ratio,
-        steps=args.steps,
-        cfg=args.cfg,
-        strength=args.strength,
-    )
+    request = args.request()
     try:
         validate_request(entry, imagine.with_placeholders(request, len(refs)))
     except InvalidOption as error:

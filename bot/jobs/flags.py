@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.telegram.commands import blank, quoted, too_long
+from providers import ImageRequest
 
 MAX_SEED = 2**32 - 1
 PROMPT_LIMIT = 2000  # characters of a prompt (with its --no), the bot's own limit
@@ -58,6 +59,19 @@ class ImagineArgs:
     cfg: float | None = None
     model: str | None = None
     strength: float | None = None
+
+    def request(self) -> ImageRequest:
+        """The provider-neutral request these arguments ask for (one picture unless ``--n``)."""
+        return ImageRequest(
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            n=self.n or 1,
+            seed=self.seed,
+            aspect_ratio=self.aspect_ratio,
+            steps=self.steps,
+            cfg=self.cfg,
+            strength=self.strength,
+        )
 
 
 def parse_imagine(text: str, tr: Translator | None = None, *, edit: bool = False) -> ImagineArgs:

@@ -110,16 +110,7 @@ async def build_request(runtime: Runtime, chat_id: int, args: ImagineArgs, tr: T
     look = await chat_settings.load(runtime, chat_id)
     applied = chat_settings.apply(look, args, entry.id, entry.options, tr)
     args = applied.args
-    request = ImageRequest(
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        n=args.n or 1,
-        seed=args.seed,
-        aspect_ratio=args.aspect_ratio,
-        steps=args.steps,
-        cfg=args.cfg,
-        strength=args.strength,
-    )
+    request = args.request()
     try:
         validate_request(entry, request)
     except InvalidOption as error:
@@ -390,6 +381,7 @@ def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> 
         edit=edit,
         variations=entry.options is not None and entry.options.max_images > 1,
         originals=runtime.originals.enabled,
+        edits=Kind.EDIT in runtime.defaults,
     )
     return Buttons(tr.gettext("⬆️ What next?"), markup.to_dict())
 

@@ -53,10 +53,12 @@ def keyboard(
     edit: str | None,
     variations: bool,
     originals: bool,
+    edits: bool = True,
 ) -> InlineKeyboardMarkup:
     """🔄 again, 🎲 variations (when the model draws several at once), ✏️ the prompt to change
     (when inline mode is on), 📎 the original files (while they are kept), 🔎 describe and
-    🖌 edit the picture, one of each per picture when there are several."""
+    🖌 edit the picture (when some model here edits), one of each per picture when there are
+    several."""
 
     def button(text: str, action: str, index: int = 0) -> InlineKeyboardButton:
         return InlineKeyboardButton(text, callback_data=Press(job_id, action, index).pack())
@@ -70,14 +72,16 @@ def keyboard(
         )
     rows = [first]
     if count == 1:
-        second = [button(tr.gettext("🔎 Describe"), DESCRIBE), button(tr.gettext("🖌 Edit"), EDIT)]
+        second = [button(tr.gettext("🔎 Describe"), DESCRIBE)]
+        if edits:
+            second.append(button(tr.gettext("🖌 Edit"), EDIT))
         if originals:
             second.insert(0, button(tr.gettext("📎 Original"), ORIGINAL))
         rows.append(second)
         return InlineKeyboardMarkup(rows)
     if originals:
         rows.append([button(tr.gettext("📎 Originals"), ORIGINAL)])
-    for icon, action in (("🔎", DESCRIBE), ("🖌", EDIT)):
+    for icon, action in (("🔎", DESCRIBE), ("🖌", EDIT))[: 2 if edits else 1]:
         row = [button(f"{icon} {i + 1}", action, i) for i in range(min(count, PICTURES))]
         rows += [row[start : start + PER_ROW] for start in range(0, len(row), PER_ROW)]
     return InlineKeyboardMarkup(rows)

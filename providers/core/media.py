@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+
+from providers.core.types import Media
+
 JPEG = "image/jpeg"
 PNG = "image/png"
 WEBP = "image/webp"
@@ -42,3 +46,20 @@ def image_extension(content_type: str | None, default: str = ".bin") -> str:
 def image_filename(data: bytes, stem: str = "image") -> str:
     """``stem`` plus the extension of the sniffed type, e.g. ``image.png``; ``.bin`` if unknown."""
     return stem + image_extension(sniff_image_type(data))
+
+
+def picture_type(media: Media) -> str:
+    """A picture's MIME type: its content type, else its sniffed type, else PNG."""
+    return media.content_type or sniff_image_type(media.data) or PNG
+
+
+def picture_data_url(media: Media) -> str:
+    """A picture as a ``data:<type>;base64,...`` URL (how fal and Replicate take pictures)."""
+    return f"data:{picture_type(media)};base64,{base64.b64encode(media.data).decode('ascii')}"
+
+
+def is_plural(field: str) -> bool:
+    """Whether an input field's name reads as a list (``images``, ``image_urls``; not
+    ``image_url``): how a field of an unknown model is taken when nothing else says."""
+    last = field.lower().rsplit("_", 1)[-1]
+    return last.endswith("s") and not last.endswith("ss")

@@ -109,8 +109,9 @@ class Provider:
         """Events of one image job: progress, previews, then one ImageResponse.
 
         ``request`` has been checked against the model's options. For an edit model it brings
-        its pictures (``request.images``), already fitted to the model's ``PictureLimits``. Closing the stream early
-        (a cancel) also cancels the job upstream where the upstream allows it.
+        its pictures (``request.images``), already fitted to the model's ``PictureLimits``.
+        Closing the stream early (a cancel) also cancels the job upstream where the upstream
+        allows it, unless the host is stopping (``context.stopping``).
         """
         raise InvalidOption(ErrorCode.DOES_NOT_DRAW, name=self.label)
 

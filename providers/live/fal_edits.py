@@ -8,14 +8,13 @@ what we know of the app, else the field's name (a plural such as ``image_urls`` 
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from providers.core.entry import EditModel
-from providers.core.media import sniff_image_type
+from providers.core.media import is_plural, picture_data_url
 from providers.core.types import ImageOptions, ImageRequest, Media, PictureLimits
 
 DEFAULT_FIELD = "image_url"
@@ -84,12 +83,6 @@ KNOWN_APPS: dict[str, EditApp] = {
 """The edit apps whose inputs fal publishes and we checked; other apps get :func:`any_app`."""
 
 
-def is_plural(field: str) -> bool:
-    """Whether a field's name reads as a list (``image_urls``, ``images``; not ``image_url``)."""
-    last = field.lower().rsplit("_", 1)[-1]
-    return last.endswith("s") and not last.endswith("ss")
-
-
 def any_app(field: str, is_list: bool) -> EditApp:
     """An edit app we know nothing about: the pictures, a size and a seed are all we send."""
     options = ImageOptions(
@@ -117,15 +110,9 @@ def edit_app(model: EditModel) -> EditApp:
     return dataclasses.replace(known, options=options, field=field, is_list=is_list)
 
 
-def data_uri(media: Media) -> str:
-    """A picture as a data URI, typed by its content type (else by its bytes, else PNG)."""
-    kind = media.content_type or sniff_image_type(media.data) or "image/png"
-    return f"data:{kind};base64,{base64.b64encode(media.data).decode('ascii')}"
-
-
 def pictures_value(app: EditApp, images: Sequence[Media]) -> str | list[str]:
     """The picture field's value: a list of data URIs, or the one picture's."""
-    uris = [data_uri(media) for media in images]
+    uris = [picture_data_url(media) for media in images]
     return uris if app.is_list else uris[0]
 
 

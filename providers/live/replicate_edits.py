@@ -10,7 +10,6 @@ model has a strength field (``strength`` or ``prompt_strength``) for ``--strengt
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import logging
 import time
@@ -23,7 +22,7 @@ import aiohttp
 from providers.core.entry import EditModel
 from providers.core.errors import ErrorCode, InvalidOption, ProviderError
 from providers.core.http import require
-from providers.core.media import image_extension, sniff_image_type
+from providers.core.media import image_extension, is_plural, picture_data_url, picture_type
 from providers.core.provider import ProviderContext
 from providers.core.types import ImageOptions, ImageRequest, Media, PictureLimits
 
@@ -171,12 +170,6 @@ def edit_shape(model: EditModel) -> EditShape:
     return EditShape(field, is_list, known)
 
 
-def is_plural(field: str) -> bool:
-    """Whether a field's name reads as a list (``images``, ``image_urls``; not ``image``)."""
-    last = field.lower().rsplit("_", 1)[-1]
-    return last.endswith("s") and not last.endswith("ss")
-
-
 def edit_options(model: EditModel) -> ImageOptions:
     """What a request to the configured edit model may ask for.
 
@@ -200,17 +193,6 @@ def edit_options(model: EditModel) -> ImageOptions:
         strength=True,
         pictures=PICTURES,
     )
-
-
-def data_url(media: Media) -> str:
-    """A picture as a data URL, typed by its content type (else by its bytes, else PNG)."""
-    encoded = base64.b64encode(media.data).decode("ascii")
-    return f"data:{picture_type(media)};base64,{encoded}"
-
-
-def picture_type(media: Media) -> str:
-    """A picture's MIME type: its content type, else its sniffed type, else PNG."""
-    return media.content_type or sniff_image_type(media.data) or "image/png"
 
 
 class EditInputs:
@@ -288,7 +270,7 @@ class EditInputs:
     async def picture(self, media: Media, context: ProviderContext) -> str:
         """The value a model's picture field gets: the picture's data URL, or for one too
         large for that, the URL of the picture uploaded through the files API."""
-        url = data_url(media)
+        url = picture_data_url(media)
         if len(url) <= DATA_URL_LIMIT:
             return url
         kind = picture_type(media)

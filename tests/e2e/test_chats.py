@@ -113,6 +113,7 @@ async def test_menu_in_english_and_russian(world: World) -> None:
         == set(russian)
         == {
             "imagine",
+            "edit",
             "model",
             "settings",
             "ask",

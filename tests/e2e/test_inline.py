@@ -96,7 +96,7 @@ async def test_a_chosen_result_shows_a_status_then_becomes_the_picture(world: Wo
         # The Stop button went with the status; one picture has no ◀ ▶, only ✏️.
         assert message.buttons == [
             {
-                "text": "✏️ Edit",
+                "text": "✏️ Prompt",
                 "switch_inline_query_current_chat": f"/imagine {PROMPT} --seed {seed}",
             }
         ]
@@ -144,7 +144,7 @@ async def test_more_pictures_are_turned_with_the_arrows_even_after_a_restart(
         assert world.arta.job_list[0].form["images_num"] == "3"
         assert message.caption == caption_of(1)
         assert arrows(message) == [page_data(1, 2), page_data(1, 1)]
-        assert [b["text"] for b in message.buttons] == ["◀", "▶", "✏️ Edit"]
+        assert [b["text"] for b in message.buttons] == ["◀", "▶", "✏️ Prompt"]
         assert await downloaded(world, message.photo_file_id or "") == png_bytes(0)
         await tg.wait_for(lambda: job_status(world, 1) == JobStatus.DONE)
         files = [message.photo_file_id]

@@ -221,7 +221,7 @@ async def test_edit_prefills_the_prompt_and_seed_when_inline_mode_is_on(world: W
         command = tg.send_text(USER, "/imagine a red fox --seed 7")
         [photo] = await world.photos_for(USER, command, 1)
     labels = [b["text"] for b in photo.buttons]
-    assert labels == ["🔄 Ещё раз", "🎲 Варианты", "✏️ Изменить", "📎 Оригинал", "🔎 Описать"]
+    assert labels == ["🔄 Ещё раз", "🎲 Варианты", "✏️ Описание", "📎 Оригинал", "🔎 Описать"]
     edit = button(photo, "✏️")
     assert edit["switch_inline_query_current_chat"] == "/imagine a red fox --seed 7"
 

@@ -107,10 +107,10 @@ def build() -> Any:
     def combine(prompt: str, images: list[tuple[str, str | None]] | None) -> Any:
         paths = [path for path, _ in images or []]
         report("/combine", prompt, paths)
-        pictures = []
+        pictures: list[Image.Image] = []
         for path in paths:
-            with Image.open(path) as picture:
-                pictures.append(picture.convert("RGB"))
+            with Image.open(path) as opened:
+                pictures.append(opened.convert("RGB"))
         width = sum(p.width for p in pictures)
         height = max((p.height for p in pictures), default=1)
         sheet = Image.new("RGB", (max(width, 1), height), (255, 255, 255))

@@ -41,6 +41,7 @@ from bot.jobs.flags import parse_imagine
 from bot.runtime import BotContext, Runtime
 from bot.runtime.languages import texts_for
 from bot.telegram.callback_data import CallbackData
+from providers import Kind
 
 ASK = "ask"
 DESCRIBE = "describe"
@@ -68,21 +69,23 @@ class PhotoAction(CallbackData):
     photo_message_id: int
 
 
-def photo_actions(tr: Translator, photo_message_id: int) -> InlineKeyboardMarkup:
+def photo_actions(
+    tr: Translator, photo_message_id: int, *, edits: bool = True
+) -> InlineKeyboardMarkup:
     """The buttons under a photo (the user's message ``photo_message_id``), in ``tr``'s
-    language: one row per action."""
+    language: ❓ and 🔎, then 🖌 when some model here edits pictures."""
     asking = PhotoAction(ASK, photo_message_id).pack()
     describing = PhotoAction(DESCRIBE, photo_message_id).pack()
-    editing = PhotoAction(EDIT, photo_message_id).pack()
-    return InlineKeyboardMarkup(
+    rows = [
         [
-            [
-                InlineKeyboardButton(tr.gettext(EDIT_BUTTON), callback_data=editing),
-                InlineKeyboardButton(tr.gettext(DESCRIBE_BUTTON), callback_data=describing),
-            ],
-            [InlineKeyboardButton(tr.gettext(ASK_BUTTON), callback_data=asking)],
+            InlineKeyboardButton(tr.gettext(ASK_BUTTON), callback_data=asking),
+            InlineKeyboardButton(tr.gettext(DESCRIBE_BUTTON), callback_data=describing),
         ]
-    )
+    ]
+    if edits:
+        editing = PhotoAction(EDIT, photo_message_id).pack()
+        rows.append([InlineKeyboardButton(tr.gettext(EDIT_BUTTON), callback_data=editing)])
+    return InlineKeyboardMarkup(rows)
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,9 @@ async def offer(update: Update, context: BotContext) -> None:
     runtime = context.runtime
     tr = await texts_for(runtime, update)
     ref = photos.photo_ref(message, tr)
+    edits = Kind.EDIT in runtime.defaults
     sent = await message.reply_text(
-        tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id)
+        tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id, edits=edits)
     )
     await photo_prompts.remember(runtime, sent.chat_id, sent.message_id, ref)
 
@@ -196,14 +200,16 @@ def _photo_under(query: CallbackQuery, action: PhotoAction | None) -> Message | 
 async def question(update: Update, context: BotContext) -> None:
     """A text replying to one of the bot's prompts about a photo is a question about that
     photo; one replying to a picture (the user's own or one the bot sent) says how to change
-    it; any other text gets the usual pointer."""
+    it (a question about it where no model edits pictures); any other text gets the usual
+    pointer."""
     message = update.effective_message
     target = message.reply_to_message if message is not None else None
     if message is None or target is None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
-    if photos.photo_source(target) is target:
+    is_picture = photos.photo_source(target) is target
+    if is_picture and Kind.EDIT in runtime.defaults:
         args = parse_imagine(message.text or "", tr, edit=True)
         refs = photos.refs_of([target], tr)
         await edit.submit(runtime, context.bot, message, refs, args, tr)
@@ -214,6 +220,8 @@ async def question(update: Update, context: BotContext) -> None:
         if ref is None and target.text in _prompt_texts():
             await message.reply_text(tr.gettext(STALE_PROMPT))
             return
+    elif is_picture and message.from_user is not None and _from(target, message.from_user.id):
+        ref = photos.photo_ref(target, tr)
     if ref is None:
         await hints.hint(update, context)
         return

@@ -49,8 +49,13 @@ def test_an_action_that_does_not_fit_is_refused_when_packed() -> None:
 
 
 def test_the_keyboard_asks_about_the_photo_in_the_users_language() -> None:
-    [[edit, describe], [button]] = photo_actions(translator("ru"), 17).inline_keyboard
-    assert [edit.text, describe.text, button.text] == ["🖌 Изменить", "🔎 Описать", "❓ Спросить о ней"]
+    [[button, describe], [edit]] = photo_actions(translator("ru"), 17).inline_keyboard
+    assert [button.text, describe.text, edit.text] == [
+        "❓ Спросить о ней",
+        "🔎 Описать",
+        "🖌 Изменить",
+    ]
+    [[button, describe]] = photo_actions(translator("en"), 17, edits=False).inline_keyboard
     assert PhotoAction.unpack(edit.callback_data or "") == PhotoAction(EDIT, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(button.callback_data or "") == PhotoAction(ASK, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(describe.callback_data or "") == PhotoAction(DESCRIBE, 17)  # type: ignore[arg-type]

@@ -38,6 +38,14 @@ def test_one_picture_gets_one_describe_and_edit_button_an_album_one_per_picture(
         "🔎 Describe",
         "🖌 Edit",
     ]
+    drawing_only = keyboard(
+        EN, 5, count=2, edit=None, variations=False, originals=False, edits=False
+    )
+    assert [b.text for row in drawing_only.inline_keyboard for b in row] == [
+        "🔄 Again",
+        "🔎 1",
+        "🔎 2",
+    ]
     album = keyboard(EN, 5, count=7, edit="/imagine x", variations=True, originals=True)
     rows = [[b.text for b in row] for row in album.inline_keyboard]
     assert rows[0] == ["🔄 Again", "🎲 Variations", "✏️ Prompt"]

@@ -168,7 +168,7 @@ def test_gradio_client_reaches_the_same_function_the_same_way(
         monkeypatch.setenv(name, value)
     # Imported here, with the offline environment set: huggingface_hub (which gradio_client
     # imports) reads its offline and telemetry switches when it is first imported.
-    from gradio_client import Client, handle_file
+    from gradio_client import Client, handle_file  # type: ignore[import-untyped]
 
     source = tmp_path / "photo.png"
     source.write_bytes(RED_BLUE)
