@@ -31,6 +31,54 @@ TOKEN_HELP = (
 
 IdSet = Annotated[frozenset[int], NoDecode]
 
+MAX_MODEL_COST = 1_000_000
+"""The most credits MODEL_COSTS may ask for one picture."""
+MAX_PACK_STARS = 10_000
+MAX_PACK_CREDITS = 10_000_000
+
+
+def parse_model_costs(value: str) -> list[tuple[str, int]]:
+    """MODEL_COSTS as ``(pattern, credits)`` pairs in the order given (patterns lower-cased).
+
+    Raises ValueError, one line saying what to write, for a malformed item."""
+    costs: list[tuple[str, int]] = []
+    for item in _items(value):
+        pattern, sep, credits = (part.strip() for part in item.partition("="))
+        if not sep or not pattern or re.search(r"[\s=]", pattern):
+            raise ValueError(f"'{item}' is not pattern=credits; write them like openai/*=4,fal/*=2")
+        costs.append((pattern.lower(), _whole(item, credits, "credits", 0, MAX_MODEL_COST)))
+    return costs
+
+
+def parse_stars_packs(value: str) -> list[tuple[int, int]]:
+    """STARS_PACKS as ``(stars, credits)`` pairs in the order given.
+
+    Raises ValueError, one line saying what to write, for a malformed item or two packs at
+    one price."""
+    packs: list[tuple[int, int]] = []
+    for item in _items(value):
+        stars, sep, credits = (part.strip() for part in item.partition("="))
+        if not sep:
+            raise ValueError(f"'{item}' is not stars=credits; write them like 50=100,250=600")
+        pack = (
+            _whole(item, stars, "stars", 1, MAX_PACK_STARS),
+            _whole(item, credits, "credits", 1, MAX_PACK_CREDITS),
+        )
+        if any(known == pack[0] for known, _ in packs):
+            raise ValueError(f"two packs cost {pack[0]} stars; give each pack its own price")
+        packs.append(pack)
+    return packs
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _whole(item: str, text: str, what: str, low: int, high: int) -> int:
+    if not re.fullmatch(r"[0-9]{1,9}", text) or not low <= int(text) <= high:
+        raise ValueError(f"'{item}': the {what} must be a whole number from {low} to {high}")
+    return int(text)
+
 
 class BotSettings(ProviderSettings):
     """Everything an operator can set; names match the table in README.md and .env.example."""
@@ -81,6 +129,17 @@ class BotSettings(ProviderSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
+    free_credits: int | None = Field(default=None, ge=0, le=MAX_PACK_CREDITS)
+    """Credits each user gets per CREDITS_PERIOD (unset: no credit accounting at all; 0: only
+    bought credits)."""
+    credits_period: Literal["day", "month"] = "day"
+    """When free credits renew: each UTC day or each UTC month."""
+    model_costs: str = ""
+    """``pattern=credits`` per picture, first match wins, ``*`` matches within an id
+    (``openai/*=4,fal/*=2``); a model no pattern matches costs its provider entry's ``cost``."""
+    stars_packs: str = ""
+    """``stars=credits`` packs /buy offers (``50=100,250=600``; unset: no sales)."""
+
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """text: one readable line per event; json: one JSON object a line (for log shippers)."""
@@ -100,10 +159,36 @@ class BotSettings(ProviderSettings):
     def _log_format(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("inline_cache_chat_id", mode="before")
+    @field_validator("inline_cache_chat_id", "free_credits", mode="before")
     @classmethod
     def _unset_if_empty(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("credits_period", mode="before")
+    @classmethod
+    def _credits_period(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("model_costs")
+    @classmethod
+    def _model_costs(cls, value: str) -> str:
+        parse_model_costs(value)
+        return value.strip()
+
+    @field_validator("stars_packs")
+    @classmethod
+    def _stars_packs(cls, value: str) -> str:
+        parse_stars_packs(value)
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _packs_need_credits(self) -> BotSettings:
+        if self.stars_packs and self.free_credits is None:
+            raise ValueError(
+                "STARS_PACKS needs FREE_CREDITS: set FREE_CREDITS (0 for no free credits) so "
+                "that bought credits are counted"
+            )
+        return self
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -91,11 +91,17 @@ def summary(runtime: Runtime, chosen: models.ChatModels, tr: Translator) -> str:
         if chosen.edit is not None
         else f"🖌 {tr.gettext(NO_EDITS)}\n"
     )
+    prices = (
+        tr.gettext("🪙 beside a model: its price in credits per picture (/balance).") + "\n"
+        if runtime.credits.enabled
+        else ""
+    )
     return (
         line("🎨", tr.gettext("Image model: {model}"), chosen.image)
         + line("🔎", tr.gettext("Vision model: {model}"), chosen.vision)
         + edits
         + "\n"
+        + prices
         + tr.gettext("Pick another below, or send /model <id> (for example /model sd-3.5).")
     )
 
@@ -106,12 +112,15 @@ def tab_label(runtime: Runtime, provider: Provider, selected: bool) -> str:
     return ("• " if selected else "") + down + provider.label
 
 
-def button_label(entry: ModelEntry, chosen: models.ChatModels, *, full: bool = False) -> str:
-    """A model's button: ✅ when the chat uses it; ``full`` names it by id (the 🖌 tab mixes
-    providers)."""
+def button_label(
+    entry: ModelEntry, chosen: models.ChatModels, *, full: bool = False, cost: int = 0
+) -> str:
+    """A model's button: ✅ when the chat uses it, 🪙 and its price per picture where it
+    costs credits; ``full`` names it by id (the 🖌 tab mixes providers)."""
     name = entry.upstream if len(entry.upstream) <= 24 else entry.alias
     name = entry.id if full else name
-    return ("✅ " if entry in (chosen.image, chosen.vision, chosen.edit) else "") + name
+    price = f" · 🪙{cost}" if cost else ""
+    return ("✅ " if entry in (chosen.image, chosen.vision, chosen.edit) else "") + name + price
 
 
 def tab_entries(runtime: Runtime, tab: int) -> list[ModelEntry]:
@@ -150,7 +159,12 @@ def keyboard(
         rows.append(
             [
                 InlineKeyboardButton(
-                    button_label(e, chosen, full=tab == len(providers)),
+                    button_label(
+                        e,
+                        chosen,
+                        full=tab == len(providers),
+                        cost=runtime.credits.cost_of(e) if runtime.credits.enabled else 0,
+                    ),
                     callback_data=ModelPick(e.short_id).pack(),
                 )
                 for e in shown[start : start + PER_ROW]

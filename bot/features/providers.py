@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from bot.i18n import Translator
 from bot.i18n.errors import recorded_error_text
 from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext, models
@@ -38,12 +40,24 @@ async def providers_command(update: Update, context: BotContext) -> None:
             tr,
             provider.label,
             health,
-            [e.id for e in (chosen.image, chosen.vision) if e.provider is provider],
+            [
+                e.id
+                for e in (chosen.image, chosen.vision, chosen.edit)
+                if e and e.provider is provider
+            ],
             runtime.health.clock(),
             show_error=operator,
         )
+        if (until := runtime.health.budget_until(provider.name)) is not None:
+            line += "\n   " + over_budget_note(tr, until)
         lines.append(line)
     await message.reply_text(render.providers_text(tr, lines))
+
+
+def over_budget_note(tr: Translator, until: float) -> str:
+    """Why a provider is skipped although it works: its daily budget is spent until ``until``."""
+    when = time.strftime("%H:%M", time.gmtime(until))
+    return tr.gettext("💸 spent its budget for today; skipped until {time} UTC").format(time=when)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

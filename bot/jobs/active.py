@@ -124,6 +124,9 @@ class ActiveJob:
         the upstream's own stages when the work reports them, accepted, delivering."""
         self.provider: str | None = None
         """The provider working on the job (for the log line at its end)."""
+        self.charge: tuple[int, str] | None = None
+        """What the job is charged when it ends delivered: credits and the provider that drew
+        (None: the whole of what it reserved; see bot.jobs.billing)."""
         with contextlib.suppress(ProviderError):
             self.provider = runtime.registry.resolve(order.model_id).provider.label
 

@@ -21,7 +21,7 @@ from telegram import Bot, Message
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import sentence, switched_parts, unknown_model
-from bot.jobs import chat_settings
+from bot.jobs import billing, chat_settings
 from bot.jobs.active import ActiveJob, Order, Work
 from bot.jobs.flags import ImagineArgs
 from bot.jobs.life import MAX_RUNS, RESENDING
@@ -203,6 +203,7 @@ def drawing(entry: ModelEntry, request: ImageRequest, accepted: Accepted | None 
                 options = job.order.options
                 look = Look(bool(options.get(SPOILER)), bool(options.get(CAPTION_ABOVE)))
                 under = buttons(job, entry, result.seed, len(pictures))
+                billing.charge_for(job, drawn, len(pictures))
                 await job.deliver(pictures, caption, look, under)
             await job.runtime.keep_paces()
         finally:

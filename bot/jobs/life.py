@@ -39,6 +39,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import error_text
+from bot.jobs import billing
 from bot.jobs.active import ActiveJob, JobFailed, Order, Work
 from bot.jobs.job_log import log_job
 from bot.jobs.rejected import Rejected
@@ -122,13 +123,20 @@ async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: W
         )
         return
     job = Job(chat_id=order.chat_id, user_id=order.user_id)
+    tr = translator(order.language)
     try:
         runtime.jobs.admit(job)
     except TooManyJobs as error:
         if error.already_told and order.inline_message_id is None:
             return
-        tr = translator(order.language)
         raise Rejected(too_many_jobs(tr, runtime.settings.max_jobs_per_user)) from None
+    try:
+        cost = await billing.reserve(runtime, order, tr)
+    except Rejected:
+        runtime.jobs.discard(job)
+        raise
+    if cost:
+        waiting = f"{waiting} · {billing.cost_text(tr, cost)}"
     runtime.jobs.start(job, lambda job: _live(runtime, bot, job, order, waiting, work))
 
 
@@ -232,9 +240,22 @@ async def _live(
         end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
         end.outcome, end.failure = "error", True
         end.code = type(sys.exc_info()[1]).__name__
+    await _bill(active, end)
     await _close(active, end)  # the runner forgets the job after this
     if end.status == JobStatus.DELIVERING:
         runtime.jobs.later(RETRY_LATER, lambda: _deliver_later(runtime, bot, job.id))
+
+
+async def _bill(active: ActiveJob, end: _End) -> None:
+    """Charges a job that delivered, gives the hold of one that ended otherwise back; a job
+    left open (a restart, an outage) keeps its hold for the next start."""
+    try:
+        if end.status == JobStatus.DONE:
+            await billing.settle(active)
+        elif not end.keep_open:
+            await active.runtime.credits.release(billing.key_of(active.order))
+    except StorageError as error:
+        log.error("job %s: could not settle its credits: %s", active.id, error)
 
 
 async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
@@ -432,10 +453,12 @@ async def settle_stale(runtime: Runtime, bot: Bot, row: JobRow) -> None:
 
 
 async def close_stored(runtime: Runtime, bot: Bot, row: JobRow, note: str) -> None:
-    """Ends a stored job that cannot be taken up again, saying ``note`` where the user looks."""
+    """Ends a stored job that cannot be taken up again, saying ``note`` where the user looks
+    (what it reserved is given back)."""
     await runtime.storage.update_job(
         row.id, status=JobStatus.FAILED, error="interrupted", final_text=note
     )
+    await runtime.credits.release(billing.row_key(row))
     reply = ReplyParameters(row.command_message_id, allow_sending_without_reply=True)
     with contextlib.suppress(TelegramError):
         if row.inline_message_id is not None:

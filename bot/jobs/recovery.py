@@ -17,7 +17,7 @@ from collections.abc import Callable
 from telegram import Bot
 
 from bot.i18n import ENGLISH, N_, translator
-from bot.jobs import ask, describe, imagine, inline
+from bot.jobs import ask, billing, describe, imagine, inline
 from bot.jobs.active import Work
 from bot.jobs.life import close_stored, resume, settle_stale
 from bot.runtime import Runtime
@@ -43,6 +43,7 @@ async def recover(runtime: Runtime, bot: Bot) -> None:
         if row.status == JobStatus.DELIVERING and row.id not in runtime.outbox.job_ids():
             # Everything was accepted just before the crash; only the record was missing.
             await runtime.storage.update_job(row.id, status=JobStatus.DONE, final_text="")
+            await runtime.credits.settle(billing.row_key(row))
             stored = await runtime.storage.get_job(row.id)
             if stored is not None:
                 await settle_stale(runtime, bot, stored)

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.runtime.credits import Credits
 from bot.runtime.queue import JobRunner
 from bot.settings import BotSettings
 from bot.storage.database import Storage
@@ -32,7 +33,8 @@ PACES_SAVED_EVERY = 10.0
 @dataclass
 class Runtime:
     """Settings, database, model registry, provider health, connection pool, the job runner
-    the outbox of pictures waiting for Telegram, and the original files behind 📎."""
+    the outbox of pictures waiting for Telegram, the original files behind 📎, and every
+    user's credits."""
 
     settings: BotSettings
     storage: Storage
@@ -44,6 +46,8 @@ class Runtime:
     jobs: JobRunner
     outbox: Outbox
     originals: Originals
+    credits: Credits
+    """What jobs cost and who has what (off unless FREE_CREDITS is set)."""
     paces_saved_at: float = 0.0
     """When :meth:`keep_paces` last wrote (the event loop's clock)."""
 
@@ -53,6 +57,8 @@ class Runtime:
         registry = settings.registry()
         health = await HealthBook.open(storage)
         await load_paces(storage, pacers(registry))
+        credits = Credits(settings, storage, registry, health)
+        await credits.restore_budgets()
         return cls(
             settings=settings,
             storage=storage,
@@ -67,6 +73,7 @@ class Runtime:
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
             outbox=Outbox(settings.data_dir / "outbox"),
             originals=Originals(settings.data_dir / "originals", settings.keep_originals_days),
+            credits=credits,
         )
 
     def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:

@@ -93,3 +93,36 @@ class JobRow:
     language: str | None = None  # the language the job's texts are in (None: from before them)
     result: dict[str, Any] | None = None  # what the job made (see bot.services.results)
     inline_message_id: str | None = None  # an inline-mode job's message (no status message then)
+
+
+@dataclass(frozen=True)
+class CreditAccount:
+    """A user's credits as stored: free credits used in the current period, bought ones left."""
+
+    user_id: int
+    free_used: int
+    bought: int
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What settling a hold did: ``charged`` credits spent on ``provider``, which has spent
+    ``provider_day_total`` credits on ``day`` (UTC, 'YYYY-MM-DD') with it."""
+
+    user_id: int
+    provider: str
+    charged: int
+    day: str
+    provider_day_total: int
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    """One Telegram Stars payment and, once refunded, when."""
+
+    charge_id: str
+    user_id: int
+    stars: int
+    credits: int
+    created_at: float
+    refunded_at: float | None = None

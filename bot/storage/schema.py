@@ -106,4 +106,50 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE chat_prefs ADD COLUMN edit_model TEXT;
     """,
+    # Credits: each user's account (free credits used in the current period, bought ones
+    # left), what running jobs hold, what was spent on each provider per UTC day, Telegram
+    # Stars payments (one row per charge id) and the credits admins granted.
+    """
+    CREATE TABLE accounts (
+        user_id   INTEGER PRIMARY KEY,
+        period    TEXT NOT NULL,
+        free_used INTEGER NOT NULL DEFAULT 0,
+        bought    INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE holds (
+        key         TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        provider    TEXT NOT NULL,
+        amount      INTEGER NOT NULL,
+        free_part   INTEGER NOT NULL,
+        bought_part INTEGER NOT NULL,
+        period      TEXT NOT NULL,
+        created_at  REAL NOT NULL
+    );
+    CREATE TABLE spends (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id    INTEGER NOT NULL,
+        provider   TEXT NOT NULL,
+        amount     INTEGER NOT NULL,
+        day        TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX spends_day ON spends (day, provider);
+    CREATE TABLE payments (
+        charge_id   TEXT PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        stars       INTEGER NOT NULL,
+        credits     INTEGER NOT NULL,
+        created_at  REAL NOT NULL,
+        refunded_at REAL
+    );
+    CREATE INDEX payments_created ON payments (created_at);
+    CREATE TABLE grants (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id    INTEGER NOT NULL,
+        credits    INTEGER NOT NULL,
+        by_user    INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    """,
 )

@@ -66,6 +66,11 @@ class ProviderConfig(BaseModel):
     """How many jobs the provider runs at once (default: 4 for gradio, 128 for the others)."""
     response_format: Literal["b64_json", "url"] | None = None
     """openai: sent with image requests only when set (gpt-image-1 rejects the parameter)."""
+    cost: int | None = Field(default=None, ge=0, le=1_000_000)
+    """Credits a picture of any of the entry's models costs (unset: 0; MODEL_COSTS wins)."""
+    max_daily_cost: int | None = Field(default=None, ge=1)
+    """Credits all users together may spend on the entry per UTC day; past it the provider is
+    skipped like a down one until the next UTC midnight (unset: no limit)."""
 
     @property
     def url(self) -> str:

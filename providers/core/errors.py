@@ -126,6 +126,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_MODEL_SUGGESTIONS = "unknown_model_suggestions"
     # Fallback
     DOWN = "down"
+    OVER_BUDGET = "over_budget"
     NO_RESULT = "no_result"
     HAD_FAILED = "had_failed"
     ALL_FAILED = "all_failed"
@@ -242,6 +243,7 @@ SENTENCES: Mapping[ErrorCode, str] = {
     ErrorCode.UNKNOWN_MODEL: "Unknown model '{name}'.",
     ErrorCode.UNKNOWN_MODEL_SUGGESTIONS: "Unknown model '{name}'. Did you mean: {suggestions}?",
     ErrorCode.DOWN: "is down",
+    ErrorCode.OVER_BUDGET: "has spent its budget for today",
     ErrorCode.NO_RESULT: "finished without a result",
     ErrorCode.HAD_FAILED: "had failed",
     ErrorCode.ALL_FAILED: "No model could take this job right now ({listed}).",

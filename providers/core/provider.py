@@ -71,6 +71,11 @@ class Provider:
     """How users see the provider named ("ARTA", "fal")."""
     max_concurrency: int = API_SLOTS
     """How many of its jobs run at once (an entry's ``max_concurrency`` changes it)."""
+    cost: int | None = None
+    """Credits a picture of any of its models costs, from the entry's ``cost`` (None: not set;
+    a MODEL_COSTS pattern that matches a model wins)."""
+    max_daily_cost: int | None = None
+    """Credits all users together may spend on it per UTC day (None: no limit)."""
     typical_seconds: ClassVar[float | None] = None
     """How long a job typically takes from submission to a finished status, as declared: its
     :attr:`pacer` starts from it when nothing was learned (None: nothing declared)."""

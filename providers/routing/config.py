@@ -278,6 +278,10 @@ def build_providers(configs: Iterable[Configured]) -> list[Provider]:
         provider = factory(item.config, item.api_key)
         if item.config.max_concurrency is not None:
             provider.max_concurrency = item.config.max_concurrency
+        if item.config.cost is not None:
+            provider.cost = item.config.cost
+        if item.config.max_daily_cost is not None:
+            provider.max_daily_cost = item.config.max_daily_cost
         providers.append(provider)
     return providers
 

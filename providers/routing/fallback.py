@@ -135,9 +135,8 @@ async def _first_that_works(
         if tried and until is not None and asyncio.get_running_loop().time() >= until:
             break  # no time left for another model: the failures so far are the answer
         if not health.admit(name):
-            tried.append(
-                (entry, ProviderUnavailable(ErrorCode.DOWN, provider=entry.provider.label))
-            )
+            code = ErrorCode.OVER_BUDGET if health.is_over_budget(name) else ErrorCode.DOWN
+            tried.append((entry, ProviderUnavailable(code, provider=entry.provider.label)))
             continue
         began = time.monotonic()
         try:

@@ -5,6 +5,9 @@ reached, answers 5xx, times out, is out of quota, refuses our key, sends somethi
 is down for a cool-down that doubles while it stays down. Jobs skip a down provider; once the
 cool-down has passed, one job at a time is let through as a probe, and its outcome decides.
 A user's mistakes (a bad option, an unknown model) never count.
+
+A provider that has spent its daily budget (the host's credits, see :meth:`HealthBook.over_budget`)
+is skipped the same way until the moment the host names, without counting as a failure.
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ class HealthBook:
         self.clock = clock
         self._records: dict[str, Health] = {}
         self._probing: set[str] = set()
+        self._budgets: dict[str, float] = {}  # provider -> when its spent budget renews
 
     @classmethod
     async def open(cls, store: HealthStore) -> HealthBook:
@@ -135,11 +139,28 @@ class HealthBook:
             return False
         return health.down_until > self.clock() or provider in self._probing
 
+    def over_budget(self, provider: str, until: float) -> None:
+        """Jobs skip the provider until ``until`` (Unix seconds): it has spent its budget."""
+        self._budgets[provider] = max(until, self._budgets.get(provider, until))
+
+    def is_over_budget(self, provider: str) -> bool:
+        """Whether the provider has spent its budget and it has not renewed yet."""
+        return self.budget_until(provider) is not None
+
+    def budget_until(self, provider: str) -> float | None:
+        """When the provider's spent budget renews (Unix seconds), or None when it is within
+        its budget (or has none)."""
+        until = self._budgets.get(provider)
+        if until is None or until <= self.clock():
+            self._budgets.pop(provider, None)
+            return None
+        return until
+
     def admit(self, provider: str) -> bool:
-        """Whether a job may use the provider now; a down provider past its cool-down lets
-        exactly one job through as a probe (call :meth:`succeeded`, :meth:`failed` or
-        :meth:`released` when it ends)."""
-        if self.is_down(provider):
+        """Whether a job may use the provider now: not while it is over its budget; a down
+        provider past its cool-down lets exactly one job through as a probe (call
+        :meth:`succeeded`, :meth:`failed` or :meth:`released` when it ends)."""
+        if self.is_down(provider) or self.is_over_budget(provider):
             return False
         if self.of(provider).down_until is not None:
             self._probing.add(provider)

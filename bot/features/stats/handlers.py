@@ -8,12 +8,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.features.stats import figures as stats
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
+from bot.storage.records import PaymentRecord
 from bot.telegram.commands import arguments, no_arguments
 
+PAYMENTS_LISTED = 10
 OPERATORS_ONLY = N_("Sorry, /stats is for the bot's operators only.")
 
 
@@ -31,7 +33,31 @@ async def stats_command(update: Update, context: BotContext) -> None:
     if refusal := no_arguments(tr, "stats", arguments(message, context.bot.username)):
         raise Rejected(refusal)
     figures = await stats.collect(runtime, time.time())
-    await message.reply_text(stats.text(tr, figures))
+    text = stats.text(tr, figures)
+    if runtime.credits.enabled or runtime.credits.packs:
+        text += "\n\n" + payments_text(tr, await runtime.credits.payments(PAYMENTS_LISTED))
+    await message.reply_text(text)
+
+
+def payments_text(tr: Translator, payments: list[PaymentRecord]) -> str:
+    """The latest Stars payments, newest first: when, who, stars, credits, the charge id (what
+    /refund takes) and whether it was refunded."""
+    if not payments:
+        return tr.gettext("⭐ No payments yet.")
+    lines = [tr.gettext("⭐ Latest payments:")]
+    for payment in payments:
+        when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(payment.created_at))
+        line = tr.gettext("{when} · user {user} · {stars} ⭐ → {credits} · {charge}").format(
+            when=when,
+            user=payment.user_id,
+            stars=payment.stars,
+            credits=payment.credits,
+            charge=payment.charge_id,
+        )
+        if payment.refunded_at is not None:
+            line += " · " + tr.gettext("refunded")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:

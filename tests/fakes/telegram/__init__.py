@@ -64,6 +64,15 @@ Test-side API (all synchronous unless marked async)
                ``pending_updates``, ``too_many_requests_sent``, ``inline_answers``,
                ``inline_answer``, ``inline_message``
     waiting:   async ``wait_for``, ``wait_for_call``, ``wait_for_bot_message``
+    payments:  ``checkout_timeout``, async ``pay``, ``redeliver_payment``, ``invoices``,
+               ``payment``, ``payments``, ``checkout_answers``, ``refunds``
+
+Payments in Telegram Stars (see ``payments``)
+    ``sendInvoice`` in XTR is checked like Telegram and stored as an ``invoice`` message
+    (``tg.invoices(chat_id)`` adds the payload); ``await tg.pay(invoice)`` plays the user:
+    a ``pre_checkout_query`` the bot must answer within ``checkout_timeout``, then, if it said
+    ok, the ``successful_payment`` message and the charge id. ``refundStarPayment`` refunds a
+    charge once.
 
 Inline mode (``tg.inline_mode = True``, as /setinline in @BotFather)
     ``send_inline_query`` makes an ``inline_query`` update; ``answerInlineQuery`` is checked
@@ -79,8 +88,9 @@ Modules
     ``server`` is the emulator (routes, dispatch, observing, waiting), joined from the method
     groups ``profile`` (getMe, commands), ``updates`` (users' actions, getUpdates, webhooks,
     callback answers), ``messages`` (send/edit/delete), ``files`` (uploads, URLs, getFile,
-    downloads), ``chats`` (chats, members, topics), ``inline`` (inline mode) and ``faults``
-    (injected failures, holds, the flood check), on ``core`` (state and shared helpers).
+    downloads), ``chats`` (chats, members, topics), ``inline`` (inline mode), ``payments``
+    (Telegram Stars) and ``faults`` (injected failures, holds, the flood check), on ``core``
+    (state and shared helpers).
     Beside them: ``limits`` (flood control), ``records`` (what tests read), ``params``
     (request decoding), ``formatting`` (text, entities, HTML, keyboards), ``errors``
     (Telegram's limits and texts).
@@ -101,8 +111,12 @@ from tests.fakes.telegram.records import (
     Anywhere,
     Call,
     CallbackAnswer,
+    CheckoutAnswer,
     Draft,
     InlineAnswer,
+    SentInvoice,
+    StarPayment,
+    StarRefund,
     StoredFile,
     StoredMessage,
     UploadedFile,
@@ -117,11 +131,15 @@ __all__ = [
     "BotApiEmulator",
     "Call",
     "CallbackAnswer",
+    "CheckoutAnswer",
     "Draft",
     "FloodControl",
     "FloodPolicy",
     "InlineAnswer",
     "Params",
+    "SentInvoice",
+    "StarPayment",
+    "StarRefund",
     "StoredFile",
     "StoredMessage",
     "UploadedFile",

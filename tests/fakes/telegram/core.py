@@ -30,8 +30,12 @@ from tests.fakes.telegram.params import Params
 from tests.fakes.telegram.records import (
     Call,
     CallbackAnswer,
+    CheckoutAnswer,
     Draft,
     InlineAnswer,
+    SentInvoice,
+    StarPayment,
+    StarRefund,
     StoredFile,
     StoredMessage,
     _CallbackQuery,
@@ -39,6 +43,7 @@ from tests.fakes.telegram.records import (
     _Failure,
     _Hold,
     _InlineQuery,
+    _PreCheckout,
 )
 
 # Update types delivered when allowed_updates was never set (or set to []): Telegram's
@@ -74,8 +79,8 @@ _Handler = Callable[[Params], Any]
 class EmulatorCore(FakeServer):
     """The state of one emulated bot and the helpers its method groups share.
 
-    The groups (profile, updates, messages, files, chats, inline, faults) subclass it and
-    ``server.BotApiEmulator`` joins them; every ``_m_<method>`` is a Bot API method.
+    The groups (profile, updates, messages, files, chats, inline, payments, faults) subclass
+    it and ``server.BotApiEmulator`` joins them; every ``_m_<method>`` is a Bot API method.
     """
 
     def __init__(
@@ -105,6 +110,7 @@ class EmulatorCore(FakeServer):
         self.url_fetch_timeout = 10.0
         self.inline_mode = False  # @BotFather /setinline: users may send inline queries
         self.inline_feedback = False  # /setinlinefeedback: chosen results come as updates
+        self.checkout_timeout = 10.0  # seconds (clock()) Telegram waits for answerPreCheckoutQuery
         # What tests observe
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -116,6 +122,9 @@ class EmulatorCore(FakeServer):
         self.unauthorized_requests = 0
         self.errors: list[Exception] = []  # emulator bugs (answered with 500)
         self.inline_answers: list[InlineAnswer] = []
+        self.checkout_answers: list[CheckoutAnswer] = []
+        self.payments: list[StarPayment] = []
+        self.refunds: list[StarRefund] = []
         self.webhook_url = ""
         # State
         self._calls: list[Call] = []
@@ -133,6 +142,8 @@ class EmulatorCore(FakeServer):
         self._callbacks: dict[str, _CallbackQuery] = {}
         self._inline_queries: dict[str, _InlineQuery] = {}
         self._inline_messages: dict[str, StoredMessage] = {}
+        self._invoices: dict[tuple[int, int], SentInvoice] = {}  # (chat, message id) -> invoice
+        self._pre_checkouts: dict[str, _PreCheckout] = {}
         self._photo_groups: dict[str, list[dict[str, Any]]] = {}  # any size's file_id -> sizes
         self._file_paths: dict[str, StoredFile] = {}
         self._ids = itertools.count(1)

@@ -25,6 +25,7 @@ FLOOD_COUNTED = frozenset(
         "sendAudio",
         "sendVoice",
         "sendSticker",
+        "sendInvoice",
         "copyMessage",
         "forwardMessage",
         "editMessageText",

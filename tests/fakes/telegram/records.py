@@ -177,6 +177,16 @@ class StoredMessage:
         return "text"
 
     @property
+    def invoice(self) -> dict[str, Any] | None:
+        """The Invoice object of an invoice the bot sent (sendInvoice)."""
+        return self.media.get("invoice")
+
+    @property
+    def successful_payment(self) -> dict[str, Any] | None:
+        """The SuccessfulPayment of a user's payment service message."""
+        return self.media.get("successful_payment")
+
+    @property
     def content(self) -> str | None:
         """The text or, for media, the caption."""
         return self.text if self.text is not None else self.caption
@@ -299,6 +309,73 @@ class _InlineQuery:
     query: str
     answer: InlineAnswer | None = None
     texts: dict[str, tuple[str, list[dict[str, Any]]]] = field(default_factory=dict)  # by result
+
+
+@dataclass
+class SentInvoice:
+    """An invoice the bot sent (sendInvoice): what the user sees, and the payload only the bot
+    sees. ``message_id`` is its message in ``chat_id``."""
+
+    chat_id: int
+    message_id: int
+    title: str
+    description: str
+    payload: str
+    currency: str
+    total_amount: int
+    prices: list[dict[str, Any]]
+    start_parameter: str
+    provider_token: str
+
+
+@dataclass
+class CheckoutAnswer:
+    """The bot's accepted answer to a pre-checkout query (answerPreCheckoutQuery)."""
+
+    pre_checkout_query_id: str
+    ok: bool
+    error_message: str | None
+    user_id: int
+    invoice_payload: str
+    total_amount: int
+    time: float  # time.monotonic()
+
+
+@dataclass
+class StarPayment:
+    """A payment in Telegram Stars that went through; ``message`` is the successful_payment
+    Message as the bot got it (redeliveries send the same one)."""
+
+    telegram_payment_charge_id: str
+    user_id: int
+    chat_id: int
+    invoice_message_id: int
+    invoice_payload: str
+    total_amount: int
+    message: dict[str, Any]
+    currency: str = "XTR"
+    refunded: bool = False
+
+
+@dataclass
+class StarRefund:
+    """A refundStarPayment Telegram accepted."""
+
+    user_id: int
+    telegram_payment_charge_id: str
+    total_amount: int
+    invoice_payload: str
+    time: float  # time.monotonic()
+
+
+@dataclass
+class _PreCheckout:
+    id: str
+    invoice: SentInvoice
+    user_id: int
+    asked_at: float  # the emulator's clock()
+    state: str = "pending"  # "answered" | "expired" (answered after checkout_timeout)
+    answer: CheckoutAnswer | None = None
 
 
 @dataclass

@@ -19,6 +19,7 @@ from tests.fakes.telegram.faults import Faults
 from tests.fakes.telegram.inline import Inline
 from tests.fakes.telegram.messages import Messages
 from tests.fakes.telegram.params import Params, _decode_value, _parse_multipart
+from tests.fakes.telegram.payments import Payments
 from tests.fakes.telegram.profile import Profile
 from tests.fakes.telegram.records import ANYWHERE, Anywhere, Call, Draft, StoredMessage
 from tests.fakes.telegram.updates import Updates
@@ -26,7 +27,7 @@ from tests.fakes.telegram.updates import Updates
 T = TypeVar("T")
 
 
-class BotApiEmulator(Inline, Messages, Updates, Chats, Profile, Faults):
+class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults):
     """Telegram's Bot API on 127.0.0.1 for one bot. See the package docstring for an overview."""
 
     def routes(self) -> list[web.RouteDef]:
