@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from bot import logs
+from bot import logs, memory
 
 if TYPE_CHECKING:
     from telegram import User
@@ -92,6 +92,7 @@ def run(settings: BotSettings) -> int:
     from bot.storage.records import StorageError
 
     os.umask(0o077)  # the database, outbox and auth files are the owner's alone
+    memory.return_large_buffers()
     lock = InstanceLock(settings.data_dir)
     try:
         lock.acquire()

@@ -17,6 +17,7 @@ from bot.features import (
     ask,
     cancel,
     chats,
+    credits,
     describe,
     edit,
     ignored,
@@ -85,6 +86,7 @@ def build_application(settings: BotSettings) -> AnyApp:
         cancel,
         providers,
         stats,
+        credits,
         inline,
         private_chats,
     ):

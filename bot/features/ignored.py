@@ -1,6 +1,6 @@
 """Updates the bot has nothing to do with (channel posts, edited channel posts, reactions,
-boosts, polls, business messages, payments, join requests, kinds newer than this bot...): one
-DEBUG line each, no reply, no handler after this one sees them."""
+boosts, polls, business messages, shipping queries, join requests, kinds newer than this
+bot...): one DEBUG line each, no reply, no handler after this one sees them."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ HANDLED = frozenset(
         Update.INLINE_QUERY,
         Update.CHOSEN_INLINE_RESULT,
         Update.MY_CHAT_MEMBER,
+        Update.PRE_CHECKOUT_QUERY,
     }
 )
 """The update kinds some handler answers; the bot asks Telegram for every kind (the operator may

@@ -41,6 +41,10 @@ Under every picture: 🔄 again with a new seed, 🎲 variations, 📎 the origi
 🔎 describe it, 🖌 edit it.
 
 In groups, address me as /imagine@{username}.""")
+CREDITS_HELP = N_(
+    "💰 /balance — your credits and what this chat's models cost. ⭐ /buy — more credits for "
+    "Telegram Stars, where the bot sells them; /paysupport — help with a payment."
+)
 INLINE_HELP = N_(
     "💬 In any chat, type @{username} and a prompt, then pick the result to draw there; "
     "✏️ under a picture puts its prompt there to change."
@@ -49,11 +53,11 @@ INLINE_HELP = N_(
 
 def help_text(tr: Translator, username: str, inline: bool) -> str:
     """The help in ``tr``'s language; the inline-mode lines (and the ✏️ button they explain)
-    only when the bot has inline mode on."""
+    only when the bot has inline mode on; then /balance, /buy and /paysupport."""
     text = tr.gettext(HELP).format(username=username)
     if inline:
         text += "\n" + tr.gettext(INLINE_HELP).format(username=username)
-    return text
+    return text + "\n\n" + tr.gettext(CREDITS_HELP)
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -143,6 +143,7 @@ TEXTS: Mapping[ErrorCode, str] = {
     ErrorCode.UNKNOWN_MODEL: N_("Unknown model '{name}'."),
     ErrorCode.UNKNOWN_MODEL_SUGGESTIONS: N_("Unknown model '{name}'. Did you mean: {suggestions}?"),
     ErrorCode.DOWN: N_("is down"),
+    ErrorCode.OVER_BUDGET: N_("has spent its budget for today"),
     ErrorCode.NO_RESULT: N_("finished without a result"),
     ErrorCode.HAD_FAILED: N_("had failed"),
     ErrorCode.ALL_FAILED: N_("No model could take this job right now ({listed})."),

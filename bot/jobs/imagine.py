@@ -221,7 +221,9 @@ async def with_pictures(
     if not refs or entry.options is None:
         return request, False
     job.show(job.tr.gettext(FETCHING).format(model=entry.id))
-    images, moved = await fitted_pictures(job.bot, refs, entry.options.pictures, entry.id, job.tr)
+    images, moved = await fitted_pictures(
+        job.runtime, job.bot, refs, entry.options.pictures, entry.id, job.tr
+    )
     return dataclasses.replace(request, images=images), moved
 
 

@@ -20,6 +20,7 @@ from bot.i18n import N_, Translator
 from bot.jobs.active import JobFailed
 from bot.jobs.rejected import Rejected
 from bot.pictures.intake import Fitted, Unusable, UnusablePicture, fit_picture
+from bot.runtime import Runtime
 from providers import Media, PictureLimits
 
 log = logging.getLogger(__name__)
@@ -182,18 +183,28 @@ def refs_of(messages: Sequence[Message], tr: Translator) -> tuple[PhotoRef, ...]
 
 
 async def fitted_pictures(
-    bot: Bot, refs: Sequence[PhotoRef], limits: PictureLimits, model_id: str, tr: Translator
+    runtime: Runtime,
+    bot: Bot,
+    refs: Sequence[PhotoRef],
+    limits: PictureLimits,
+    model_id: str,
+    tr: Translator,
 ) -> tuple[tuple[Media, ...], bool]:
     """The pictures downloaded (each once, through getFile) and fitted to ``limits`` (upright,
     converted, downscaled) in the order given, and whether one of them moved (its first frame
-    is used); JobFailed with the reason in ``tr``'s language when one cannot be used."""
-    downloaded = await asyncio.gather(*(download_image(bot, ref, tr) for ref in refs))
-
-    def fit_all() -> list[Fitted]:
-        return [fit_picture(media.data, limits, filename=media.filename) for media in downloaded]
-
-    try:
-        fitted = await asyncio.to_thread(fit_all)
-    except UnusablePicture as error:
-        raise JobFailed(tr.gettext(UNUSABLE[error.code]).format(model=model_id)) from None
+    is used); JobFailed with the reason in ``tr``'s language when one cannot be used. A job
+    waits for a free :attr:`Runtime.fitting` slot first, so a burst never holds more decoded
+    photos than there are cores."""
+    fitted: list[Fitted] = []
+    async with runtime.fitting:
+        for ref in refs:
+            media = await download_image(bot, ref, tr)
+            try:
+                fitted.append(
+                    await asyncio.to_thread(
+                        fit_picture, media.data, limits, filename=media.filename
+                    )
+                )
+            except UnusablePicture as error:
+                raise JobFailed(tr.gettext(UNUSABLE[error.code]).format(model=model_id)) from None
     return tuple(item.media for item in fitted), any(item.animated for item in fitted)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -50,6 +51,11 @@ class Runtime:
     """What jobs cost and who has what (off unless FREE_CREDITS is set)."""
     paces_saved_at: float = 0.0
     """When :meth:`keep_paces` last wrote (the event loop's clock)."""
+    fitting: asyncio.Semaphore = field(
+        default_factory=lambda: asyncio.Semaphore(os.cpu_count() or 2)
+    )
+    """Users' pictures downloaded and fitted at once (one per core: each holds a photo and
+    its pixels, so a burst of edits waits here instead of filling the memory)."""
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:

@@ -227,6 +227,10 @@ class Credits:
         payment = await self._storage.refund_payment(charge_id, force=force, now=self._now())
         return Refund(payment.user_id, payment.stars, payment.credits)
 
+    async def payment(self, charge_id: str) -> PaymentRecord | None:
+        """The payment with this Telegram charge id, or None."""
+        return await self._storage.find_payment(charge_id)
+
     async def payments(self, limit: int = 20) -> list[PaymentRecord]:
         """The latest ``limit`` payments, newest first, refunded ones with their time."""
         return await self._storage.list_payments(limit)

@@ -258,6 +258,18 @@ class CreditsRepository(Database):
 
         return await self._write(write)
 
+    async def find_payment(self, charge_id: str) -> PaymentRecord | None:
+        """The payment with this Telegram charge id, or None."""
+
+        async def read() -> PaymentRecord | None:
+            async with self._db.execute(
+                f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE charge_id = ?", (charge_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            return _payment(row) if row is not None else None
+
+        return await self._read(read)
+
     async def list_payments(self, limit: int) -> list[PaymentRecord]:
         """The latest ``limit`` payments, newest first."""
 

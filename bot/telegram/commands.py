@@ -19,6 +19,8 @@ MENU: list[tuple[str, str]] = [
     ("describe", N_("Write a prompt that draws a photo like yours")),
     ("cancel", N_("Stop your running jobs")),
     ("providers", N_("Which providers work right now")),
+    ("balance", N_("Your credits and what pictures cost here")),
+    ("buy", N_("Buy credits with Telegram Stars")),
     ("language", N_("English or Russian for this chat")),
     ("help", N_("How to use the bot")),
 ]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 
 from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import BaseHandler, CommandHandler
+from telegram.ext import BaseHandler, CommandHandler, filters
 
 from bot.features.credits.texts import amount, moment_of
 from bot.i18n import N_, Translator
@@ -45,12 +44,15 @@ USER_ID = re.compile(r"[1-9][0-9]{0,15}")
 WHOLE = re.compile(r"[0-9]{1,9}")
 
 
-def operator_message(update: Update, context: BotContext, command: str, tr: Translator) -> Message:
-    """The command's message when an operator sent it; Rejected (nothing changes) otherwise."""
+def from_operator(
+    update: Update, context: BotContext, command: str, tr: Translator
+) -> tuple[Message, int]:
+    """The command's message and the operator who sent it; Rejected (nothing changes) when
+    someone else did."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or user.id not in context.runtime.settings.admin_user_ids:
         raise Rejected(tr.gettext(OPERATORS_ONLY).format(command=command))
-    return message
+    return message, user.id
 
 
 def grant_arguments(text: str, tr: Translator) -> tuple[int, int]:
@@ -69,16 +71,15 @@ async def grant_command(update: Update, context: BotContext) -> None:
     """Adds bought credits to a user and replies with what they have now."""
     runtime = context.runtime
     tr = await texts_for(runtime, update)
-    message = operator_message(update, context, "grant", tr)
+    message, operator = from_operator(update, context, "grant", tr)
     sent = arguments(message, context.bot.username)
     if refusal := too_long(tr, "grant", sent):
         raise Rejected(refusal)
     user_id, credits = grant_arguments(sent, tr)
     if not runtime.credits.enabled:
         raise Rejected(tr.gettext(CREDITS_OFF))
-    admin = update.effective_user
-    balance = await runtime.credits.grant(user_id, credits, admin.id if admin else 0)
-    log.info("operator granted %d credits to user %d", credits, user_id)
+    balance = await runtime.credits.grant(user_id, credits, operator)
+    log.info("operator %d granted %d credits to user %d", operator, credits, user_id)
     text = tr.gettext(
         "✅ {credits} granted to user {user}: they have {total} now ({bought} bought)."
     )
@@ -102,8 +103,7 @@ def refund_arguments(text: str, tr: Translator) -> tuple[str, bool]:
 
 async def find_payment(runtime: Runtime, charge_id: str) -> PaymentRecord | None:
     """The stored payment with this Telegram charge id, or None."""
-    every = await runtime.credits.payments(limit=sys.maxsize)
-    return next((p for p in every if p.charge_id == charge_id), None)
+    return await runtime.credits.payment(charge_id)
 
 
 async def refund_command(update: Update, context: BotContext) -> None:
@@ -111,7 +111,7 @@ async def refund_command(update: Update, context: BotContext) -> None:
     module's docstring for the order); every refusal says why and changes nothing."""
     runtime = context.runtime
     tr = await texts_for(runtime, update)
-    message = operator_message(update, context, "refund", tr)
+    message, _ = from_operator(update, context, "refund", tr)
     sent = arguments(message, context.bot.username)
     if refusal := too_long(tr, "refund", sent):
         raise Rejected(refusal)
@@ -140,8 +140,7 @@ async def refund_command(update: Update, context: BotContext) -> None:
     )
     balance = await runtime.credits.balance(payment.user_id)
     text = tr.gettext(
-        "↩️ Refunded: {stars} ⭐ back to user {user}, {credits} taken back; they have {total} "
-        "now."
+        "↩️ Refunded: {stars} ⭐ back to user {user}, {credits} taken back; they have {total} now."
     ).format(
         stars=payment.stars,
         user=payment.user_id,
@@ -199,7 +198,8 @@ def spent_text(tr: Translator, payment: PaymentRecord, left: int) -> str:
 
 
 def handlers() -> list[BaseHandler[Update, BotContext, None]]:
+    fresh = ~filters.UpdateType.EDITED  # fixing a typo in a /grant must not grant twice
     return [
-        CommandHandler("grant", grant_command),
-        CommandHandler("refund", refund_command),
+        CommandHandler("grant", grant_command, filters=fresh),
+        CommandHandler("refund", refund_command, filters=fresh),
     ]

@@ -50,8 +50,9 @@ def balance_lines(tr: Translator, credits: Credits, balance: Balance, now: float
             )
         )
     lines.append(
-        tr.gettext("⭐ Bought: {count} (they never expire and are spent after the free ones)")
-        .format(count=balance.bought)
+        tr.gettext(
+            "⭐ Bought: {count} (they never expire and are spent after the free ones)"
+        ).format(count=balance.bought)
     )
     return lines
 

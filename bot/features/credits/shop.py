@@ -10,6 +10,7 @@ still offered.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -88,6 +89,18 @@ def pack_label(tr: Translator, pack: Pack) -> str:
     return f"⭐ {pack.stars} → {amount(tr, pack.credits)}"
 
 
+def still_offered(packs: Sequence[Pack], payload: str, currency: str, total: int) -> bool:
+    """Whether an invoice's payment may go ahead: its payload names a pack that ``packs``
+    still holds (same Stars, same credits), in XTR, for that pack's price."""
+    bought = PackPayload.unpack(payload)
+    return (
+        bought is not None
+        and Pack(bought.stars, bought.credits) in packs
+        and currency == XTR
+        and total == bought.stars
+    )
+
+
 async def buy_command(update: Update, context: BotContext) -> None:
     """Replies with one button per pack of STARS_PACKS, or says nothing is sold here."""
     message = update.effective_message
@@ -101,7 +114,11 @@ async def buy_command(update: Update, context: BotContext) -> None:
         await message.reply_text(tr.gettext(NOT_SOLD))
         return
     buttons = [
-        [InlineKeyboardButton(pack_label(tr, p), callback_data=PackPress(p.stars, p.credits).pack())]
+        [
+            InlineKeyboardButton(
+                pack_label(tr, p), callback_data=PackPress(p.stars, p.credits).pack()
+            )
+        ]
         for p in credits.packs
     ]
     text = tr.gettext(
@@ -127,17 +144,12 @@ async def pack_pressed(update: Update, context: BotContext) -> None:
         "{credits} for pictures and answers from @{bot}. Bought credits never expire and are "
         "spent after the free ones."
     ).format(credits=title, bot=context.bot.username)
-    invoice = {
-        "title": title,
-        "description": description,
-        "payload": PackPayload(press.stars, press.credits).pack(),
-        "currency": XTR,
-        "prices": [LabeledPrice(title, press.stars)],
-    }
+    payload = PackPayload(press.stars, press.credits).pack()
+    invoice = (title, description, payload, XTR, [LabeledPrice(title, press.stars)])
     if isinstance(query.message, Message):
-        await query.message.reply_invoice(**invoice)
+        await query.message.reply_invoice(*invoice)
     else:  # the menu is too old to reply to
-        await context.bot.send_invoice(chat.id, **invoice)
+        await context.bot.send_invoice(chat.id, *invoice)
     await query.answer()
 
 
@@ -148,14 +160,8 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     query = update.pre_checkout_query
     if query is None:
         return
-    bought = PackPayload.unpack(query.invoice_payload)
-    offered = (
-        bought is not None
-        and Pack(bought.stars, bought.credits) in context.runtime.credits.packs
-        and query.currency == XTR
-        and query.total_amount == bought.stars
-    )
-    if offered:
+    packs = context.runtime.credits.packs
+    if still_offered(packs, query.invoice_payload, query.currency, query.total_amount):
         await query.answer(ok=True)
         return
     tr = await texts_for(context.runtime, update)
