@@ -112,8 +112,9 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
     if settings.check_defaults:  # in the background: the start is not delayed
         runtime.jobs.later(0, lambda: check_defaults(runtime))
     try:
-        await app.bot.set_my_commands(menu("en"))
-        await app.bot.set_my_commands(menu("ru"), language_code="ru")
+        credits = runtime.credits.enabled
+        await app.bot.set_my_commands(menu("en", credits=credits))
+        await app.bot.set_my_commands(menu("ru", credits=credits), language_code="ru")
     except TelegramError as error:
         log.warning("could not set the command menu: %s", error)
     inline.announce(app.bot)

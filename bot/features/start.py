@@ -51,13 +51,14 @@ INLINE_HELP = N_(
 )
 
 
-def help_text(tr: Translator, username: str, inline: bool) -> str:
+def help_text(tr: Translator, username: str, inline: bool, credits: bool = True) -> str:
     """The help in ``tr``'s language; the inline-mode lines (and the ✏️ button they explain)
-    only when the bot has inline mode on; then /balance, /buy and /paysupport."""
+    only when the bot has inline mode on; /balance, /buy and /paysupport only where credits
+    are counted."""
     text = tr.gettext(HELP).format(username=username)
     if inline:
         text += "\n" + tr.gettext(INLINE_HELP).format(username=username)
-    return text + "\n\n" + tr.gettext(CREDITS_HELP)
+    return text + "\n\n" + tr.gettext(CREDITS_HELP) if credits else text
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -65,7 +66,12 @@ async def help_command(update: Update, context: BotContext) -> None:
     if update.effective_message is None:
         return
     tr = await texts_for(context.runtime, update)
-    text = help_text(tr, context.bot.username, context.bot.supports_inline_queries)
+    text = help_text(
+        tr,
+        context.bot.username,
+        context.bot.supports_inline_queries,
+        credits=context.runtime.credits.enabled,
+    )
     await update.effective_message.reply_text(text)
 
 

@@ -26,10 +26,19 @@ MENU: list[tuple[str, str]] = [
 ]
 
 
-def menu(language: str) -> list[BotCommand]:
-    """The command menu with descriptions in ``language``."""
+CREDIT_COMMANDS = ("balance", "buy")
+"""Menu commands that only mean something where credits are counted (FREE_CREDITS)."""
+
+
+def menu(language: str, *, credits: bool = True) -> list[BotCommand]:
+    """The command menu with descriptions in ``language`` (without /balance and /buy where
+    ``credits`` are not counted)."""
     tr = translator(language)
-    return [BotCommand(name, tr.gettext(text)) for name, text in MENU]
+    return [
+        BotCommand(name, tr.gettext(text))
+        for name, text in MENU
+        if credits or name not in CREDIT_COMMANDS
+    ]
 
 
 COMMAND_RE = re.compile(r"^/([A-Za-z0-9_]{1,32})(?:@([A-Za-z0-9_]{3,64}))?(?:\s+|$)", re.S)

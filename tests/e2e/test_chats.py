@@ -127,6 +127,21 @@ async def test_menu_in_english_and_russian(world: World) -> None:
     assert russian["imagine"].startswith("Нарисовать")
 
 
+async def test_the_menu_offers_balance_and_buy_only_where_credits_are_counted(
+    world: World,
+) -> None:
+    async with world.bot(free_credits=5):
+        english = dict(world.tg.my_commands())
+        help_command = world.tg.send_text(601, "/help")
+        help_reply = await world.reply_to(601, help_command, lambda m: m.kind == "text")
+    assert {"balance", "buy"} <= set(english)
+    assert help_reply.text is not None and "/balance" in help_reply.text
+    async with world.bot():
+        help_command = world.tg.send_text(601, "/help")
+        free = await world.reply_to(601, help_command, lambda m: m.kind == "text")
+    assert free.text is not None and "/balance" not in free.text
+
+
 async def test_private_chat_messages_that_are_not_commands_get_a_pointer(world: World) -> None:
     tg = world.tg
     async with world.bot():

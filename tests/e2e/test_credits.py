@@ -157,3 +157,18 @@ async def test_a_provider_past_its_daily_budget_is_skipped_and_says_why(
     assert len(openai_fake.image_calls) == 1  # the budget was spent by the first job
     assert photo.caption is not None and "instead of paid/gpt-image-1" in photo.caption
     assert said.text is not None and "spent its budget for today" in said.text
+
+
+async def test_a_job_interrupted_for_good_gives_its_hold_back(world: World) -> None:
+    tg, arta = world.tg, world.arta
+    arta.queue_polls = 10**6
+    async with world.bot(**PRICES) as app:
+        command = tg.send_text(USER, "/imagine an unlucky fox")
+        status = await world.status_of(USER, command)
+        await tg.wait_for(lambda: "waiting in line" in (status.text or ""))
+        assert await balance(app) == 2
+    async with world.bot(**PRICES):
+        await tg.wait_for(lambda: "picking up the picture" in (status.text or ""))
+    async with world.bot(**PRICES) as app:
+        await tg.wait_for(lambda: (status.text or "").startswith("⚠️ Interrupted"))
+        assert await balance(app) == 3
