@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from telegram import Message, Update
 from telegram.ext import BaseHandler, CommandHandler, MessageHandler, filters
 
-from bot.i18n import N_, Translator
+from bot.i18n import N_
 from bot.jobs import edit as service
 from bot.jobs import photos
 from bot.jobs.flags import parse_imagine
@@ -122,7 +122,7 @@ async def edit_command(update: Update, context: BotContext) -> None:
     if message.media_group_id is not None:
         await album_part(update, context)
         return
-    tr = await _texts(update, context)
+    tr = await texts_for(context.runtime, update)
     photos.refuse_other_media(message, tr)
     source = photos.photo_source(message)
     if source is None:
@@ -157,7 +157,7 @@ async def album_part(update: Update, context: BotContext) -> None:
     worded = [m for m in gathered if instruction(m, username, private=private) is not None]
     if not worded:
         if private:
-            tr = await _texts(update, context)
+            tr = await texts_for(context.runtime, update)
             await gathered[0].reply_text(tr.gettext(ALBUM_WITHOUT_WORDS))
         return
     words = instruction(worded[0], username, private=private) or ""
@@ -177,10 +177,6 @@ async def prompt_answer(update: Update, context: BotContext) -> None:
         raise Rejected(tr.gettext(service.PROMPT_GONE))
     args = parse_imagine(message.text or "", tr, edit=True)
     await service.submit(runtime, context.bot, message, [ref], args, tr)
-
-
-async def _texts(update: Update, context: BotContext) -> Translator:
-    return await texts_for(context.runtime, update)
 
 
 class _CaptionAsksEdit(filters.MessageFilter):
