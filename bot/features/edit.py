@@ -30,10 +30,15 @@ from bot.jobs.rejected import Rejected
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
 from bot.telegram.commands import CaptionCommand, arguments, split_command
+from providers import Kind
 
 HOW_TO = N_(
     "Send a photo with the caption /edit <what to change>, or reply to a photo with "
     "/edit <what to change>. For example: /edit make it winter"
+)
+ALBUM_NO_EDITS = N_(
+    "To ask about one of these pictures, reply to it with your question; /describe as a reply "
+    "to one writes a prompt that draws something like it."
 )
 ALBUM_WITHOUT_WORDS = N_(
     "To change these pictures, send them again with a caption saying what to do, such as "
@@ -158,7 +163,10 @@ async def album_part(update: Update, context: BotContext) -> None:
     if not worded:
         if private:
             tr = await texts_for(context.runtime, update)
-            await gathered[0].reply_text(tr.gettext(ALBUM_WITHOUT_WORDS))
+            edits = Kind.EDIT in context.runtime.defaults
+            await gathered[0].reply_text(
+                tr.gettext(ALBUM_WITHOUT_WORDS if edits else ALBUM_NO_EDITS)
+            )
         return
     words = instruction(worded[0], username, private=private) or ""
     await _start(update, context, gathered[:ALBUM_MAX], words)

@@ -329,3 +329,18 @@ async def test_an_edit_queued_upstream_is_followed_again_after_a_restart_not_sen
     assert app == "fal-ai/flux-pro/kontext" and body["prompt"] == "make it a mosaic"
     assert "image_url" in queued.pictures
     assert result.caption is not None and "🖌 fal/kontext" in result.caption
+
+
+async def test_an_album_without_words_gets_a_hint_for_what_works_here(
+    world: World, openai_fake: FakeOpenAI
+) -> None:
+    tg = world.tg
+    async with world.bot():  # no model edits here
+        album = tg.send_album(USER, [picture((1, 1, 1)), picture((2, 2, 2))])
+        plain = await world.reply_to(USER, album[0], lambda m: m.kind == "text")
+    async with world.bot(**with_edits(openai_fake)):
+        album = tg.send_album(USER, [picture((3, 3, 3)), picture((4, 4, 4))])
+        worded = await world.reply_to(USER, album[0], lambda m: m.kind == "text")
+    assert plain.text is not None and plain.text.startswith("To ask about one of these pictures")
+    assert worded.text is not None and worded.text.startswith("To change these pictures")
+    assert not openai_fake.edit_calls

@@ -14,7 +14,6 @@ To add a button: a row in :func:`photo_actions` and its function in :data:`ACTIO
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -46,7 +45,6 @@ from providers import Kind
 ASK = "ask"
 DESCRIBE = "describe"
 EDIT = "edit"
-ALBUMS_REMEMBERED = 256
 
 OFFER = N_("What shall I do with this picture?")
 ASK_BUTTON = N_("❓ Ask about it")
@@ -138,7 +136,7 @@ ACTIONS: dict[str, Callable[[PhotoPress], Awaitable[None]]] = {
 async def offer(update: Update, context: BotContext) -> None:
     """Answers a photo with the buttons (or says why a bot cannot take it)."""
     message = update.effective_message
-    if message is None or not first_of_album(message):
+    if message is None:
         return
     runtime = context.runtime
     tr = await texts_for(runtime, update)
@@ -148,23 +146,6 @@ async def offer(update: Update, context: BotContext) -> None:
         tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id, edits=edits)
     )
     await photo_prompts.remember(runtime, sent.chat_id, sent.message_id, ref)
-
-
-_albums: OrderedDict[str, None] = OrderedDict()  # the latest albums given buttons
-
-
-def first_of_album(message: Message) -> bool:
-    """Whether the photo stands alone or is the first of its album to arrive: an album gets
-    one set of buttons, under that photo (its others can still be replied to)."""
-    album = message.media_group_id
-    if album is None:
-        return True
-    if album in _albums:
-        return False
-    _albums[album] = None
-    if len(_albums) > ALBUMS_REMEMBERED:
-        _albums.popitem(last=False)
-    return True
 
 
 async def pressed(update: Update, context: BotContext) -> None:

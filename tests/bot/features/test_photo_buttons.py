@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
-from telegram import Chat, Message
 
 from bot.features.private_chats.photo_buttons import (
     ASK,
     DESCRIBE,
     EDIT,
     PhotoAction,
-    first_of_album,
     photo_actions,
 )
 from bot.i18n import translator
@@ -59,14 +55,3 @@ def test_the_keyboard_asks_about_the_photo_in_the_users_language() -> None:
     assert PhotoAction.unpack(edit.callback_data or "") == PhotoAction(EDIT, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(button.callback_data or "") == PhotoAction(ASK, 17)  # type: ignore[arg-type]
     assert PhotoAction.unpack(describe.callback_data or "") == PhotoAction(DESCRIBE, 17)  # type: ignore[arg-type]
-
-
-def test_an_album_gets_one_set_of_buttons() -> None:
-    def photo(message_id: int, album: str | None) -> Message:
-        chat = Chat(5, Chat.PRIVATE)
-        return Message(message_id, dt.datetime.now(dt.UTC), chat, media_group_id=album)
-
-    assert first_of_album(photo(1, None)) and first_of_album(photo(2, None))
-    assert first_of_album(photo(3, "album-a"))
-    assert not first_of_album(photo(4, "album-a"))
-    assert first_of_album(photo(5, "album-b"))
