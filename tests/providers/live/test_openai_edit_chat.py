@@ -323,7 +323,7 @@ async def test_the_key_never_appears_in_errors_or_logs(
     fake: FakeOpenAI, context: ProviderContext, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    wrong = "sk-or-wrong-key-that-must-not-leak-99"
+    wrong = "test-or-wrong-key-that-must-not-leak-99"
     with pytest.raises(AuthError) as caught:
         await run(fake, context, [Media(png_bytes(0))], via=provider(fake, key=wrong))
     assert wrong not in caught.value.user_message and wrong not in repr(caught.value)

@@ -308,7 +308,7 @@ async def test_a_wrong_key_is_not_repeated(
     fake: FakeOpenAI, context: ProviderContext, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    wrong = "sk-wrong-edit-key-that-must-not-leak-7"
+    wrong = "test-wrong-edit-key-that-must-not-leak-7"
     with pytest.raises(AuthError) as caught:
         await edit(fake, context, [Media(png_bytes(0))], via=provider(fake, key=wrong))
     assert fake.edit_calls == []  # the fake refused it at the door
