@@ -90,17 +90,17 @@ albums = Albums()
 def instruction(message: Message, bot_username: str, *, private: bool) -> str | None:
     """What ``message``'s caption asks to change: the words after ``/edit``, the caption of a
     private chat's photo, or a group's caption naming the bot (without the name); None when
-    the caption asks nothing of an edit."""
+    the caption asks nothing of an edit (another command, or words for someone else)."""
     caption = message.caption or ""
-    parsed = split_command(caption, bot_username)
-    if parsed is not None:
-        return parsed[1] if parsed[0] == "edit" else None
-    if caption.startswith("/"):
-        return None  # a command for another bot, or one this bot does not know
     mention = re.compile(rf"@{re.escape(bot_username)}\b", re.IGNORECASE)
-    if private:
-        return mention.sub("", caption).strip() if caption.strip() else None
-    return mention.sub("", caption).strip() if mention.search(caption) else None
+    named = mention.search(caption) is not None
+    words = mention.sub("", caption).strip()
+    if words.startswith("/"):  # "/edit …" (or "@bot /edit …"); any other command is not ours
+        parsed = split_command(words, bot_username)
+        return parsed[1] if parsed is not None and parsed[0] == "edit" else None
+    if private or named:
+        return words or None
+    return None
 
 
 async def _start(
