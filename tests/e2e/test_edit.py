@@ -344,3 +344,22 @@ async def test_an_album_without_words_gets_a_hint_for_what_works_here(
     assert plain.text is not None and plain.text.startswith("To ask about one of these pictures")
     assert worded.text is not None and worded.text.startswith("To change these pictures")
     assert not openai_fake.edit_calls
+
+
+async def test_an_album_in_a_group_naming_the_bot_is_one_edit_of_every_picture(
+    world: World, openai_fake: FakeOpenAI
+) -> None:
+    tg = world.tg
+    tg.add_chat(GROUP, chat_type="supergroup")
+    sizes = [(30, 20), (20, 30)]
+    async with world.bot(**with_edits(openai_fake)):
+        album = tg.send_album(
+            GROUP,
+            [picture((90, 0, 0), sizes[0]), picture((0, 90, 0), sizes[1])],
+            caption="@ImagineTestBot make a collage of these",
+            user_id=USER,
+        )
+        [result] = await edited(world, GROUP, album[0])
+    [call] = openai_fake.edit_calls
+    assert call.fields["prompt"] == "make a collage of these" and sizes_sent(call) == sizes
+    assert result.caption is not None and "make a collage of these" in result.caption
