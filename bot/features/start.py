@@ -58,7 +58,9 @@ def help_text(tr: Translator, username: str, inline: bool, credits: bool = True)
     text = tr.gettext(HELP).format(username=username)
     if inline:
         text += "\n" + tr.gettext(INLINE_HELP).format(username=username)
-    return text + "\n\n" + tr.gettext(CREDITS_HELP) if credits else text
+    if credits:
+        text += "\n\n" + tr.gettext(CREDITS_HELP)
+    return text
 
 
 async def help_command(update: Update, context: BotContext) -> None:

@@ -51,7 +51,7 @@ from bot.telegram.callback_data import CallbackData
 from bot.telegram.delivery import Undeliverable
 from bot.telegram.sending import ChatGone, Postponed
 from bot.telegram.status import InlineStatus, LiveStatus, headed
-from providers import InvalidOption, ProviderError, UnknownModel
+from providers import ErrorCode, InvalidOption, ProviderError, Refused, UnknownModel
 from providers.routing.api import OutOfTime
 
 log = logging.getLogger(__name__)
@@ -268,17 +268,15 @@ async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
         resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))
 
 
-# Error codes (ProviderError.code) of an upstream that refused the request (content policy):
-# the request's fault, not the provider's.
-REFUSALS = frozenset({"content_filter", "content_policy", "safety_checker", "moderation_blocked"})
-
-
 def _provider_failure(active: ActiveJob, end: _End, error: ProviderError) -> None:
     """Fills the log fields of a job a provider failed (or refused)."""
     code = getattr(error, "code", None)
     end.code = str(code) if code else type(error).__name__
     end.reason = str(error)
-    if end.code in REFUSALS or isinstance(error, (InvalidOption, UnknownModel)):
+    # A refusal (moderation, a safety checker) or the user's mistake: not the provider's fault.
+    if error.code == ErrorCode.SAFETY_CHECKER or isinstance(
+        error, InvalidOption | UnknownModel | Refused
+    ):
         end.outcome = "refused"
     else:
         end.failure = True

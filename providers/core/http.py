@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -20,6 +20,9 @@ from providers.core.errors import (
     ResponseError,
 )
 from providers.core.settings import ProviderSettings
+
+Refusal = Callable[[int, bytes], ProviderError | None]
+"""Reads a failed answer (its status and body) as the upstream's own refusal, or None."""
 
 USER_AGENT = "imagine-bot/0.1 (+aiohttp)"
 
@@ -71,11 +74,23 @@ class HttpClient:
 
     @asynccontextmanager
     async def request(
-        self, method: str, url: str, *, provider: str, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        provider: str,
+        refusal: Refusal | None = None,
+        **kwargs: Any,
     ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """Yields a response whose status is below 400, or raises a ProviderError."""
+        """Yields a response whose status is below 400, or raises a ProviderError: what
+        ``refusal`` makes of a failed answer's status and body when it recognises it (an
+        upstream's own way of saying its moderation refused), else the status's error."""
         try:
             async with self.session.request(method, url, **kwargs) as response:
+                if response.status >= 400 and refusal is not None:
+                    refused = refusal(response.status, await response.read())
+                    if refused is not None:
+                        raise refused
                 await raise_for_status(response, provider)
                 yield response
         except ProviderError:
@@ -85,9 +100,19 @@ class HttpClient:
         except aiohttp.ClientError as exc:
             raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=provider) from exc
 
-    async def json(self, method: str, url: str, *, provider: str, **kwargs: Any) -> Any:
-        """The decoded JSON body of a successful response."""
-        async with self.request(method, url, provider=provider, **kwargs) as response:
+    async def json(
+        self,
+        method: str,
+        url: str,
+        *,
+        provider: str,
+        refusal: Refusal | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """The decoded JSON body of a successful response (see :meth:`request`)."""
+        async with self.request(
+            method, url, provider=provider, refusal=refusal, **kwargs
+        ) as response:
             body = await response.read()
         try:
             return json.loads(body)

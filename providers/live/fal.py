@@ -24,18 +24,15 @@ from contextlib import aclosing
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from pydantic import SecretStr
 
 from providers.core.errors import (
     ErrorCode,
     ProviderError,
-    ProviderTimeout,
-    ProviderUnavailable,
     Refused,
     ResponseError,
 )
-from providers.core.http import raise_for_status, require
+from providers.core.http import require
 from providers.core.outputs import image_source, upstream_error
 from providers.core.polling import PollPace, cancel_quietly, poll, same_origin
 from providers.core.provider import Kind, ModelSpec, Provider, ProviderContext
@@ -316,32 +313,20 @@ class Fal(Provider):
         return Refused(ErrorCode.MODERATION_REASON, provider=self.label, reason=reason)
 
     async def _call(self, context: ProviderContext, method: str, url: str, **kwargs: Any) -> Any:
-        """The decoded JSON answer of one request to fal, signed with our key.
+        """The decoded JSON answer of one request to fal, signed with our key: Refused for
+        fal's 422 ``content_policy_violation``, otherwise the shared HTTP layer's errors."""
+        return await context.http.json(
+            method,
+            url,
+            provider=self.label,
+            refusal=self._refusal,
+            headers=self._headers(),
+            **kwargs,
+        )
 
-        Raises Refused for fal's 422 ``content_policy_violation``, and otherwise the errors
-        the shared HTTP layer maps statuses and transport failures to.
-        """
-        label = self.label
-        try:
-            async with context.http.session.request(
-                method, url, headers=self._headers(), **kwargs
-            ) as response:
-                if response.status == 422:
-                    words = policy_refusal(_decoded(await response.read()))
-                    if words is not None:
-                        raise self._refused(words)
-                await raise_for_status(response, label)
-                raw = await response.read()
-        except ProviderError:
-            raise
-        except TimeoutError as exc:
-            raise ProviderTimeout(ErrorCode.TIMEOUT, provider=label) from exc
-        except aiohttp.ClientError as exc:
-            raise ProviderUnavailable(ErrorCode.UNREACHABLE, provider=label) from exc
-        try:
-            return json.loads(raw)
-        except ValueError as exc:
-            raise ResponseError(ErrorCode.UNREADABLE_RESPONSE, provider=label) from exc
+    def _refusal(self, status: int, body: bytes) -> Refused | None:
+        words = policy_refusal(_decoded(body)) if status == 422 else None
+        return self._refused(words) if words is not None else None
 
     def _response(self, result: Any, prompt: str, app: str) -> ImageResponse:
         images = require(result, "images", self.label)

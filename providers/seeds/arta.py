@@ -550,6 +550,6 @@ class _Token:
             return await request({"Authorization": self.value})
 
 
-def _proxy(proxy: str | None) -> dict[str, str]:
+def _proxy(proxy: str | None) -> dict[str, Any]:
     """The ``proxy=`` keyword for a request, or nothing so the pool's own proxy applies."""
     return {"proxy": proxy} if proxy is not None else {}

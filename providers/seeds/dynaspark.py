@@ -106,7 +106,7 @@ class Dynaspark(VisionSeed):
             provider=cls.label,
             data=form,
             headers=cls._headers(),
-            **({"proxy": proxy} if proxy else {}),
+            proxy=proxy or None,
         )
         yield TextResponse(cls._answer(data), model=model)
 

@@ -408,6 +408,6 @@ _STAGES: dict[str, tuple[Stage, str]] = {
 }
 
 
-def _proxy_kwargs(proxy: str | None) -> dict[str, str]:
+def _proxy_kwargs(proxy: str | None) -> dict[str, Any]:
     """A per-request HTTP(S) proxy; without one the pool's own proxy setting applies."""
     return {"proxy": proxy} if proxy else {}
