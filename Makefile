@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run setup test lint bench install install-dev messages clean
+.PHONY: run setup test lint services bench install install-dev messages clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,20 @@ lint: install-dev
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+# The tests start their own PostgreSQL and redis-server on 127.0.0.1; this installs Debian's
+# packages when they are missing (as root), or says what to install.
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! command -v redis-server >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "installing postgresql and redis-server for the tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null; \
+		else \
+			echo "the tests need PostgreSQL and redis-server: sudo apt-get install -y postgresql redis-server" >&2; \
+			exit 1; \
+		fi; \
+	fi
+
+test: lint services
 	$(BIN)/pytest -q
 
 # The bot as a process against the Bot API emulator with Telegram's flood limits (about 5
