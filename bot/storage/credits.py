@@ -9,11 +9,11 @@ stored period is another one has used none of its free credits yet.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from bot.storage.records import CreditAccount, PaymentRecord, Settlement
-from bot.storage.sqlite import Database
+from bot.storage.repository import Repository
+from bot.storage.sql import Row, Sql
 
 
 class TooFewCredits(Exception):
@@ -53,17 +53,16 @@ class AlreadySpent(Exception):
         self.bought = bought
 
 
-class CreditsRepository(Database):
+class CreditsRepository(Repository):
     """Accounts, holds, spends, payments and grants (see the module's docstring)."""
 
     async def credit_account(self, user_id: int, period: str) -> CreditAccount:
         """The user's account in ``period`` (a user never seen: nothing used, nothing bought)."""
 
-        async def read() -> CreditAccount:
-            async with self._db.execute(
-                "SELECT period, free_used, bought FROM accounts WHERE user_id = ?", (user_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+        async def read(db: Sql) -> CreditAccount:
+            row = await db.fetchrow(
+                "SELECT period, free_used, bought FROM accounts WHERE user_id = ?", user_id
+            )
             if row is None:
                 return CreditAccount(user_id, 0, 0)
             free_used = row["free_used"] if row["period"] == period else 0
@@ -86,24 +85,33 @@ class CreditsRepository(Database):
         Nothing changes when ``key`` is already held. Raises :class:`TooFewCredits` (nothing
         held) when the user has fewer."""
 
-        async def write() -> None:
-            account = await self._account_for_update(user_id, period)
-            if await self._hold(key) is not None:
+        async def write(db: Sql) -> None:
+            account = await self._account_for_update(db, user_id, period)
+            if await self._hold(db, key) is not None:
                 return
             free_left = max(0, free_per_period - account.free_used)
             if free_left + account.bought < amount:
                 raise TooFewCredits(account, free_left)
             free_part = min(amount, free_left)
             bought_part = amount - free_part
-            await self._db.execute(
+            await db.execute(
                 "UPDATE accounts SET free_used = free_used + ?, bought = bought - ?"
                 " WHERE user_id = ?",
-                (free_part, bought_part, user_id),
+                free_part,
+                bought_part,
+                user_id,
             )
-            await self._db.execute(
+            await db.execute(
                 "INSERT INTO holds (key, user_id, provider, amount, free_part, bought_part,"
                 " period, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (key, user_id, provider, amount, free_part, bought_part, period, now),
+                key,
+                user_id,
+                provider,
+                amount,
+                free_part,
+                bought_part,
+                period,
+                now,
             )
 
         await self._write(write)
@@ -111,9 +119,8 @@ class CreditsRepository(Database):
     async def held_credits(self, key: str) -> int:
         """The credits held under ``key`` (0 when nothing is)."""
 
-        async def read() -> int:
-            async with self._db.execute("SELECT amount FROM holds WHERE key = ?", (key,)) as cur:
-                row = await cur.fetchone()
+        async def read(db: Sql) -> int:
+            row = await db.fetchrow("SELECT amount FROM holds WHERE key = ?", key)
             return int(row[0]) if row else 0
 
         return await self._read(read)
@@ -133,24 +140,28 @@ class CreditsRepository(Database):
         user (bought credits first; free ones only while the hold's period is ``period``).
         None when nothing is held under ``key``."""
 
-        async def write() -> Settlement | None:
-            hold = await self._hold(key)
+        async def write(db: Sql) -> Settlement | None:
+            hold = await self._hold(db, key)
             if hold is None:
                 return None
             charged = hold.amount if charge is None else max(0, min(charge, hold.amount))
             spent_on = provider or hold.provider
-            await self._give_back(hold, hold.amount - charged, period)
+            await self._give_back(db, hold, hold.amount - charged, period)
             if charged:
-                await self._db.execute(
+                await db.execute(
                     "INSERT INTO spends (user_id, provider, amount, day, created_at)"
                     " VALUES (?, ?, ?, ?, ?)",
-                    (hold.user_id, spent_on, charged, day, now),
+                    hold.user_id,
+                    spent_on,
+                    charged,
+                    day,
+                    now,
                 )
-            async with self._db.execute(
+            row = await db.fetchrow(
                 "SELECT COALESCE(SUM(amount), 0) FROM spends WHERE day = ? AND provider = ?",
-                (day, spent_on),
-            ) as cursor:
-                row = await cursor.fetchone()
+                day,
+                spent_on,
+            )
             total = int(row[0]) if row else 0
             return Settlement(hold.user_id, spent_on, charged, day, total)
 
@@ -160,11 +171,11 @@ class CreditsRepository(Database):
         """Gives everything held under ``key`` back to the user (free credits only while the
         hold's period is ``period``); the credits released, 0 when nothing was held."""
 
-        async def write() -> int:
-            hold = await self._hold(key)
+        async def write(db: Sql) -> int:
+            hold = await self._hold(db, key)
             if hold is None:
                 return 0
-            await self._give_back(hold, hold.amount, period)
+            await self._give_back(db, hold, hold.amount, period)
             return hold.amount
 
         return await self._write(write)
@@ -172,12 +183,11 @@ class CreditsRepository(Database):
     async def spent_on(self, day: str) -> dict[str, int]:
         """The credits spent on each provider on ``day`` ('YYYY-MM-DD'), by provider name."""
 
-        async def read() -> dict[str, int]:
-            async with self._db.execute(
-                "SELECT provider, SUM(amount) FROM spends WHERE day = ? GROUP BY provider",
-                (day,),
-            ) as cursor:
-                return {str(row[0]): int(row[1]) for row in await cursor.fetchall()}
+        async def read(db: Sql) -> dict[str, int]:
+            rows = await db.fetch(
+                "SELECT provider, SUM(amount) FROM spends WHERE day = ? GROUP BY provider", day
+            )
+            return {str(row[0]): int(row[1]) for row in rows}
 
         return await self._read(read)
 
@@ -187,14 +197,17 @@ class CreditsRepository(Database):
         """Adds ``credits`` to the user's bought credits and records who granted them; the
         account after the grant."""
 
-        async def write() -> CreditAccount:
-            account = await self._account_for_update(user_id, period)
-            await self._db.execute(
+        async def write(db: Sql) -> CreditAccount:
+            account = await self._account_for_update(db, user_id, period)
+            await db.execute(
                 "INSERT INTO grants (user_id, credits, by_user, created_at) VALUES (?, ?, ?, ?)",
-                (user_id, credits, by_user, now),
+                user_id,
+                credits,
+                by_user,
+                now,
             )
-            await self._db.execute(
-                "UPDATE accounts SET bought = bought + ? WHERE user_id = ?", (credits, user_id)
+            await db.execute(
+                "UPDATE accounts SET bought = bought + ? WHERE user_id = ?", credits, user_id
             )
             return CreditAccount(user_id, account.free_used, account.bought + credits)
 
@@ -206,17 +219,21 @@ class CreditsRepository(Database):
         """Records the payment and adds its credits to the user's bought ones, once per
         ``charge_id``: False (nothing changed) when that charge id is already recorded."""
 
-        async def write() -> bool:
-            await self._account_for_update(user_id, period)
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO payments (charge_id, user_id, stars, credits, created_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (charge_id, user_id, stars, credits, now),
+        async def write(db: Sql) -> bool:
+            await self._account_for_update(db, user_id, period)
+            added = await db.execute(
+                "INSERT INTO payments (charge_id, user_id, stars, credits, created_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                charge_id,
+                user_id,
+                stars,
+                credits,
+                now,
             )
-            if cursor.rowcount != 1:
+            if added != 1:
                 return False
-            await self._db.execute(
-                "UPDATE accounts SET bought = bought + ? WHERE user_id = ?", (credits, user_id)
+            await db.execute(
+                "UPDATE accounts SET bought = bought + ? WHERE user_id = ?", credits, user_id
             )
             return True
 
@@ -230,29 +247,31 @@ class CreditsRepository(Database):
         :class:`AlreadySpent` when the user has fewer bought credits left than it brought;
         nothing changes then."""
 
-        async def write() -> PaymentRecord:
-            async with self._db.execute(
-                f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE charge_id = ?", (charge_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+        async def write(db: Sql) -> PaymentRecord:
+            row = await db.fetchrow(
+                f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE charge_id = ?{db.lock_rows}",
+                charge_id,
+            )
             if row is None:
                 raise UnknownCharge(charge_id)
             payment = _payment(row)
             if payment.refunded_at is not None:
                 raise AlreadyRefunded(payment)
-            async with self._db.execute(
-                "SELECT bought FROM accounts WHERE user_id = ?", (payment.user_id,)
-            ) as cursor:
-                found = await cursor.fetchone()
+            found = await db.fetchrow(
+                f"SELECT bought FROM accounts WHERE user_id = ?{db.lock_rows}", payment.user_id
+            )
             bought = int(found[0]) if found else 0
             if bought < payment.credits and not force:
                 raise AlreadySpent(payment, bought)
-            await self._db.execute(
-                "UPDATE accounts SET bought = MAX(0, bought - ?) WHERE user_id = ?",
-                (payment.credits, payment.user_id),
+            await db.execute(
+                "UPDATE accounts SET bought = CASE WHEN bought > ? THEN bought - ? ELSE 0 END"
+                " WHERE user_id = ?",
+                payment.credits,
+                payment.credits,
+                payment.user_id,
             )
-            await self._db.execute(
-                "UPDATE payments SET refunded_at = ? WHERE charge_id = ?", (now, charge_id)
+            await db.execute(
+                "UPDATE payments SET refunded_at = ? WHERE charge_id = ?", now, charge_id
             )
             return payment
 
@@ -261,11 +280,10 @@ class CreditsRepository(Database):
     async def find_payment(self, charge_id: str) -> PaymentRecord | None:
         """The payment with this Telegram charge id, or None."""
 
-        async def read() -> PaymentRecord | None:
-            async with self._db.execute(
-                f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE charge_id = ?", (charge_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+        async def read(db: Sql) -> PaymentRecord | None:
+            row = await db.fetchrow(
+                f"SELECT {PAYMENT_COLUMNS} FROM payments WHERE charge_id = ?", charge_id
+            )
             return _payment(row) if row is not None else None
 
         return await self._read(read)
@@ -273,58 +291,67 @@ class CreditsRepository(Database):
     async def list_payments(self, limit: int) -> list[PaymentRecord]:
         """The latest ``limit`` payments, newest first."""
 
-        async def read() -> list[PaymentRecord]:
-            async with self._db.execute(
+        async def read(db: Sql) -> list[PaymentRecord]:
+            rows = await db.fetch(
                 f"SELECT {PAYMENT_COLUMNS} FROM payments"
-                " ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (limit,),
-            ) as cursor:
-                return [_payment(row) for row in await cursor.fetchall()]
+                " ORDER BY created_at DESC, charge_id DESC LIMIT ?",
+                limit,
+            )
+            return [_payment(row) for row in rows]
 
         return await self._read(read)
 
     # Inside a write's transaction
 
-    async def _account_for_update(self, user_id: int, period: str) -> CreditAccount:
-        """The user's account, created or renewed for ``period`` first. The insert comes
-        before any read, so the transaction holds the write lock while it decides."""
-        await self._db.execute(
-            "INSERT OR IGNORE INTO accounts (user_id, period, free_used, bought)"
-            " VALUES (?, ?, 0, 0)",
-            (user_id, period),
+    @staticmethod
+    async def _account_for_update(db: Sql, user_id: int, period: str) -> CreditAccount:
+        """The user's account, created or renewed for ``period`` first, and locked until the
+        transaction ends (SQLite: the insert takes the write lock; PostgreSQL: the row's)."""
+        await db.execute(
+            "INSERT INTO accounts (user_id, period, free_used, bought) VALUES (?, ?, 0, 0)"
+            " ON CONFLICT DO NOTHING",
+            user_id,
+            period,
         )
-        await self._db.execute(
-            "UPDATE accounts SET period = ?, free_used = 0 WHERE user_id = ? AND period != ?",
-            (period, user_id, period),
+        row = await db.fetchrow(
+            f"SELECT period, free_used, bought FROM accounts WHERE user_id = ?{db.lock_rows}",
+            user_id,
         )
-        async with self._db.execute(
-            "SELECT free_used, bought FROM accounts WHERE user_id = ?", (user_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
+        assert row is not None  # inserted above
+        if row["period"] != period:
+            await db.execute(
+                "UPDATE accounts SET period = ?, free_used = 0 WHERE user_id = ?", period, user_id
+            )
+            return CreditAccount(user_id, 0, int(row["bought"]))
         assert row is not None  # inserted above
         return CreditAccount(user_id, int(row["free_used"]), int(row["bought"]))
 
-    async def _hold(self, key: str) -> _Hold | None:
-        async with self._db.execute(
-            "SELECT key, user_id, provider, amount, bought_part, period FROM holds WHERE key = ?",
-            (key,),
-        ) as cursor:
-            row = await cursor.fetchone()
+    @staticmethod
+    async def _hold(db: Sql, key: str) -> _Hold | None:
+        row = await db.fetchrow(
+            "SELECT key, user_id, provider, amount, bought_part, period FROM holds"
+            f" WHERE key = ?{db.lock_rows}",
+            key,
+        )
         return _Hold(*row) if row else None
 
-    async def _give_back(self, hold: _Hold, credits: int, period: str) -> None:
+    async def _give_back(self, db: Sql, hold: _Hold, credits: int, period: str) -> None:
         """Deletes the hold and returns ``credits`` of it to its user: bought ones first, then
         free ones if the hold's period is still the current one."""
         bought_back = min(credits, hold.bought_part)
         # Renewed since the hold was made: the free credits are whole again.
         free_back = credits - bought_back if hold.period == period else 0
-        await self._account_for_update(hold.user_id, period)
-        await self._db.execute(
-            "UPDATE accounts SET bought = bought + ?, free_used = MAX(0, free_used - ?)"
+        await self._account_for_update(db, hold.user_id, period)
+        await db.execute(
+            "UPDATE accounts SET bought = bought + ?,"
+            " free_used = CASE WHEN free_used > ? THEN free_used - ? ELSE 0 END"
             " WHERE user_id = ?",
-            (bought_back, free_back, hold.user_id),
+            bought_back,
+            free_back,
+            free_back,
+            hold.user_id,
         )
-        await self._db.execute("DELETE FROM holds WHERE key = ?", (hold.key,))
+        await db.execute("DELETE FROM holds WHERE key = ?", hold.key)
 
 
 @dataclass(frozen=True)
@@ -340,7 +367,7 @@ class _Hold:
 PAYMENT_COLUMNS = "charge_id, user_id, stars, credits, created_at, refunded_at"
 
 
-def _payment(row: sqlite3.Row) -> PaymentRecord:
+def _payment(row: Row) -> PaymentRecord:
     return PaymentRecord(
         charge_id=row["charge_id"],
         user_id=row["user_id"],

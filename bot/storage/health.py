@@ -5,21 +5,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.storage.sqlite import Database
+from bot.storage.repository import Repository
+from bot.storage.sql import Sql
 from providers.core.errors import ErrorCode
 from providers.routing.health import Health
 
 
-class HealthRepository(Database):
+class HealthRepository(Repository):
     """Each provider's health (failures in a row, last error, recent jobs), kept across restarts."""
 
     async def load_health(self) -> list[Health]:
         """Every provider's saved health record."""
-        async with self._db.execute(
-            "SELECT provider, failures_in_a_row, last_success, last_failure, last_error,"
-            " down_until, cool_down, recent FROM provider_health"
-        ) as cursor:
-            rows = await cursor.fetchall()
+
+        async def read(db: Sql) -> list[Any]:
+            return await db.fetch(
+                "SELECT provider, failures_in_a_row, last_success, last_failure, last_error,"
+                " down_until, cool_down, recent FROM provider_health"
+            )
+
+        rows = await self._read(read)
         return [
             Health(
                 provider=row[0],
@@ -35,21 +39,23 @@ class HealthRepository(Database):
         ]
 
     async def save_health(self, health: Health) -> None:
-        async def write() -> None:
-            await self._db.execute(
-                "INSERT OR REPLACE INTO provider_health (provider, failures_in_a_row,"
-                " last_success, last_failure, last_error, down_until, cool_down, recent)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    health.provider,
-                    health.failures_in_a_row,
-                    health.last_success,
-                    health.last_failure,
-                    _error_record(health),
-                    health.down_until,
-                    health.cool_down,
-                    json.dumps(health.recent),
-                ),
+        async def write(db: Sql) -> None:
+            await db.execute(
+                "INSERT INTO provider_health (provider, failures_in_a_row, last_success,"
+                " last_failure, last_error, down_until, cool_down, recent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider) DO UPDATE SET"
+                " failures_in_a_row = excluded.failures_in_a_row,"
+                " last_success = excluded.last_success, last_failure = excluded.last_failure,"
+                " last_error = excluded.last_error, down_until = excluded.down_until,"
+                " cool_down = excluded.cool_down, recent = excluded.recent",
+                health.provider,
+                health.failures_in_a_row,
+                health.last_success,
+                health.last_failure,
+                _error_record(health),
+                health.down_until,
+                health.cool_down,
+                json.dumps(health.recent),
             )
 
         await self._write(write)

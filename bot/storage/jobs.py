@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.storage.records import UNFINISHED, JobFigure, JobRow, JobStatus
-from bot.storage.sqlite import Database
+from bot.storage.repository import Repository
+from bot.storage.sql import Row, Sql
 
 
-class JobsRepository(Database):
+class JobsRepository(Repository):
     """One row per job: created, updated as it runs, finished; found again after a restart."""
 
     async def create_job(
@@ -30,27 +31,25 @@ class JobsRepository(Database):
     ) -> int | None:
         """Inserts a queued job; ``None`` if this command already has one (a redelivered update)."""
 
-        async def write() -> int | None:
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO jobs (kind, chat_id, user_id, command_message_id, prompt,"
-                " options, model, status, created_at, thread_id, language, inline_message_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    kind,
-                    chat_id,
-                    user_id,
-                    command_message_id,
-                    prompt,
-                    json.dumps(dict(options or {})),
-                    model,
-                    JobStatus.QUEUED,
-                    time.time(),
-                    thread_id,
-                    language,
-                    inline_message_id,
-                ),
+        async def write(db: Sql) -> int | None:
+            row = await db.fetchrow(
+                "INSERT INTO jobs (kind, chat_id, user_id, command_message_id, prompt, options,"
+                " model, status, created_at, thread_id, language, inline_message_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                kind,
+                chat_id,
+                user_id,
+                command_message_id,
+                prompt,
+                json.dumps(dict(options or {})),
+                model,
+                JobStatus.QUEUED,
+                time.time(),
+                thread_id,
+                language,
+                inline_message_id,
             )
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+            return int(row[0]) if row else None
 
         return await self._write(write)
 
@@ -76,36 +75,36 @@ class JobsRepository(Database):
             values["result"] = json.dumps(values["result"])
         assignments = ", ".join(f"{c} = ?" for c in values)
 
-        async def write() -> None:
-            await self._db.execute(
-                f"UPDATE jobs SET {assignments} WHERE id = ?", (*values.values(), job_id)
-            )
+        stored = [int(v) if isinstance(v, bool) else v for v in values.values()]
+
+        async def write(db: Sql) -> None:
+            await db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", *stored, job_id)
 
         await self._write(write)
 
     async def add_result(self, job_id: int, **values: Any) -> None:
         """Adds ``values`` to what the job made (its ``result``), keeping what is there."""
 
-        async def write() -> None:
-            await self._db.execute(
-                "UPDATE jobs SET result = json_patch(COALESCE(result, '{}'), ?) WHERE id = ?",
-                (json.dumps(values), job_id),
-            )
+        async def write(db: Sql) -> None:
+            row = await db.fetchrow(f"SELECT result FROM jobs WHERE id = ?{db.lock_rows}", job_id)
+            if row is None:
+                return
+            result = merged(json.loads(row[0]) if row[0] else {}, values)
+            await db.execute("UPDATE jobs SET result = ? WHERE id = ?", json.dumps(result), job_id)
 
         await self._write(write)
 
     async def start_attempt(self, job_id: int) -> int:
         """Marks the job running and counts the run; returns how many runs were started."""
 
-        async def write() -> int:
-            await self._db.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?",
-                (JobStatus.RUNNING, time.time(), job_id),
+        async def write(db: Sql) -> int:
+            row = await db.fetchrow(
+                "UPDATE jobs SET status = ?, started_at = ?, attempts = attempts + 1 WHERE id = ?"
+                " RETURNING attempts",
+                JobStatus.RUNNING,
+                time.time(),
+                job_id,
             )
-            async with self._db.execute(
-                "SELECT attempts FROM jobs WHERE id = ?", (job_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
             return int(row[0]) if row else 0
 
         return await self._write(write)
@@ -117,7 +116,7 @@ class JobsRepository(Database):
     )
 
     @staticmethod
-    def _row(row: Any) -> JobRow:
+    def _row(row: Row) -> JobRow:
         values = list(row)
         values[7] = json.loads(values[7])
         values[9] = JobStatus(values[9])
@@ -126,11 +125,11 @@ class JobsRepository(Database):
         return JobRow(*values)
 
     async def _jobs(self, where: str, params: tuple[Any, ...]) -> list[JobRow]:
-        async def read() -> list[JobRow]:
-            async with self._db.execute(
-                f"SELECT {self._COLUMNS} FROM jobs WHERE {where} ORDER BY id", params
-            ) as cursor:
-                return [self._row(row) for row in await cursor.fetchall()]
+        async def read(db: Sql) -> list[JobRow]:
+            rows = await db.fetch(
+                f"SELECT {self._COLUMNS} FROM jobs WHERE {where} ORDER BY id", *params
+            )
+            return [self._row(row) for row in rows]
 
         return await self._read(read)
 
@@ -170,13 +169,12 @@ class JobsRepository(Database):
     async def job_figures(self, since: float) -> list[JobFigure]:
         """Every job made at or after ``since`` (a Unix time), oldest first, for /stats."""
 
-        async def read() -> list[JobFigure]:
-            async with self._db.execute(
+        async def read(db: Sql) -> list[JobFigure]:
+            rows = await db.fetch(
                 "SELECT chat_id, model, status, created_at, started_at, finished_at FROM jobs"
                 " WHERE created_at >= ? ORDER BY created_at",
-                (since,),
-            ) as cursor:
-                rows = await cursor.fetchall()
+                since,
+            )
             return [
                 JobFigure(row[0], row[1], JobStatus(row[2]), row[3], row[4], row[5]) for row in rows
             ]
@@ -187,11 +185,24 @@ class JobsRepository(Database):
         """How many jobs are in these states right now (any age)."""
         marks = ", ".join("?" for _ in statuses)
 
-        async def read() -> int:
-            async with self._db.execute(
-                f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", statuses
-            ) as cursor:
-                row = await cursor.fetchone()
+        async def read(db: Sql) -> int:
+            row = await db.fetchrow(
+                f"SELECT COUNT(*) FROM jobs WHERE status IN ({marks})", *statuses
+            )
             return int(row[0]) if row else 0
 
         return await self._read(read)
+
+
+def merged(target: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """``target`` with ``patch`` merged in (JSON Merge Patch, RFC 7396: objects merge key by
+    key, a null removes the key, anything else replaces)."""
+    result = dict(target)
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result

@@ -8,19 +8,21 @@ import math
 import time
 from collections.abc import Sequence
 
-from bot.storage.sqlite import Database
+from bot.storage.repository import Repository
+from bot.storage.sql import Row, Sql
 from providers.core.polling import StageFigures
 
 
-class PaceRepository(Database):
+class PaceRepository(Repository):
     """The pacers' learned stage durations (:class:`providers.core.polling.StageFigures`)."""
 
     async def load_paces(self) -> list[StageFigures]:
         """Every kept figure; a row that cannot be read is skipped."""
-        async with self._db.execute(
-            "SELECT provider, model, stage, seconds FROM stage_durations"
-        ) as cursor:
-            rows = await cursor.fetchall()
+
+        async def read(db: Sql) -> list[Row]:
+            return await db.fetch("SELECT provider, model, stage, seconds FROM stage_durations")
+
+        rows = await self._read(read)
         figures = []
         for provider, model, stage, stored in rows:
             try:
@@ -35,10 +37,11 @@ class PaceRepository(Database):
         """Keeps ``figures``, each replacing what was kept for its provider, model and stage."""
         now = time.time()
 
-        async def write() -> None:
-            await self._db.executemany(
-                "INSERT OR REPLACE INTO stage_durations (provider, model, stage, seconds,"
-                " updated_at) VALUES (?, ?, ?, ?, ?)",
+        async def write(db: Sql) -> None:
+            await db.executemany(
+                "INSERT INTO stage_durations (provider, model, stage, seconds, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, model, stage) DO UPDATE SET"
+                " seconds = excluded.seconds, updated_at = excluded.updated_at",
                 [(f.provider, f.model, f.stage, _seconds(f), now) for f in figures],
             )
 

@@ -7,10 +7,11 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bot.storage.sqlite import Database
+from bot.storage.repository import Repository
+from bot.storage.sql import Sql
 
 
-class PromptsRepository(Database):
+class PromptsRepository(Repository):
     """The bot's questions about a photo (the ❓ Ask button's ForceReply), kept for a day."""
 
     async def remember_photo_prompt(
@@ -20,14 +21,16 @@ class PromptsRepository(Database):
         asks about, and forgets prompts older than ``keep_for`` seconds."""
         now = time.time()
 
-        async def write() -> None:
-            await self._db.execute(
-                "DELETE FROM photo_prompts WHERE created_at < ?", (now - keep_for,)
-            )
-            await self._db.execute(
-                "INSERT OR REPLACE INTO photo_prompts (chat_id, message_id, photo, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (chat_id, message_id, json.dumps(dict(photo)), now),
+        async def write(db: Sql) -> None:
+            await db.execute("DELETE FROM photo_prompts WHERE created_at < ?", now - keep_for)
+            await db.execute(
+                "INSERT INTO photo_prompts (chat_id, message_id, photo, created_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (chat_id, message_id) DO UPDATE SET"
+                " photo = excluded.photo, created_at = excluded.created_at",
+                chat_id,
+                message_id,
+                json.dumps(dict(photo)),
+                now,
             )
 
         await self._write(write)
@@ -38,13 +41,14 @@ class PromptsRepository(Database):
         """The photo the bot's message asks about, if it is a prompt younger than
         ``keep_for`` seconds."""
 
-        async def read() -> dict[str, Any] | None:
-            async with self._db.execute(
+        async def read(db: Sql) -> dict[str, Any] | None:
+            row = await db.fetchrow(
                 "SELECT photo FROM photo_prompts"
                 " WHERE chat_id = ? AND message_id = ? AND created_at >= ?",
-                (chat_id, message_id, time.time() - keep_for),
-            ) as cursor:
-                row = await cursor.fetchone()
+                chat_id,
+                message_id,
+                time.time() - keep_for,
+            )
             return dict(json.loads(row[0])) if row else None
 
         return await self._read(read)

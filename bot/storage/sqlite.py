@@ -1,4 +1,4 @@
-"""The SQLite connection (aiosqlite, WAL) every repository shares.
+"""The SQLite backend (aiosqlite, WAL): the default, a file in DATA_DIR.
 
 It fails loudly and safely: a locked database is waited for (briefly, then retried with
 backoff), a corrupt, unreadable or newer-schema file raises :class:`StorageError` with one line
@@ -11,15 +11,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import aiosqlite
 
 from bot.storage.full import FullDisk, is_full
 from bot.storage.records import StorageError
-from bot.storage.schema import MIGRATIONS
+from bot.storage.schema import MIGRATIONS, check_version
+from bot.storage.sql import Operation, Row, completing
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +29,6 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 1000  # SQLite's own wait for a lock, per attempt
 LOCKED_RETRY_SECONDS = 30.0  # then our retries with backoff, in all
 DB_NAME = "bot.sqlite3"  # in DATA_DIR
-
-# Each entry upgrades the schema by one version; never edit a released entry, append a new one.
 
 
 def _locked(error: sqlite3.Error) -> bool:
@@ -67,17 +66,45 @@ def owner_only(path: Path) -> None:
         path.chmod(0o700 if path.is_dir() else 0o600)
 
 
-class Database:
-    """Open with :meth:`open`, close with :meth:`close`. All methods are coroutine-safe.
+class _Connection:
+    """:class:`~bot.storage.sql.Sql` over the one aiosqlite connection."""
 
-    Every write finishes even if the coroutine that asked for it is cancelled (a /cancel or a
-    shutdown never leaves half a change), and a locked database is retried for up to
-    ``LOCKED_RETRY_SECONDS`` before :class:`StorageError` is raised.
+    dialect = "sqlite"
+    lock_rows = ""
+    claim_rows = ""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+
+    async def execute(self, query: str, *params: Any) -> int:
+        async with self._db.execute(query, params) as cursor:
+            return cursor.rowcount
+
+    async def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
+        await self._db.executemany(query, rows)
+
+    async def fetch(self, query: str, *params: Any) -> list[Row]:
+        async with self._db.execute(query, params) as cursor:
+            return list(await cursor.fetchall())
+
+    async def fetchrow(self, query: str, *params: Any) -> Row | None:
+        async with self._db.execute(query, params) as cursor:
+            row: Row | None = await cursor.fetchone()
+            return row
+
+
+class SqliteBackend:
+    """The database file in DATA_DIR. Open with :meth:`open`, close with :meth:`close`.
+
+    Writes go one at a time through one connection, each in its own transaction; a locked
+    database is retried for up to ``LOCKED_RETRY_SECONDS`` before :class:`StorageError`.
     """
 
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
+        self._sql = _Connection(db)
         self._path = path
+        self.name = str(path)
         self._write_lock = asyncio.Lock()
         self.busy_waits = 0  # how often a locked database made us wait (tests watch this)
         self.disk = FullDisk()  # a full disk, told to the operator once
@@ -103,13 +130,7 @@ class Database:
         try:
             db.row_factory = aiosqlite.Row
             await db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-            version = await storage.schema_version()
-            if version > len(MIGRATIONS):
-                raise StorageError(
-                    f"The database {path} was written by a newer version of the bot (schema "
-                    f"{version}, this version knows {len(MIGRATIONS)}): run the newer version "
-                    "or restore a backup made with this one."
-                )
+            check_version(await storage.schema_version(), str(path))
             async with db.execute("PRAGMA quick_check") as cursor:
                 verdict = [row[0] for row in await cursor.fetchall()]
             if verdict != ["ok"]:
@@ -169,10 +190,10 @@ class Database:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
 
-    async def _read(self, operation: Callable[[], Awaitable[T]]) -> T:
-        return await self._retrying(operation)
+    async def read(self, operation: Operation[T]) -> T:
+        return await self._retrying(lambda: operation(self._sql))
 
-    async def _write(self, operation: Callable[[], Awaitable[T]]) -> T:
+    async def write(self, operation: Operation[T]) -> T:
         """Runs a write in its own transaction; it completes even if the caller is cancelled."""
 
         async def locked() -> T:
@@ -181,17 +202,12 @@ class Database:
             self.disk.worked(self._path)
             return result
 
-        task = asyncio.ensure_future(locked())
-        try:
-            return await asyncio.shield(task)
-        except asyncio.CancelledError:
-            await asyncio.wait([task])
-            raise
+        return await completing(locked())
 
-    def _committed(self, operation: Callable[[], Awaitable[T]]) -> Callable[[], Awaitable[T]]:
+    def _committed(self, operation: Operation[T]) -> Callable[[], Awaitable[T]]:
         async def run() -> T:
             try:
-                result = await operation()
+                result = await operation(self._sql)
                 await self._db.commit()
             except BaseException:
                 await self._db.rollback()

@@ -21,6 +21,10 @@ then counted at that moment: Telegram counted it somewhere in between, so its wi
 be fuller than ours, whatever the network's delays (a window that timestamps the call when it is
 sent draws a 429 whenever an earlier call travelled slower than a later one).
 
+With several replicas of the bot on one token, a :class:`~bot.telegram.budget.SharedBudget`
+(``budget=``) is asked too, in the same order, whether each call may go now: the windows above
+still pace this replica, the shared ones keep every replica together within Telegram's limits.
+
 Why not a library: ``limits``' moving window stamps an entry when it is taken and cannot move
 it to the answer, counts whole seconds on the wall clock, and has no notion of priority;
 ``aiolimiter`` is a leaky bucket, which stays inside a window only at half its rate. The
@@ -45,6 +49,8 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.telegram.budget import Ask, Grant, Hold, SharedBudget
 
 log = logging.getLogger(__name__)
 
@@ -327,15 +333,18 @@ Limit = Window | Bucket
 
 
 class _Chat:
-    __slots__ = ("blocked_until", "waiting", "windows")
+    __slots__ = ("blocked_until", "spare_until", "waiting", "windows")
 
     def __init__(self, windows: list[Limit]) -> None:
         self.windows = windows
         self.blocked_until = 0.0  # a 429's retry_after
+        self.spare_until = 0.0  # a shared budget holds back calls that leave the reserve free
         self.waiting = 0
 
     def free_at(self, now: float, spare_only: bool) -> float:
         at = self.blocked_until if self.blocked_until > now else now
+        if spare_only:
+            at = max(at, self.spare_until)
         for window in self.windows:
             at = max(at, window.free_at(now, window.reserve if spare_only else 0))
         return at
@@ -372,6 +381,7 @@ class Permit:
         self._windows = windows
         self.priority = priority  # a refused call waits again with it
         self.admitted_at = admitted_at
+        self.grant: Grant | None = None  # its place in a shared budget
         self.spent = False
         self._closed = False
         self._token: contextvars.Token[Permit | None] | None = None
@@ -383,6 +393,8 @@ class Permit:
         self._closed = True
         for window in self._windows:
             window.give_back(answered_at)
+        if self.grant is not None:
+            self._owner._give_back(self.grant, answered_at is not None)
         self._owner._poke()
 
     def __enter__(self) -> Permit:
@@ -441,27 +453,43 @@ class FloodControl(BaseRateLimiter[Priority]):
     """
 
     def __init__(
-        self, limits: Limits | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        limits: Limits | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        budget: SharedBudget | None = None,
     ) -> None:
         self._limits = limits or Limits()
+        self._budget = budget  # None: this process has the token's whole budget
+        self._claiming: asyncio.Task[None] | None = None  # asking the budget for places
         self._clock = clock
         self._overall = Window(*self._limits.overall)
         self._chats: dict[int, _Chat] = {}
         self._queues: dict[Priority, dict[_Turn, None]] = {p: {} for p in Priority}
         self._blocked_until = 0.0  # a 429 for the overall limit holds back every counted call
+        self._spare_until = 0.0  # a shared budget holds back calls that leave the reserve free
         self.too_many_requests = 0  # 429s drawn
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
         self._poked = False
 
     async def initialize(self) -> None:
-        """Nothing to set up."""
+        """Connects to the shared budget, if any."""
+        if self._budget is not None:
+            await self._budget.start()
 
     async def shutdown(self) -> None:
-        """Stops the wake-up timer."""
+        """Stops the wake-up timer (and the shared budget's connection)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer, self._timer_at = None, math.inf
+        if self._claiming is not None:
+            self._claiming.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._claiming
+            self._claiming = None
+        if self._budget is not None:
+            await self._budget.stop()
 
     # -- what callers see ----------------------------------------------------------------------
 
@@ -487,15 +515,20 @@ class FloodControl(BaseRateLimiter[Priority]):
             return None  # others were first
         chat = self._chat(chat_id)
         spare_only = priority >= SPARE_ONLY
-        keep = self._overall.reserve if spare_only else 0
         if chat.waiting or chat.free_at(now, spare_only) > now:
             return None
-        if self._overall.free_at(now, keep) > now:
+        if self._overall_at(now, spare_only) > now:
             return None
         windows = [*chat.windows, self._overall]
         for window in windows:
             window.take()
-        return Permit(self, chat_id, windows, priority, now)
+        permit = Permit(self, chat_id, windows, priority, now)
+        if self._budget is not None:
+            permit.grant = self._budget.take_now(self._ask(chat, chat_id, spare_only))
+            if permit.grant is None:
+                permit.close(None)
+                return None
+        return permit
 
     @property
     def overall_limit(self) -> int:
@@ -545,8 +578,10 @@ class FloodControl(BaseRateLimiter[Priority]):
                     permit.close(None)
                     raise
                 refusals += 1
-                self._refused(endpoint, chat, permit, retry_after, refusals)
+                overall, delay = self._refused(endpoint, chat, permit, retry_after, refusals)
                 permit.close(None)  # refused, so not counted: Telegram's retry_after rules now
+                if self._budget is not None:
+                    await self._budget.pause(None if overall else chat_id, delay)
                 permit = await self._acquire(chat, chat_id, priority, first=True)
                 permit.spent = True
                 continue
@@ -568,8 +603,9 @@ class FloodControl(BaseRateLimiter[Priority]):
 
     def _refused(
         self, endpoint: str, chat: _Chat | None, permit: Permit, retry_after: float, refusals: int
-    ) -> None:
+    ) -> tuple[bool, float]:
         """Telegram answered 429: pauses what it concerns and lowers that limit for a while.
+        Returns whether everything was paused (else the chat), and for how long.
 
         Telegram does not say which limit a 429 is for: it is the chat's when the chat's
         windows were fuller than the overall one (the call still in them), else the overall.
@@ -594,6 +630,7 @@ class FloodControl(BaseRateLimiter[Priority]):
             "everything" if overall else "the chat",
             delay,
         )
+        return overall, delay
 
     def _chat(self, chat_id: int) -> _Chat:
         chat = self._chats.get(chat_id)
@@ -648,20 +685,23 @@ class FloodControl(BaseRateLimiter[Priority]):
                 asyncio.get_running_loop().call_soon(self._dispatch)
 
     def _dispatch(self) -> None:
-        """Lets through every waiting call that fits now, most important first."""
+        """Lets through every waiting call that fits now, most important first (with a shared
+        budget: asks it for their places, see :meth:`_claim`)."""
         self._poked = False
+        if self._claiming is not None:
+            return  # the claim dispatches again when the budget has answered
         now = self._clock()
         if self._blocked_until > now:
             self._wake_at(self._blocked_until, now)
             return
         wake = math.inf
         held: set[int] = set()  # chats whose next place belongs to a more important call
+        claims: list[tuple[_Turn, Permit]] = []
         for priority, queue in self._queues.items():
             if not queue:
                 continue
             spare_only = priority >= SPARE_ONLY
-            keep = self._overall.reserve if spare_only else 0
-            overall_at = self._overall.free_at(now, keep)
+            overall_at = self._overall_at(now, spare_only)
             admitted: list[_Turn] = []
             for turn in queue:
                 if turn.future.done():
@@ -683,12 +723,87 @@ class FloodControl(BaseRateLimiter[Priority]):
                 windows.append(self._overall)
                 for window in windows:
                     window.take()
-                turn.future.set_result(Permit(self, turn.chat_id, windows, priority, now))
-                admitted.append(turn)
-                overall_at = self._overall.free_at(now, keep)
+                permit = Permit(self, turn.chat_id, windows, priority, now)
+                if self._budget is None:
+                    turn.future.set_result(permit)
+                    admitted.append(turn)
+                else:
+                    claims.append((turn, permit))  # stays in its place until the budget says
+                overall_at = self._overall_at(now, spare_only)
             for turn in admitted:
                 queue.pop(turn, None)
+        if claims:
+            self._claiming = asyncio.get_running_loop().create_task(self._claim(claims))
         self._wake_at(wake, now)
+
+    def _overall_at(self, now: float, spare_only: bool) -> float:
+        """When one more call fits the overall window (leaving its reserve if ``spare_only``)."""
+        at = self._overall.free_at(now, self._overall.reserve if spare_only else 0)
+        return max(at, self._spare_until) if spare_only else at
+
+    async def _claim(self, claims: list[tuple[_Turn, Permit]]) -> None:
+        """Asks the shared budget for the places of calls that fit this replica's windows:
+        a call granted one goes, one held back gives its places back and waits (its chat, or
+        everything, for as long as the budget says)."""
+        assert self._budget is not None
+        try:
+            asks = [self._ask(t.chat, t.chat_id, t.priority >= SPARE_ONLY) for t, _ in claims]
+            verdicts: list[Grant | Hold | None] = list(await self._budget.take(asks))
+        except asyncio.CancelledError:
+            for _, permit in claims:
+                permit.close(None)
+            raise
+        except Exception:  # a bug in the budget must not strand the calls: they go unshared
+            log.exception(
+                "the shared flood budget failed; %d calls go on local limits", len(claims)
+            )
+            verdicts = [None] * len(claims)
+        now = self._clock()
+        for (turn, permit), verdict in zip(claims, verdicts, strict=True):
+            if isinstance(verdict, Hold):
+                permit.close(None)
+                self._hold(turn.chat, verdict, now, turn.priority >= SPARE_ONLY)
+                continue
+            permit.grant = verdict
+            if turn.future.done():  # cancelled meanwhile
+                permit.close(None)
+            else:
+                turn.future.set_result(permit)
+        self._claiming = None
+        self._dispatch()
+
+    def _hold(self, chat: _Chat | None, hold: Hold, now: float, spare_only: bool) -> None:
+        """Holds back what the shared budget said (a call that must leave the reserve free
+        holds back only the calls that must too)."""
+        until = now + hold.seconds
+        if hold.everything or chat is None:
+            if spare_only:
+                self._spare_until = max(self._spare_until, until)
+            else:
+                self._blocked_until = max(self._blocked_until, until)
+        elif spare_only:
+            chat.spare_until = max(chat.spare_until, until)
+        else:
+            chat.blocked_until = max(chat.blocked_until, until)
+
+    def _ask(self, chat: _Chat | None, chat_id: int | None, spare_only: bool) -> Ask:
+        """What the shared budget needs to know of a call: its chat and the limits as this
+        replica runs them now."""
+        bucket: tuple[int, float, int] | None = None
+        group: Shape | None = None
+        for window in chat.windows if chat is not None else ():
+            if isinstance(window, Bucket):
+                bucket = (window.burst, window.rate, window.reserve)
+            else:
+                group = (window.limit, window.length, window.reserve)
+        overall = self._overall
+        return Ask(
+            chat_id, spare_only, (overall.limit, overall.length, overall.reserve), bucket, group
+        )
+
+    def _give_back(self, grant: Grant, answered: bool) -> None:
+        if self._budget is not None:
+            self._budget.done(grant, answered)
 
     def _wake_at(self, at: float, now: float) -> None:
         if at == math.inf or (self._timer is not None and self._timer_at <= at):

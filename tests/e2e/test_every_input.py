@@ -117,7 +117,7 @@ DISK_FULL = {
 def full_disk(app: AnyApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Inside the block every database commit fails with SQLITE_FULL (what SQLite says when
     the disk or PRAGMA max_page_count has no room) and every outbox file with ENOSPC."""
-    db: Any = runtime(app).storage._db
+    db: Any = runtime(app).storage.backend._db  # the SQLite connection
     commit = db.commit
 
     async def full() -> None:

@@ -20,8 +20,8 @@ USER = 7
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
-    opened = await Storage.open(tmp_path / "bot.sqlite3")
+async def storage(database: Path | str) -> AsyncIterator[Storage]:
+    opened = await Storage.open(database)
     yield opened
     await opened.close()
 
@@ -87,8 +87,8 @@ async def test_a_new_period_renews_the_free_credits_and_keeps_the_bought(
     assert await storage.credit_account(USER, NEXT_DAY) == CreditAccount(USER, 5, 2)
 
 
-async def test_holds_payments_and_spends_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
+async def test_holds_payments_and_spends_survive_a_restart(database: Path | str) -> None:
+    path = database
     storage = await Storage.open(path)
     assert await storage.record_payment("ch-1", USER, 50, 100, period=DAY, now=1.0)
     await hold(storage, "job", 7)

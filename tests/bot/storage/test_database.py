@@ -15,8 +15,8 @@ from bot.storage.records import JobStatus, StorageError
 from bot.storage.schema import MIGRATIONS
 
 
-async def test_preferences_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
+async def test_preferences_survive_reopening(database: Path | str) -> None:
+    path = database
     storage = await Storage.open(path)
     await storage.set_prefs(-100, image_model="sd35/sd-3.5")
     await storage.set_prefs(-100, vision_model="dynaspark/gemini-2.0-flash")
@@ -30,8 +30,8 @@ async def test_preferences_survive_reopening(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_job_lifecycle_and_redelivery(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "bot.sqlite3")
+async def test_job_lifecycle_and_redelivery(database: Path | str) -> None:
+    storage = await Storage.open(database)
     job_id = await storage.create_job(
         kind="imagine",
         chat_id=1,
@@ -135,8 +135,8 @@ async def test_files_are_the_owners_alone(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_a_write_completes_even_when_its_caller_is_cancelled(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "bot.sqlite3")
+async def test_a_write_completes_even_when_its_caller_is_cancelled(database: Path | str) -> None:
+    storage = await Storage.open(database)
     task = asyncio.create_task(
         storage.create_job(
             kind="imagine", chat_id=1, user_id=1, command_message_id=5, prompt="p", model="m"
@@ -173,8 +173,8 @@ async def test_an_older_database_keeps_its_prefs_and_gains_the_settings(tmp_path
         await storage.close()
 
 
-async def test_photo_prompts_are_kept_for_their_time_and_then_pruned(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
+async def test_photo_prompts_are_kept_for_their_time_and_then_pruned(database: Path | str) -> None:
+    path = database
     photo = {"file_id": "AgAC-1", "filename": "photo.jpg", "mime": "image/jpeg"}
     storage = await Storage.open(path)
     await storage.remember_photo_prompt(7, 11, photo, keep_for=3600)

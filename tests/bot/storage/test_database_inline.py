@@ -11,9 +11,9 @@ from bot.storage.schema import MIGRATIONS
 
 
 async def test_an_inline_job_is_found_by_its_message_and_settled_after_a_crash(
-    tmp_path: Path,
+    database: Path | str,
 ) -> None:
-    storage = await Storage.open(tmp_path / "bot.sqlite3")
+    storage = await Storage.open(database)
     try:
         job_id = await storage.create_job(
             kind="inline",

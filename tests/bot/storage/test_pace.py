@@ -13,8 +13,8 @@ from providers.seeds.arta import ARTA
 TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtok"
 
 
-async def test_learned_durations_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
+async def test_learned_durations_survive_a_restart(database: Path | str) -> None:
+    path = database
     storage = await Storage.open(path)
     before = Pacer(typical=9.0)
     for seconds in (2.5, 3.0, 3.5):
@@ -33,24 +33,28 @@ async def test_learned_durations_survive_a_restart(tmp_path: Path) -> None:
     assert untouched.expected("Flux") == 5.0 and not untouched.learned("Flux")
 
 
-async def test_a_save_replaces_what_was_kept_and_skips_unreadable_rows(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "bot.sqlite3")
+async def test_a_save_replaces_what_was_kept_and_skips_unreadable_rows(
+    database: Path | str,
+) -> None:
+    storage = await Storage.open(database)
     await storage.save_paces([StageFigures("arta", "Flux", "done", (1.0, 2.0))])
     await storage.save_paces([StageFigures("arta", "Flux", "done", (4.0,))])
-    await storage._db.execute(
-        "INSERT INTO stage_durations VALUES ('arta', 'Bad', 'done', 'not json', 0)"
+    await storage.backend.write(
+        lambda db: db.execute(
+            "INSERT INTO stage_durations VALUES ('arta', 'Bad', 'done', 'not json', 0)"
+        )
     )
 
     assert await storage.load_paces() == [StageFigures("arta", "Flux", "done", (4.0,))]
     await storage.close()
 
 
-async def test_nothing_is_written_when_nothing_was_learned(tmp_path: Path) -> None:
-    storage = await Storage.open(tmp_path / "bot.sqlite3")
+async def test_nothing_is_written_when_nothing_was_learned(database: Path | str) -> None:
+    storage = await Storage.open(database)
     pacer = Pacer()
     pacer.learn(3.0)
     await save_paces(storage, {"arta": pacer})
-    await storage._db.execute("DELETE FROM stage_durations")
+    await storage.backend.write(lambda db: db.execute("DELETE FROM stage_durations"))
     await save_paces(storage, {"arta": pacer})  # nothing new since
 
     assert await storage.load_paces() == []

@@ -48,12 +48,23 @@ Forum topics (``add_chat(..., is_forum=True)``)
     a reply in a supergroup carries the root of its reply chain as message_thread_id (without
     is_topic_message), as Telegram does. ``StoredMessage.topic`` says where a message is.
 
+Webhooks (see ``webhook``)
+    Once the bot calls setWebhook, pending updates are POSTed to it as Telegram does (one per
+    request, a chat's updates one at a time, at most max_connections in flight, the secret in
+    ``X-Telegram-Bot-Api-Secret-Token``), and redelivered until the webhook answers 2xx: after
+    an error status, a refused or broken connection, or ``webhook_timeout`` seconds without an
+    answer (waits: ``webhook_retry_delay``, ``webhook_max_retry_delay``). The registered URL
+    is public (https://bot.example.org/...): ``route_webhook(to="http://127.0.0.1:PORT")``
+    points its host at a loopback server, keeping the path. ``webhook_deliveries`` records
+    every POST; ``await webhook_idle()`` waits until every update was acknowledged.
+
 Test-side API (all synchronous unless marked async)
     setup:     ``add_chat``, ``add_user``, ``add_topic``, ``set_member_status``,
                ``user_blocks_bot`` (both tell the bot by a my_chat_member update),
                ``fail_next``, ``slow_next``, ``hold``/``release``/``held``, ``flood_limits``,
                ``flood_policy``, ``clock``, ``migrate_group``, ``inline_mode``,
-               ``inline_feedback``
+               ``inline_feedback``, ``route_webhook``, ``webhook_timeout``,
+               ``webhook_retry_delay``, ``webhook_max_retry_delay``
     injection: ``send_text``, ``send_photo``, ``send_document`` (``thread_id=`` for a topic),
                ``press_button``, ``user_deletes``, ``send_inline_query``,
                ``choose_inline_result``, ``press_inline_button``
@@ -62,8 +73,11 @@ Test-side API (all synchronous unless marked async)
                ``my_commands``, ``files``,
                ``file_bytes``, ``chat_actions`` (and ``chat_action_topics``),
                ``pending_updates``, ``too_many_requests_sent``, ``inline_answers``,
-               ``inline_answer``, ``inline_message``
-    waiting:   async ``wait_for``, ``wait_for_call``, ``wait_for_bot_message``
+               ``inline_answer``, ``inline_message``, ``webhook_url``,
+               ``webhook_deliveries``, ``webhook_attempts``, ``webhook_in_flight``,
+               ``webhook_last_error``
+    waiting:   async ``wait_for``, ``wait_for_call``, ``wait_for_bot_message``,
+               ``webhook_idle``
     payments:  ``checkout_timeout``, async ``pay``, ``redeliver_payment``, ``invoices``,
                ``payment``, ``payments``, ``checkout_answers``, ``refunds``
 
@@ -86,11 +100,11 @@ Inline mode (``tg.inline_mode = True``, as /setinline in @BotFather)
 
 Modules
     ``server`` is the emulator (routes, dispatch, observing, waiting), joined from the method
-    groups ``profile`` (getMe, commands), ``updates`` (users' actions, getUpdates, webhooks,
-    callback answers), ``messages`` (send/edit/delete), ``files`` (uploads, URLs, getFile,
-    downloads), ``chats`` (chats, members, topics), ``inline`` (inline mode), ``payments``
-    (Telegram Stars) and ``faults`` (injected failures, holds, the flood check), on ``core``
-    (state and shared helpers).
+    groups ``profile`` (getMe, commands), ``updates`` (users' actions, getUpdates, callback
+    answers), ``webhook`` (setWebhook, pushing updates to the webhook), ``messages``
+    (send/edit/delete), ``files`` (uploads, URLs, getFile, downloads), ``chats`` (chats,
+    members, topics), ``inline`` (inline mode), ``payments`` (Telegram Stars) and ``faults``
+    (injected failures, holds, the flood check), on ``core`` (state and shared helpers).
     Beside them: ``limits`` (flood control), ``records`` (what tests read), ``params``
     (request decoding), ``formatting`` (text, entities, HTML, keyboards), ``errors``
     (Telegram's limits and texts).
@@ -121,6 +135,7 @@ from tests.fakes.telegram.records import (
     StoredMessage,
     UploadedFile,
     Version,
+    WebhookDelivery,
 )
 from tests.fakes.telegram.server import BotApiEmulator
 
@@ -144,6 +159,7 @@ __all__ = [
     "StoredMessage",
     "UploadedFile",
     "Version",
+    "WebhookDelivery",
     "command_entities",
     "format_text",
     "parse_html",

@@ -38,12 +38,15 @@ from tests.fakes.telegram.records import (
     StarRefund,
     StoredFile,
     StoredMessage,
+    WebhookDelivery,
     _CallbackQuery,
     _Chat,
     _Failure,
     _Hold,
     _InlineQuery,
     _PreCheckout,
+    _Redelivery,
+    _Webhook,
 )
 
 # Update types delivered when allowed_updates was never set (or set to []): Telegram's
@@ -111,6 +114,11 @@ class EmulatorCore(FakeServer):
         self.inline_mode = False  # @BotFather /setinline: users may send inline queries
         self.inline_feedback = False  # /setinlinefeedback: chosen results come as updates
         self.checkout_timeout = 10.0  # seconds (clock()) Telegram waits for answerPreCheckoutQuery
+        # Webhook delivery (see webhook.py): Telegram waits about 60 s for an answer and retries
+        # at once, then after 2, 4, 8... s; tests want all of it in fractions of a second.
+        self.webhook_timeout = 5.0  # seconds the webhook has to answer a POST
+        self.webhook_retry_delay = 0.05  # the wait before the 2nd retry; it doubles from there
+        self.webhook_max_retry_delay = 0.5  # the longest wait between two deliveries
         # What tests observe
         self.files: dict[str, StoredFile] = {}
         self.callback_answers: list[CallbackAnswer] = []
@@ -126,6 +134,7 @@ class EmulatorCore(FakeServer):
         self.payments: list[StarPayment] = []
         self.refunds: list[StarRefund] = []
         self.webhook_url = ""
+        self.webhook_deliveries: list[WebhookDelivery] = []  # every POST, oldest first
         # State
         self._calls: list[Call] = []
         self._chats: dict[int, _Chat] = {}
@@ -150,6 +159,14 @@ class EmulatorCore(FakeServer):
         self._change = asyncio.Event()
         self._closing = False
         self._session: aiohttp.ClientSession | None = None
+        self._webhook: _Webhook | None = None
+        self._webhook_routes: dict[str | None, str] = {}  # host (None: any) -> base URL
+        self._webhook_retries: dict[int, _Redelivery] = {}  # update_id -> its failures
+        self._webhook_in_flight: set[int] = set()
+        self._webhook_tasks: set[asyncio.Task[None]] = set()
+        self._webhook_pusher: asyncio.Task[None] | None = None
+        self._webhook_session: aiohttp.ClientSession | None = None
+        self._webhook_error: tuple[int, str] | None = None  # (unix time, message)
         self._started_at = time.monotonic()
         # Every _m_<method> is a Bot API method (matched case-insensitively, like Telegram).
         self._handlers: dict[str, _Handler] = {

@@ -416,3 +416,42 @@ class _Hold:
     released: asyncio.Event = field(default_factory=asyncio.Event)
     drop: bool = False  # released calls fail with 500 and change nothing (never "arrived")
     waiting: int = 0
+
+
+@dataclass
+class WebhookDelivery:
+    """One POST of an update to the webhook (a redelivery is another one)."""
+
+    update_id: int
+    attempt: int  # 1 for the first delivery of this update, 2 for the first redelivery...
+    url: str  # where it went: the registered URL, rewritten by route_webhook
+    started: float  # time.monotonic()
+    finished: float | None = None  # None while in flight
+    status: int | None = None  # the webhook's HTTP status; None if it never answered
+    error: str | None = None  # what getWebhookInfo says about it; None when acknowledged
+
+    @property
+    def acknowledged(self) -> bool:
+        """True when the webhook answered 2xx: Telegram forgets the update then."""
+        return self.finished is not None and self.error is None
+
+    def __repr__(self) -> str:
+        outcome = "in flight" if self.finished is None else self.error or f"{self.status}"
+        return f"<webhook update {self.update_id} #{self.attempt} -> {self.url}: {outcome}>"
+
+
+@dataclass
+class _Webhook:
+    """The registered webhook (setWebhook)."""
+
+    url: str
+    secret_token: str
+    max_connections: int
+
+
+@dataclass
+class _Redelivery:
+    """An update the webhook failed: when it may go again and how long the next wait is."""
+
+    failures: int = 0
+    not_before: float = 0.0  # asyncio loop time

@@ -22,12 +22,12 @@ from tests.fakes.telegram.params import Params, _decode_value, _parse_multipart
 from tests.fakes.telegram.payments import Payments
 from tests.fakes.telegram.profile import Profile
 from tests.fakes.telegram.records import ANYWHERE, Anywhere, Call, Draft, StoredMessage
-from tests.fakes.telegram.updates import Updates
+from tests.fakes.telegram.webhook import Webhooks
 
 T = TypeVar("T")
 
 
-class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults):
+class BotApiEmulator(Inline, Payments, Messages, Webhooks, Chats, Profile, Faults):
     """Telegram's Bot API on 127.0.0.1 for one bot. See the package docstring for an overview."""
 
     def routes(self) -> list[web.RouteDef]:
@@ -39,12 +39,16 @@ class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults
     async def start(self) -> str:
         self._closing = False
         self._started_at = time.monotonic()
-        return await super().start()
+        url = await super().start()
+        self._start_pushing()  # a webhook set before a restart is served again
+        return url
 
     async def stop(self) -> None:
-        """Wakes every waiting long poll (they answer an empty list), then stops."""
+        """Wakes every waiting long poll (they answer an empty list), cancels webhook
+        deliveries in flight (their updates stay pending), then stops."""
         self._closing = True
         self._notify()
+        await self._stop_pushing()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -221,10 +225,10 @@ class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults
         """Returns the predicate's first truthy value; raises AssertionError with a dump of the
         recent calls and messages if ``timeout`` passes first.
 
-        The predicate is re-checked each time the emulator finishes a call or a test injects
-        something, never on a timer. State outside the emulator (the bot's database, say) is
-        therefore only seen at the bot's next call; a polling bot makes one at least every
-        getUpdates timeout.
+        The predicate is re-checked each time the emulator finishes a call or a webhook
+        delivery, or a test injects something, never on a timer. State outside the emulator
+        (the bot's database, say) is therefore only seen at the bot's next call; a polling bot
+        makes one at least every getUpdates timeout.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -238,6 +242,14 @@ class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults
             change = self._change
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(change.wait(), remaining)
+
+    async def webhook_idle(
+        self,
+        timeout: float = 10.0,  # noqa: ASYNC109
+    ) -> None:
+        """Returns once the webhook acknowledged every update (none pending, none in flight);
+        raises AssertionError with the report if ``timeout`` passes first."""
+        await self.wait_for(lambda: not self._updates and not self._webhook_in_flight, timeout)
 
     async def wait_for_call(
         self,
@@ -280,6 +292,12 @@ class BotApiEmulator(Inline, Payments, Messages, Updates, Chats, Profile, Faults
         lines = [f"{headline}; {len(self._calls)} calls, last {min(last, len(self._calls))}:"]
         lines += [f"  {c.summary(self._started_at)}" for c in self._calls[-last:]]
         lines.append(f"pending updates: {len(self._updates)}")
+        if self._webhook is not None:
+            lines.append(
+                f"webhook {self._webhook.url} -> {self._route(self._webhook.url)}: "
+                f"in flight {sorted(self._webhook_in_flight)}, last error {self.webhook_last_error}"
+            )
+            lines += [f"  {d!r}" for d in self.webhook_deliveries[-10:]]
         for chat_id, chat in self._chats.items():
             lines.append(f"chat {chat_id} ({chat.type}):")
             lines += [f"  {m!r}" for m in list(chat.messages.values())[-10:]]

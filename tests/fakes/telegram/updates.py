@@ -1,4 +1,6 @@
-"""Updates: users' actions (messages, presses), getUpdates long polling, webhooks, answers."""
+"""Updates: users' actions (messages, presses), getUpdates long polling, callback answers.
+
+The webhook methods and the delivery of updates to a webhook are in ``webhook``."""
 
 from __future__ import annotations
 
@@ -65,28 +67,6 @@ class Updates(Files):
             change = self._change
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(change.wait(), remaining)
-
-    def _m_setWebhook(self, params: Params) -> bool:
-        self.webhook_url = params.string("url") or ""
-        if params.flag("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _m_deleteWebhook(self, params: Params) -> bool:
-        self.webhook_url = ""
-        if params.flag("drop_pending_updates"):
-            self._updates.clear()
-        return True
-
-    def _m_getWebhookInfo(self, params: Params) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self.webhook_url,
-            "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
-        }
-        if self._allowed_updates:
-            info["allowed_updates"] = sorted(self._allowed_updates)
-        return info
 
     def _user_place(
         self, chat: _Chat, reply_to: int | None, thread_id: int | None
