@@ -54,6 +54,16 @@ def parser() -> argparse.ArgumentParser:
         "setup",
         help="ask for the bot token and one provider key, check both, write .env (mode 0600)",
     )
+    migrate = commands.add_parser(
+        "migrate-db",
+        help="copy the state from one database to another (SQLite to PostgreSQL), then verify",
+        description="Copies every table (stop the bot first); running it again copies only "
+        "what is missing. Prints each table's rows on both sides.",
+    )
+    migrate.add_argument("--from", dest="source", required=True, help="sqlite:///path/bot.sqlite3")
+    migrate.add_argument(
+        "--to", dest="target", required=True, help="postgresql://user:pass@host/db"
+    )
     commands.add_parser("help", help="show this help")
     return root
 
@@ -65,6 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser().print_help()
         return 0
     # The rest is imported once the command is known: --help works even if the bot cannot.
+    if options.command == "migrate-db":
+        from bot.storage.migrate import run_migrate
+
+        return asyncio.run(run_migrate(options.source, options.target, sys.stdout, err=sys.stderr))
     if options.command == "setup":
         from bot.setup import setup
 
@@ -89,13 +103,15 @@ def run(settings: BotSettings) -> int:
     from bot.app import build_application
     from bot.instance import AlreadyRunning, InstanceLock
     from bot.startup import TokenRejected, rejected
+    from bot.storage.postgres import without_password
     from bot.storage.records import StorageError
 
     os.umask(0o077)  # the database, outbox and auth files are the owner's alone
     memory.return_large_buffers()
     lock = InstanceLock(settings.data_dir)
     try:
-        lock.acquire()
+        if not settings.shared:  # with PostgreSQL, replicas share DATA_DIR on purpose
+            lock.acquire()
         asyncio.run(check_storage(settings))
     except (AlreadyRunning, StorageError) as error:
         print(f"Cannot start the bot: {error}", file=sys.stderr)
@@ -104,7 +120,9 @@ def run(settings: BotSettings) -> int:
         print(f"Cannot start the bot: DATA_DIR {settings.data_dir}: {error}", file=sys.stderr)
         return 2
     logs.setup(settings.log_level, fmt=settings.log_format)
-    log.info("starting the bot (data in %s)", settings.data_dir)
+    where = settings.database()
+    shown = without_password(where) if isinstance(where, str) else where
+    log.info("starting the bot as replica %s (data in %s)", settings.replica_id, shown)
     try:
         if asyncio.run(reach_telegram(settings)) is None:
             log.info("stopped before Telegram could be reached")
@@ -118,7 +136,7 @@ def run(settings: BotSettings) -> int:
                 options["listen"],
                 options["port"],
             )
-            app.run_webhook(**options, allowed_updates=Update.ALL_TYPES)
+            asyncio.run(serve_webhook(app, options))
         else:
             log.info("receiving updates by long polling from %s", settings.telegram_api_url)
             app.run_polling(allowed_updates=Update.ALL_TYPES)
@@ -133,6 +151,20 @@ def run(settings: BotSettings) -> int:
         return 1
     log.info("the bot stopped")
     return 0
+
+
+async def serve_webhook(app: Any, options: dict[str, Any]) -> None:
+    """Runs the webhook server until Ctrl+C or SIGTERM (then stops cleanly: with other
+    replicas, this one's jobs are handed over)."""
+    from bot.app import running
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(app, webhook=options):
+        await stop.wait()
+    log.info("stopping (signal received)")
 
 
 async def reach_telegram(settings: BotSettings) -> User | None:
@@ -194,9 +226,8 @@ async def check_storage(settings: BotSettings) -> None:
     """Opens (creating or migrating) the database once, so a broken one stops the start with
     one line instead of a traceback inside the running application."""
     from bot.storage.database import Storage
-    from bot.storage.sqlite import DB_NAME
 
-    storage = await Storage.open(settings.data_dir / DB_NAME)
+    storage = await Storage.open(settings.database())
     await storage.close()
 
 

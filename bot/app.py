@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -37,6 +39,7 @@ from bot.jobs.flags import FlagError
 from bot.jobs.life import DISK_FULL, RESTARTING
 from bot.jobs.recovery import recover
 from bot.jobs.rejected import Rejected
+from bot.jobs.takeover import ALIVE_SECONDS, Takeover
 from bot.runtime import AnyApp, BotContext, Runtime, attach, attached, check_defaults, detach
 from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
@@ -44,23 +47,37 @@ from bot.startup import api_roots
 from bot.storage.records import StorageError, StorageFull
 from bot.telegram.commands import menu
 from bot.telegram.flood import FloodControl
+from bot.telegram.shared_budget import RedisBudget
+from bot.telegram.webhook import Verdict, WebhookServer
 from providers import Kind
 
 log = logging.getLogger(__name__)
 
 SOMETHING_WRONG = N_("Something went wrong on my side. Please try again.")
 
+TAKEOVER_KEY = "takeover"
+BUDGET_KEY = "flood_budget"
+HEALTH_TIMEOUT = 2.0  # seconds /healthz waits for the database
+
 
 def build_application(settings: BotSettings) -> AnyApp:
     """The configured Application: flood control, handlers, and start/stop hooks."""
     base_url, base_file_url = api_roots(settings.telegram_api_url)
+    token = settings.telegram_bot_token.get_secret_value()
+    budget = None
+    if settings.redis_url is not None:
+        budget = RedisBudget(
+            settings.redis_url.get_secret_value(),
+            token.split(":", 1)[0],
+            replicas_alive=lambda: replicas_alive(app),
+        )
     app = (
         ApplicationBuilder()
         .context_types(ContextTypes(context=BotContext))
-        .token(settings.telegram_bot_token.get_secret_value())
+        .token(token)
         .base_url(base_url)
         .base_file_url(base_file_url)
-        .rate_limiter(FloodControl())
+        .rate_limiter(FloodControl(budget=budget))
         # Replies quote the command in private chats too, and still arrive if it was deleted.
         .defaults(Defaults(do_quote=True, allow_sending_without_reply=True))
         .concurrent_updates(True)
@@ -93,12 +110,20 @@ def build_application(settings: BotSettings) -> AnyApp:
         app.add_handlers(feature.handlers())
     app.add_handler(CallbackQueryHandler(stale_button))
     app.add_error_handler(on_error)
+    app.bot_data[BUDGET_KEY] = budget
     return app
+
+
+async def replicas_alive(app: AnyApp) -> int:
+    """How many replicas share the token now (1 before the start or without a database)."""
+    takeover = app.bot_data.get(TAKEOVER_KEY)
+    return await takeover.replicas_alive() if isinstance(takeover, Takeover) else 1
 
 
 async def on_start(app: AnyApp, settings: BotSettings) -> None:
     """Opens the runtime, tells clients the command menu, and takes up what a crash or a
-    restart left unfinished (see bot.recovery)."""
+    restart left unfinished (see bot.jobs.recovery); with a shared database, starts beating
+    with the other replicas (bot.jobs.takeover)."""
     runtime = await Runtime.open(settings)
     attach(app, runtime)
     edit = runtime.defaults.get(Kind.EDIT)
@@ -119,16 +144,32 @@ async def on_start(app: AnyApp, settings: BotSettings) -> None:
         log.warning("could not set the command menu: %s", error)
     inline.announce(app.bot)
     await recover(runtime, app.bot)
+    if settings.shared:
+        takeover = Takeover(runtime, app.bot)
+        app.bot_data[TAKEOVER_KEY] = takeover
+        await takeover.beat()
+        takeover.start()
+        log.info("replica %s shares the database %s", runtime.replica, runtime.storage.backend.name)
     log.info("bot @%s started; send it /start in Telegram", app.bot.username)
 
 
 async def on_stop(app: AnyApp) -> None:
     """Lets running jobs finish for SHUTDOWN_GRACE seconds; the rest stay stored, say so, and
-    are taken up again at the next start."""
+    are taken up again at the next start. With other replicas, hands them over at once."""
     runtime = attached(app)
-    if runtime is not None:
-        runtime.providers.stopping = True  # upstream jobs keep running: followed at the start
+    if runtime is None:
+        return
+    runtime.providers.stopping = True  # upstream jobs keep running: followed at the start
+    takeover = app.bot_data.pop(TAKEOVER_KEY, None)
+    if not isinstance(takeover, Takeover):
         await runtime.jobs.shutdown(RESTARTING, runtime.settings.shutdown_grace)
+        return
+    # Other replicas are running: hand the jobs over at once instead of finishing them here.
+    await runtime.jobs.shutdown(RESTARTING)
+    try:
+        await takeover.stop()
+    except StorageError as error:  # the leases run out by themselves
+        log.warning("replica %s could not hand its jobs over: %s", runtime.replica, error)
 
 
 async def on_shutdown(app: AnyApp) -> None:
@@ -194,20 +235,84 @@ async def running(
     if app.post_init:
         await app.post_init(app)
     assert app.updater is not None
+    server = None
     if webhook is None:
         await app.updater.start_polling(
             timeout=poll_timeout, poll_interval=0, allowed_updates=Update.ALL_TYPES
         )
     else:
-        await app.updater.start_webhook(**webhook)
+        server = webhook_server(app, webhook)
+        await server.start()
+        await app.bot.set_webhook(
+            webhook["webhook_url"],
+            secret_token=webhook["secret_token"],
+            allowed_updates=Update.ALL_TYPES,
+        )
     await app.start()
     try:
         yield app
     finally:
-        await app.updater.stop()
+        if server is not None:
+            await server.stop()
+        if app.updater.running:
+            await app.updater.stop()
         await app.stop()
         if app.post_stop:
             await app.post_stop(app)
         await app.shutdown()
         if app.post_shutdown:
             await app.post_shutdown(app)
+
+
+def webhook_server(app: AnyApp, options: Mapping[str, Any]) -> WebhookServer:
+    """This replica's web server (see bot.telegram.webhook): updates taken once through the
+    database, handled before they are answered, and /healthz."""
+
+    def runtime() -> Runtime:
+        found = attached(app)
+        if found is None:
+            raise RuntimeError("the bot is not started")
+        return found
+
+    async def take(update_id: int) -> Verdict:
+        now = time.time()
+        verdict = await runtime().storage.take_update(
+            update_id, runtime().replica, now=now, alive=now - ALIVE_SECONDS
+        )
+        return "mine" if verdict == "mine" else "done" if verdict == "done" else "busy"
+
+    async def handle(data: dict[str, Any]) -> None:
+        await app.process_update(Update.de_json(data, app.bot))
+
+    async def finished(update_id: int) -> None:
+        await runtime().storage.update_done(update_id)
+
+    async def checks() -> dict[str, bool]:
+        return await health(app)
+
+    return WebhookServer(
+        listen=options["listen"],
+        port=options["port"],
+        path=options["url_path"],
+        secret=options["secret_token"],
+        take=take,
+        handle=handle,
+        finished=finished,
+        checks=checks,
+    )
+
+
+async def health(app: AnyApp) -> dict[str, bool]:
+    """What /healthz reports: the database answers (and Redis, when the budget is shared)."""
+    result = {"database": False}
+    runtime = attached(app)
+    if runtime is not None:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                runtime.storage.backend.read(lambda db: db.fetchrow("SELECT 1")), HEALTH_TIMEOUT
+            )
+            result["database"] = True
+    budget = app.bot_data.get(BUDGET_KEY)
+    if isinstance(budget, RedisBudget):
+        result["redis"] = budget.shared
+    return result

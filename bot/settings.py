@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,6 +22,8 @@ from providers import Kind, ProviderSettings, Registry, UnknownModel
 from providers.core.entry import ConfigError
 from providers.routing.config import build_registry
 from providers.routing.fallback import parse_fallbacks
+
+DB_NAME = "bot.sqlite3"  # the SQLite file in DATA_DIR
 
 TOKEN_PATTERN = re.compile(r"^\d{3,20}:[A-Za-z0-9_-]{20,64}$")
 
@@ -129,6 +134,15 @@ class BotSettings(ProviderSettings):
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
 
+    database_url: SecretStr | None = None
+    """Unset: SQLite in DATA_DIR. ``postgresql://user:pass@host:port/db``: every piece of state
+    in PostgreSQL, which several replicas of the bot may share."""
+    redis_url: SecretStr | None = None
+    """``redis://host:port/N``: Telegram's flood budget shared by every replica (unset: this
+    process keeps it alone)."""
+    replica_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    """How this replica names itself in the database and the log (default: host name + pid)."""
+
     free_credits: int | None = Field(default=None, ge=0, le=MAX_PACK_CREDITS)
     """Credits each user gets per CREDITS_PERIOD (unset: no credit accounting at all; 0: only
     bought credits)."""
@@ -215,6 +229,47 @@ class BotSettings(ProviderSettings):
                 "WEBHOOK_SECRET is required with WEBHOOK_URL so that only Telegram can post updates"
             )
         return self
+
+    @field_validator("database_url", "redis_url", mode="before")
+    @classmethod
+    def _unset_url(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must be a redis://host:port/N URL")
+        return value
+
+    @field_validator("replica_id")
+    @classmethod
+    def _replica_id(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.:@-]{1,64}", value.strip()):
+            raise ValueError("must be 1-64 letters, digits or _ . : @ -")
+        return value.strip()
+
+    def database(self) -> Path | str:
+        """Where the state lives: DATABASE_URL, or the SQLite file in DATA_DIR."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.data_dir / DB_NAME
+
+    @property
+    def shared(self) -> bool:
+        """Whether replicas may share this state (PostgreSQL): jobs are leased, not owned."""
+        return self.database_url is not None
 
     @field_validator("webhook_secret")
     @classmethod

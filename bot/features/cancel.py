@@ -22,6 +22,10 @@ async def cancel(update: Update, context: BotContext) -> None:
     if refusal := no_arguments(tr, "cancel", arguments(message, context.bot.username)):
         raise Rejected(refusal)
     count = runtime.jobs.cancel(message.chat_id, user.id, CANCELLED_BY_USER)
+    if runtime.settings.shared:  # jobs other replicas run stop at their next beat
+        count += await runtime.storage.ask_cancel(
+            message.chat_id, user.id, runtime.replica, CANCELLED_BY_USER
+        )
     text = (
         tr.ngettext("Cancelling {count} job.", "Cancelling {count} jobs.", count).format(
             count=count

@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import logging
 import sys
+import time
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -43,7 +44,7 @@ from bot.jobs import billing
 from bot.jobs.active import ActiveJob, JobFailed, Order, Work
 from bot.jobs.job_log import log_job
 from bot.jobs.rejected import Rejected
-from bot.runtime import Runtime
+from bot.runtime import LEASE_SECONDS, Runtime
 from bot.runtime.queue import Job, TooManyJobs
 from bot.storage.records import JobRow, JobStatus, StorageError, StorageFull
 from bot.telegram import render
@@ -124,8 +125,13 @@ async def submit(runtime: Runtime, bot: Bot, order: Order, waiting: str, work: W
         return
     job = Job(chat_id=order.chat_id, user_id=order.user_id)
     tr = translator(order.language)
+    elsewhere = 0
+    if runtime.settings.shared:  # the user's jobs that other replicas run count too
+        elsewhere = await runtime.storage.jobs_elsewhere(
+            order.user_id, runtime.replica, time.time()
+        )
     try:
-        runtime.jobs.admit(job)
+        runtime.jobs.admit(job, elsewhere=elsewhere)
     except TooManyJobs as error:
         if error.already_told and order.inline_message_id is None:
             return
@@ -195,6 +201,7 @@ async def _live(
                 thread_id=order.thread_id,
                 language=order.language,
                 inline_message_id=order.inline_message_id,
+                lease=(runtime.replica, time.time() + LEASE_SECONDS),
             )
             if job_id is None:
                 return  # the same command, delivered again meanwhile: already being answered

@@ -6,12 +6,16 @@
   be run again, or was already cut short twice, is closed with a note saying so.
 
 Commands Telegram delivers again after a crash find their stored job and are not run twice.
+With several replicas (PostgreSQL), a job is taken up by whichever replica claims it first
+once its own replica stopped or died (see bot.jobs.takeover).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Callable
 
 from telegram import Bot
@@ -20,8 +24,8 @@ from bot.i18n import ENGLISH, N_, translator
 from bot.jobs import ask, billing, describe, imagine, inline
 from bot.jobs.active import Work
 from bot.jobs.life import close_stored, resume, settle_stale
-from bot.runtime import Runtime
-from bot.storage.records import JobRow, JobStatus
+from bot.runtime import LEASE_SECONDS, Runtime
+from bot.storage.records import UNFINISHED, JobRow, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -35,29 +39,52 @@ RESUMPTIONS: dict[str, Callable[[Runtime, JobRow], tuple[str, Work] | None]] = {
 }
 
 
+TAKEN_AT_START = 10_000  # unfinished jobs a start takes up at most (the rest: by the takeover)
+
+
 async def recover(runtime: Runtime, bot: Bot) -> None:
-    """Settles stale statuses and takes every unfinished job up again (or closes it)."""
+    """Settles stale statuses and takes up again (or closes) every unfinished job no running
+    replica holds: with SQLite, every one (this is the only process); with PostgreSQL, those
+    whose replica stopped or whose lease ran out."""
     for row in await runtime.storage.unsettled_jobs():
         await settle_stale(runtime, bot, row)
-    for row in await runtime.storage.unfinished_jobs():
-        if row.status == JobStatus.DELIVERING and row.id not in runtime.outbox.job_ids():
-            # Everything was accepted just before the crash; only the record was missing.
-            await runtime.storage.update_job(row.id, status=JobStatus.DONE, final_text="")
-            await runtime.credits.settle(billing.row_key(row))
-            stored = await runtime.storage.get_job(row.id)
-            if stored is not None:
-                await settle_stale(runtime, bot, stored)
-            continue
-        plan = RESUMPTIONS[row.kind](runtime, row) if row.kind in RESUMPTIONS else None
-        if plan is None:
-            log.info("job %s cannot be taken up again; closing it", row.id)
-            note = translator(row.language or ENGLISH).gettext(RESTART_NOTE)
-            await close_stored(runtime, bot, row, note)
-            continue
-        waiting, work = plan
-        log.info("job %s is taken up again after a restart", row.id)
-        resume(runtime, bot, row, waiting, work)
+    now = time.time()
+    if not runtime.settings.shared:
+        now = math.inf  # every lease left in the file is a previous run's
+    for job_id in await runtime.storage.claim_orphans(
+        runtime.replica, now=now, until=time.time() + LEASE_SECONDS, limit=TAKEN_AT_START
+    ):
+        await take_up(runtime, bot, job_id)
+    if runtime.settings.shared:
+        return  # another replica's parcels are in the shared outbox: it delivers them
     for job_id in runtime.outbox.job_ids():  # parcels of jobs that are closed: leftovers
         stored = await runtime.storage.get_job(job_id)
         if stored is None or stored.status not in (JobStatus.DELIVERING,):
             await asyncio.to_thread(runtime.outbox.drop, job_id)
+
+
+async def take_up(runtime: Runtime, bot: Bot, job_id: int) -> None:
+    """Runs a job this replica just claimed again from where it stopped (by its upstream id),
+    delivers its waiting parcel, or closes it with a note when it cannot be run again."""
+    if runtime.jobs.holds(job_id):
+        return  # its lease ran out while it ran here (a stalled beat): it carries on
+    row = await runtime.storage.get_job(job_id)
+    if row is None or row.status not in UNFINISHED:
+        return
+    if row.status == JobStatus.DELIVERING and row.id not in runtime.outbox.job_ids():
+        # Everything was accepted just before the crash; only the record was missing.
+        await runtime.storage.update_job(row.id, status=JobStatus.DONE, final_text="")
+        await runtime.credits.settle(billing.row_key(row))
+        stored = await runtime.storage.get_job(row.id)
+        if stored is not None:
+            await settle_stale(runtime, bot, stored)
+        return
+    plan = RESUMPTIONS[row.kind](runtime, row) if row.kind in RESUMPTIONS else None
+    if plan is None:
+        log.info("job %s cannot be taken up again; closing it", row.id)
+        note = translator(row.language or ENGLISH).gettext(RESTART_NOTE)
+        await close_stored(runtime, bot, row, note)
+        return
+    waiting, work = plan
+    log.info("job %s is taken up again by replica %s", row.id, runtime.replica)
+    resume(runtime, bot, row, waiting, work)

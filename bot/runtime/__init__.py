@@ -16,7 +16,6 @@ from bot.settings import BotSettings
 from bot.storage.database import Storage
 from bot.storage.originals import Originals
 from bot.storage.outbox import Outbox
-from bot.storage.sqlite import DB_NAME
 from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
 from providers.core.polling import Pacer, load_paces, save_paces
 from providers.routing.check import Probe, first_answering, probe, probed_models
@@ -26,6 +25,12 @@ from providers.routing.health import HealthBook
 log = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
+
+LEASE_SECONDS = 15.0
+"""How long a replica's claim on a job holds unless renewed (every BEAT_SECONDS while it runs):
+a replica that dies leaves its jobs to the others this long after its last beat."""
+BEAT_SECONDS = 5.0
+"""How often a replica says it is alive, renews its leases and looks for jobs to take over."""
 
 PACES_SAVED_EVERY = 10.0
 """Seconds between two saves of what the pacers learned (and once more at a clean stop)."""
@@ -49,6 +54,8 @@ class Runtime:
     originals: Originals
     credits: Credits
     """What jobs cost and who has what (off unless FREE_CREDITS is set)."""
+    replica: str = ""
+    """This replica's name (REPLICA_ID) in the database's leases and in the log."""
     paces_saved_at: float = 0.0
     """When :meth:`keep_paces` last wrote (the event loop's clock)."""
     fitting: asyncio.Semaphore = field(
@@ -59,7 +66,7 @@ class Runtime:
 
     @classmethod
     async def open(cls, settings: BotSettings) -> Runtime:
-        storage = await Storage.open(settings.data_dir / DB_NAME)
+        storage = await Storage.open(settings.database())
         registry = settings.registry()
         health = await HealthBook.open(storage)
         await load_paces(storage, pacers(registry))
@@ -80,6 +87,7 @@ class Runtime:
             outbox=Outbox(settings.data_dir / "outbox"),
             originals=Originals(settings.data_dir / "originals", settings.keep_originals_days),
             credits=credits,
+            replica=settings.replica_id,
         )
 
     def candidates(self, chosen: ModelEntry) -> list[ModelEntry]:

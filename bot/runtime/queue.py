@@ -65,13 +65,18 @@ class JobRunner:
         """The user's jobs that count against the cap (queued, running, delivering)."""
         return sum(1 for job in self._jobs if job.user_id == user_id and not job.ended)
 
-    def admit(self, job: Job, *, over_cap: bool = False) -> None:
-        """Counts the job against its user's cap from now on; raises TooManyJobs when full
-        (unless ``over_cap``: jobs resumed after a restart are always taken back).
+    def holds(self, job_id: int) -> bool:
+        """Whether a job with this id is running (or waiting) in this process."""
+        return any(job.id == job_id for job in self._jobs)
+
+    def admit(self, job: Job, *, over_cap: bool = False, elsewhere: int = 0) -> None:
+        """Counts the job against its user's cap from now on; raises TooManyJobs when full,
+        counting ``elsewhere`` jobs the user runs on other replicas (unless ``over_cap``: jobs
+        resumed after a restart are always taken back).
 
         Call :meth:`start` or :meth:`discard` afterwards.
         """
-        if not over_cap and self.count(job.user_id) >= self._per_user:
+        if not over_cap and self.count(job.user_id) + elsewhere >= self._per_user:
             key = (job.chat_id, job.user_id)
             told = key in self._refused
             self._refused.add(key)

@@ -28,14 +28,18 @@ class JobsRepository(Repository):
         thread_id: int | None = None,
         language: str | None = None,
         inline_message_id: str | None = None,
+        lease: tuple[str, float] | None = None,
     ) -> int | None:
-        """Inserts a queued job; ``None`` if this command already has one (a redelivered update)."""
+        """Inserts a queued job (held by ``lease``: the replica running it and until when);
+        ``None`` if this command already has one (a redelivered update)."""
+        owner, until = lease or (None, None)
 
         async def write(db: Sql) -> int | None:
             row = await db.fetchrow(
                 "INSERT INTO jobs (kind, chat_id, user_id, command_message_id, prompt, options,"
-                " model, status, created_at, thread_id, language, inline_message_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                " model, status, created_at, thread_id, language, inline_message_id,"
+                " lease_owner, lease_until) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING id",
                 kind,
                 chat_id,
                 user_id,
@@ -48,6 +52,8 @@ class JobsRepository(Repository):
                 thread_id,
                 language,
                 inline_message_id,
+                owner,
+                until,
             )
             return int(row[0]) if row else None
 

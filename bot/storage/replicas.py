@@ -46,19 +46,50 @@ class ReplicasRepository(Repository):
 
         await self._write(write)
 
-    async def first_sight(self, update_id: int, now: float) -> bool:
-        """Records the update as taken; False when some replica already took it."""
+    async def take_update(self, update_id: int, replica: str, *, now: float, alive: float) -> str:
+        """Whether ``replica`` handles the update: ``"mine"`` (new, or its replica has not been
+        seen since ``alive`` and never finished it), ``"done"`` (handled already: drop it) or
+        ``"busy"`` (another replica is handling it: let Telegram send it again later)."""
 
-        async def write(db: Sql) -> bool:
+        async def write(db: Sql) -> str:
             taken = await db.execute(
-                "INSERT INTO updates_seen (update_id, seen_at) VALUES (?, ?)"
+                "INSERT INTO updates_seen (update_id, seen_at, replica) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",
                 update_id,
                 now,
+                replica,
             )
-            return taken == 1
+            if taken == 1:
+                return "mine"
+            row = await db.fetchrow(
+                "SELECT done, seen_at, replica, (SELECT MAX(seen_at) FROM replicas AS r"
+                f" WHERE r.id = updates_seen.replica) FROM updates_seen WHERE update_id = ?"
+                f"{db.lock_rows}",
+                update_id,
+            )
+            assert row is not None
+            done, seen_at, owner, beat = row[0], row[1], row[2], row[3]
+            if done:
+                return "done"
+            if owner != replica and (seen_at >= alive or (beat is not None and beat >= alive)):
+                return "busy"
+            await db.execute(
+                "UPDATE updates_seen SET replica = ?, seen_at = ? WHERE update_id = ?",
+                replica,
+                now,
+                update_id,
+            )
+            return "mine"
 
         return await self._write(write)
+
+    async def update_done(self, update_id: int) -> None:
+        """The update was handled: a copy Telegram sends again is dropped."""
+
+        async def write(db: Sql) -> None:
+            await db.execute("UPDATE updates_seen SET done = 1 WHERE update_id = ?", update_id)
+
+        await self._write(write)
 
     async def forget_updates(self, before: float) -> int:
         """Forgets updates taken before ``before`` (Telegram keeps one for 24 hours)."""
@@ -89,17 +120,17 @@ class ReplicasRepository(Repository):
     async def claim_orphans(
         self, replica: str, *, now: float, until: float, limit: int
     ) -> list[int]:
-        """Takes over up to ``limit`` unfinished jobs whose lease ran out (their replica stopped
-        or died) or that never had one; the ids of the jobs now ``replica``'s, oldest first.
-        Replicas claiming at once get different jobs (SKIP LOCKED)."""
+        """Takes over up to ``limit`` unfinished jobs whose lease ran out at ``now`` (their
+        replica stopped or died, or it is this replica's previous run) or that never had one;
+        the ids of the jobs now ``replica``'s, oldest first. Replicas claiming at once get
+        different jobs (SKIP LOCKED)."""
 
         async def write(db: Sql) -> list[int]:
             rows = await db.fetch(
                 f"SELECT id FROM jobs WHERE status IN ({_UNFINISHED_MARKS}) AND"
-                " (lease_owner IS NULL OR (lease_owner != ? AND lease_until < ?))"
+                " (lease_owner IS NULL OR lease_until < ?)"
                 f" ORDER BY id LIMIT ?{db.claim_rows}",
                 *UNFINISHED,
-                replica,
                 now,
                 limit,
             )
@@ -140,5 +171,52 @@ class ReplicasRepository(Repository):
                 replica,
                 *UNFINISHED,
             )
+
+        return await self._write(write)
+
+    async def jobs_elsewhere(self, user_id: int, replica: str, now: float) -> int:
+        """The user's unfinished jobs that other replicas hold now (for the per-user cap)."""
+
+        async def read(db: Sql) -> int:
+            row = await db.fetchrow(
+                f"SELECT COUNT(*) FROM jobs WHERE user_id = ? AND status IN ({_UNFINISHED_MARKS})"
+                " AND lease_owner != ? AND lease_until >= ?",
+                user_id,
+                *UNFINISHED,
+                replica,
+                now,
+            )
+            return int(row[0]) if row else 0
+
+        return await self._read(read)
+
+    async def ask_cancel(self, chat_id: int, user_id: int, replica: str, reason: str) -> int:
+        """Asks the replicas running the user's unfinished jobs in the chat (other than
+        ``replica``) to cancel them; how many were asked."""
+
+        async def write(db: Sql) -> int:
+            return await db.execute(
+                f"UPDATE jobs SET cancel_reason = ? WHERE chat_id = ? AND user_id = ? AND"
+                f" status IN ({_UNFINISHED_MARKS}) AND lease_owner != ?"
+                " AND cancel_reason IS NULL",
+                reason,
+                chat_id,
+                user_id,
+                *UNFINISHED,
+                replica,
+            )
+
+        return await self._write(write)
+
+    async def cancels_asked(self, replica: str) -> list[tuple[int, str]]:
+        """The jobs ``replica`` runs that another replica was asked to cancel: (id, reason)."""
+
+        async def write(db: Sql) -> list[tuple[int, str]]:
+            rows = await db.fetch(
+                "UPDATE jobs SET cancel_reason = NULL WHERE lease_owner = ? AND"
+                " cancel_reason IS NOT NULL RETURNING id, cancel_reason",
+                replica,
+            )
+            return [(int(row[0]), str(row[1])) for row in rows]
 
         return await self._write(write)

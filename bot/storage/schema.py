@@ -159,14 +159,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # Several replicas: the replica running a job and until when its claim holds (renewed
-    # while it runs), the updates already taken (Telegram delivers one again when an answer is
-    # slow), and the replicas alive (each one's heartbeat).
+    # while it runs), a /cancel asked on another replica, the updates already taken (Telegram
+    # delivers one again when an answer is slow), and the replicas alive (their heartbeats).
     """
     ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
     ALTER TABLE jobs ADD COLUMN lease_until REAL;
+    ALTER TABLE jobs ADD COLUMN cancel_reason TEXT;
     CREATE TABLE updates_seen (
         update_id INTEGER PRIMARY KEY,
-        seen_at   REAL NOT NULL
+        seen_at   REAL NOT NULL,
+        replica   TEXT NOT NULL,
+        done      INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX updates_seen_at ON updates_seen (seen_at);
     CREATE TABLE replicas (

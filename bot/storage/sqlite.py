@@ -28,7 +28,6 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 1000  # SQLite's own wait for a lock, per attempt
 LOCKED_RETRY_SECONDS = 30.0  # then our retries with backoff, in all
-DB_NAME = "bot.sqlite3"  # in DATA_DIR
 
 
 def _locked(error: sqlite3.Error) -> bool:

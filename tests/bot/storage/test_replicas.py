@@ -32,13 +32,31 @@ async def new_job(storage: Storage, message_id: int) -> int:
     return job_id
 
 
-async def test_an_update_is_taken_once_whoever_sees_it(storage: Storage) -> None:
-    seen = await asyncio.gather(*(storage.first_sight(41, 100.0) for _ in range(5)))
-    assert sorted(seen) == [False, False, False, False, True]
-    assert await storage.first_sight(42, 100.0)
+async def test_an_update_is_handled_by_one_replica_and_dropped_once_done(
+    storage: Storage,
+) -> None:
+    await storage.beat("a", 100.0)
+    await storage.beat("b", 100.0)
+    verdicts = await asyncio.gather(
+        *(storage.take_update(41, name, now=100.0, alive=90.0) for name in "abcde")
+    )
+    assert sorted(verdicts) == ["busy", "busy", "busy", "busy", "mine"]
+    await storage.update_done(41)
+    assert await storage.take_update(41, "c", now=101.0, alive=91.0) == "done"
 
-    assert await storage.forget_updates(before=150.0) == 2
-    assert await storage.first_sight(41, 200.0)  # forgotten: Telegram no longer resends it
+    assert await storage.forget_updates(before=150.0) == 1
+    assert await storage.take_update(41, "c", now=200.0, alive=190.0) == "mine"
+
+
+async def test_an_update_whose_replica_died_unfinished_is_taken_again(storage: Storage) -> None:
+    await storage.beat("a", 100.0)
+    assert await storage.take_update(7, "a", now=100.0, alive=85.0) == "mine"
+    assert await storage.take_update(7, "b", now=110.0, alive=95.0) == "busy"  # a is at it
+    # a never beat again and never finished it: Telegram's next try goes to b
+    assert await storage.take_update(7, "b", now=120.0, alive=105.0) == "mine"
+    assert await storage.take_update(7, "a", now=121.0, alive=106.0) == "busy"
+    await storage.update_done(7)
+    assert await storage.take_update(7, "a", now=122.0, alive=107.0) == "done"
 
 
 async def test_replicas_alive_are_those_seen_lately(storage: Storage) -> None:
@@ -60,11 +78,20 @@ async def test_a_held_lease_keeps_a_job_with_its_replica_until_it_runs_out(
     assert not await storage.claim_job(job, "b", now=110.0, until=125.0)
     assert await storage.claim_job(job, "a", now=110.0, until=125.0)  # a renews its own
     assert await storage.claim_orphans("b", now=120.0, until=135.0, limit=10) == []
+    assert await storage.claim_orphans("a", now=120.0, until=135.0, limit=10) == []
 
     assert await storage.renew_leases("a", until=140.0) == 1
     assert await storage.claim_orphans("b", now=130.0, until=145.0, limit=10) == []
     assert await storage.claim_orphans("b", now=141.0, until=156.0, limit=10) == [job]
     assert not await storage.claim_job(job, "a", now=142.0, until=157.0)
+
+
+async def test_a_restarted_replica_takes_its_own_jobs_back_once_their_lease_ran_out(
+    storage: Storage,
+) -> None:
+    job = await new_job(storage, 1)
+    assert await storage.claim_job(job, "a", now=100.0, until=115.0)
+    assert await storage.claim_orphans("a", now=116.0, until=131.0, limit=10) == [job]
 
 
 async def test_a_stopping_replica_hands_its_jobs_over_at_once(storage: Storage) -> None:
