@@ -287,8 +287,9 @@ def webhook_server(app: AnyApp, options: Mapping[str, Any]) -> WebhookServer:
     async def finished(update_id: int) -> None:
         await runtime().storage.update_done(update_id)
 
-    async def checks() -> dict[str, bool]:
-        return await health(app)
+    async def checks() -> tuple[bool, dict[str, bool]]:
+        found = await health(app)
+        return found["database"], found
 
     return WebhookServer(
         listen=options["listen"],
@@ -303,7 +304,9 @@ def webhook_server(app: AnyApp, options: Mapping[str, Any]) -> WebhookServer:
 
 
 async def health(app: AnyApp) -> dict[str, bool]:
-    """What /healthz reports: the database answers (and Redis, when the budget is shared)."""
+    """What /healthz reports: whether the database answers (without it the replica cannot
+    serve: 503) and, when the budget is shared, Redis (reported only: without it every replica
+    keeps to its share of the budget, so the load balancer must not drop them all)."""
     result = {"database": False}
     runtime = attached(app)
     if runtime is not None:

@@ -270,6 +270,11 @@ async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
     row = await runtime.storage.get_job(job_id)
     if row is None or row.status != JobStatus.DELIVERING:
         return
+    now = time.time()
+    if runtime.settings.shared and not await runtime.storage.claim_job(
+        job_id, runtime.replica, now=now, until=now + LEASE_SECONDS
+    ):
+        return  # another replica took it over meanwhile and delivers it
     if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
         waiting = translator(row.language or ENGLISH).gettext(RESENDING)
         resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))

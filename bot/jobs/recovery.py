@@ -49,7 +49,9 @@ async def recover(runtime: Runtime, bot: Bot) -> None:
     for row in await runtime.storage.unsettled_jobs():
         await settle_stale(runtime, bot, row)
     now = time.time()
-    if not runtime.settings.shared:
+    if runtime.settings.shared:
+        await runtime.storage.release_leases(runtime.replica)  # a previous run under this name
+    else:
         now = math.inf  # every lease left in the file is a previous run's
     for job_id in await runtime.storage.claim_orphans(
         runtime.replica, now=now, until=time.time() + LEASE_SECONDS, limit=TAKEN_AT_START

@@ -64,7 +64,7 @@ class Takeover:
         storage, replica = runtime.storage, runtime.replica
         now = time.time()
         await storage.beat(replica, now)
-        await storage.renew_leases(replica, now + LEASE_SECONDS)
+        await storage.renew_leases(replica, now + LEASE_SECONDS, runtime.jobs.ids())
         for job_id, reason in await storage.cancels_asked(replica):
             runtime.jobs.cancel_job(job_id, reason)
         for job_id in await storage.claim_orphans(

@@ -69,6 +69,10 @@ class JobRunner:
         """Whether a job with this id is running (or waiting) in this process."""
         return any(job.id == job_id for job in self._jobs)
 
+    def ids(self) -> list[int]:
+        """The stored ids of the jobs running (or waiting) in this process."""
+        return [job.id for job in self._jobs if job.id]
+
     def admit(self, job: Job, *, over_cap: bool = False, elsewhere: int = 0) -> None:
         """Counts the job against its user's cap from now on; raises TooManyJobs when full,
         counting ``elsewhere`` jobs the user runs on other replicas (unless ``over_cap``: jobs

@@ -4,6 +4,8 @@ runs each unfinished job (a lease it renews while it runs; an expired one is tak
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.storage.records import UNFINISHED
 from bot.storage.repository import Repository
 from bot.storage.sql import Sql
@@ -146,16 +148,19 @@ class ReplicasRepository(Repository):
 
         return await self._write(write)
 
-    async def renew_leases(self, replica: str, until: float) -> int:
-        """Extends every lease ``replica`` holds on an unfinished job to ``until``; how many."""
+    async def renew_leases(self, replica: str, until: float, job_ids: Sequence[int]) -> int:
+        """Extends ``replica``'s leases on the jobs ``job_ids`` (those running in this process:
+        a previous run under the same name renews nothing) to ``until``; how many."""
+        if not job_ids:
+            return 0
+        marks = ", ".join("?" for _ in job_ids)
 
         async def write(db: Sql) -> int:
             return await db.execute(
-                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND"
-                f" status IN ({_UNFINISHED_MARKS})",
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
                 until,
                 replica,
-                *UNFINISHED,
+                *job_ids,
             )
 
         return await self._write(write)

@@ -24,7 +24,8 @@ Verdict = Literal["mine", "done", "busy"]
 Take = Callable[[int], Awaitable[Verdict]]
 Handle = Callable[[dict[str, Any]], Awaitable[None]]
 Finished = Callable[[int], Awaitable[None]]
-Checks = Callable[[], Awaitable[Mapping[str, bool]]]
+Checks = Callable[[], Awaitable[tuple[bool, Mapping[str, bool]]]]
+"""Whether the replica can serve, and what was checked (name: answers)."""
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
@@ -89,7 +90,6 @@ class WebhookServer:
         return web.Response(status=200)
 
     async def _health(self, request: web.Request) -> web.Response:
-        checks = dict(await self._checks())
-        ok = all(checks.values())
+        ok, checks = await self._checks()
         body = json.dumps({"ok": ok, **checks})
         return web.Response(status=200 if ok else 503, text=body, content_type="application/json")

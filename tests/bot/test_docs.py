@@ -21,7 +21,10 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "123456789:TESTtokenTESTtokenTESTtokenTESTtok"
 
 # Where the code's default is a "not set" that means a documented value.
-MEANING = {"PROVIDERS_FILE": "providers.toml"}  # None: providers.toml, when that file exists
+MEANING = {
+    "PROVIDERS_FILE": "providers.toml",  # None: providers.toml, when that file exists
+    "REPLICA_ID": "",  # the host name and pid, found at start
+}
 
 
 def env_name(name: str, field: FieldInfo) -> str:
