@@ -11,6 +11,9 @@ three by default): ``default`` counts what surely counts (sends and edits), ``co
 deletions, chat actions and every edit too, in private chats as in groups, and ``global25`` has
 an overall limit of 25 a second instead of 30.
 
+The replicas scenario (bench/replicas.py) runs three bot processes behind a round-robin proxy
+with a real PostgreSQL and Redis, once whole and once with a replica killed half-way.
+
 The edits scenario sends a ~2 MB 12-megapixel phone photo (EXIF orientation 6) from each of
 200 private chats with a caption saying what to change, against an OpenAI-like edit upstream
 that takes the same fixed time (bench/edits.py); it also reports what downloading and
@@ -53,6 +56,7 @@ CLEANUP_WAIT = 75.0  # a group's status deletions wait for its 20-a-minute budge
 HANDFUL = 5  # 429s a scenario may draw against a stricter emulator than the default
 EDIT_BOUND_RATIO = 1.1  # the edits scenario's last picture, at most this times the lower bound
 EDIT_RSS_MB = 250.0  # the bot's peak RSS in the edits scenario stays below this
+REPLICA_BOUND_RATIO = 1.1  # the replicas scenario's last picture, at most this times the bound
 
 # The emulator's flood policies ``make bench`` runs each scenario against.
 MODES: dict[str, Callable[[], FloodPolicy]] = {
@@ -616,11 +620,17 @@ async def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["burst", "groups", "moderate", "edits"],
+        choices=["burst", "groups", "moderate", "edits", "replicas"],
         action="append",
         help="run only these",
     )
     parser.add_argument("--edit-chats", type=int, default=200, help="private chats in edits")
+    parser.add_argument(
+        "--replica-chats",
+        type=int,
+        default=1000,
+        help="private chats in the replicas scenario (plus 200 jobs in 10 groups)",
+    )
     parser.add_argument(
         "--edit-cpu-runs",
         type=int,
@@ -655,7 +665,21 @@ async def main(argv: list[str] | None = None) -> int:
     }
     results = []
     missed: list[str] = []
-    for name in args.only or ([] if args.cold else list(scenarios)):
+    for name in args.only or ([] if args.cold else [*scenarios, "replicas"]):
+        if name == "replicas":
+            from bench.replicas import run_replicas
+
+            for kill in (False, True):
+                print(f"running replicas (kill={kill}) ...", file=sys.stderr, flush=True)
+                result = await run_replicas(args.replica_chats, upstream=args.upstream, kill=kill)
+                results.append(result)
+                if result.last_picture > REPLICA_BOUND_RATIO * result.bound:
+                    ratio = result.last_picture / result.bound
+                    missed.append(f"{result.scenario}: last picture x{ratio:.2f} of the bound")
+                if dict(result.extra)["pictures delivered twice"] != "0":
+                    missed.append(f"{result.scenario}: pictures delivered twice")
+                print(report([result]), file=sys.stderr, flush=True)
+            continue
         cpu_rows: list[tuple[str, str]] = []
         if name == "edits":
             print("measuring download + normalise CPU ...", file=sys.stderr, flush=True)

@@ -119,7 +119,11 @@ def run(settings: BotSettings) -> int:
     except OSError as error:
         print(f"Cannot start the bot: DATA_DIR {settings.data_dir}: {error}", file=sys.stderr)
         return 2
-    logs.setup(settings.log_level, fmt=settings.log_format)
+    logs.setup(
+        settings.log_level,
+        fmt=settings.log_format,
+        replica=settings.replica_id if settings.shared else None,
+    )
     where = settings.database()
     shown = without_password(where) if isinstance(where, str) else where
     log.info("starting the bot as replica %s (data in %s)", settings.replica_id, shown)

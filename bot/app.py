@@ -45,10 +45,11 @@ from bot.runtime.languages import texts_for
 from bot.settings import BotSettings
 from bot.startup import api_roots
 from bot.storage.records import StorageError, StorageFull
+from bot.storage.replicas import UpdateVerdict
 from bot.telegram.commands import menu
 from bot.telegram.flood import FloodControl
 from bot.telegram.shared_budget import RedisBudget
-from bot.telegram.webhook import Verdict, WebhookServer
+from bot.telegram.webhook import WebhookServer
 from providers import Kind
 
 log = logging.getLogger(__name__)
@@ -274,12 +275,11 @@ def webhook_server(app: AnyApp, options: Mapping[str, Any]) -> WebhookServer:
             raise RuntimeError("the bot is not started")
         return found
 
-    async def take(update_id: int) -> Verdict:
+    async def take(update_id: int) -> UpdateVerdict:
         now = time.time()
-        verdict = await runtime().storage.take_update(
+        return await runtime().storage.take_update(
             update_id, runtime().replica, now=now, alive=now - ALIVE_SECONDS
         )
-        return "mine" if verdict == "mine" else "done" if verdict == "done" else "busy"
 
     async def handle(data: dict[str, Any]) -> None:
         await app.process_update(Update.de_json(data, app.bot))

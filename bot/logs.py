@@ -57,7 +57,20 @@ def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
 
 
 # What a job's end line carries besides its message (passed as ``extra=``; see bot.jobs.progress).
+class _Named(logging.Filter):
+    """Stamps every record with the replica that logged it (the JSON lines' ``replica``)."""
+
+    def __init__(self, replica: str) -> None:
+        super().__init__()
+        self.replica = replica
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.replica = self.replica
+        return True
+
+
 JOB_FIELDS = (
+    "replica",
     "job",
     "kind",
     "chat",
@@ -100,14 +113,22 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(clean, ensure_ascii=False, default=lambda value: redact(str(value)))
 
 
-def setup(level: str, stream: TextIO | None = None, fmt: str = "text") -> None:
+def setup(
+    level: str, stream: TextIO | None = None, fmt: str = "text", replica: str | None = None
+) -> None:
     """Configures the root logger (to stderr by default), as text lines or (``fmt="json"``)
-    JSON objects; httpx, which logs request URLs with the token in them, stays quiet."""
+    JSON objects, each naming ``replica`` when given (several share a database); httpx, which
+    logs request URLs with the token in them, stays quiet."""
     handler = logging.StreamHandler(stream)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        where = f"[{replica}] " if replica else ""
+        handler.setFormatter(
+            RedactingFormatter(f"%(asctime)s {where}%(levelname)s %(name)s: %(message)s")
+        )
+    if replica:
+        handler.addFilter(_Named(replica))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -5,10 +5,15 @@ runs each unfinished job (a lease it renews while it runs; an expired one is tak
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 from bot.storage.records import UNFINISHED
 from bot.storage.repository import Repository
 from bot.storage.sql import Sql
+
+UpdateVerdict = Literal["mine", "done", "busy"]
+"""Whether a replica handles an update: ``mine``, ``done`` already (drop it), or ``busy``
+(another replica is handling it now)."""
 
 _UNFINISHED_MARKS = ", ".join("?" for _ in UNFINISHED)
 
@@ -48,12 +53,14 @@ class ReplicasRepository(Repository):
 
         await self._write(write)
 
-    async def take_update(self, update_id: int, replica: str, *, now: float, alive: float) -> str:
+    async def take_update(
+        self, update_id: int, replica: str, *, now: float, alive: float
+    ) -> UpdateVerdict:
         """Whether ``replica`` handles the update: ``"mine"`` (new, or its replica has not been
         seen since ``alive`` and never finished it), ``"done"`` (handled already: drop it) or
         ``"busy"`` (another replica is handling it: let Telegram send it again later)."""
 
-        async def write(db: Sql) -> str:
+        async def write(db: Sql) -> UpdateVerdict:
             taken = await db.execute(
                 "INSERT INTO updates_seen (update_id, seen_at, replica) VALUES (?, ?, ?)"
                 " ON CONFLICT DO NOTHING",

@@ -14,14 +14,15 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 from aiohttp import web
 
+from bot.storage.replicas import UpdateVerdict
+
 log = logging.getLogger(__name__)
 
-Verdict = Literal["mine", "done", "busy"]
-Take = Callable[[int], Awaitable[Verdict]]
+Take = Callable[[int], Awaitable[UpdateVerdict]]
 Handle = Callable[[dict[str, Any]], Awaitable[None]]
 Finished = Callable[[int], Awaitable[None]]
 Checks = Callable[[], Awaitable[tuple[bool, Mapping[str, bool]]]]

@@ -23,6 +23,7 @@ from tests.services import PostgresServer, RedisServer, free_port
 SECRET = "replica-Secret_1"
 HOOK = "https://bot.example.org/tg/hook"
 START_TIMEOUT = 60.0
+OPERATOR = 2099
 TAKEOVER_TIMEOUT = 45.0  # the contract is 30 s; the margin is for a loaded test machine
 
 
@@ -56,6 +57,7 @@ class Cluster:
             "WEBHOOK_LISTEN": "127.0.0.1",
             "WEBHOOK_PORT": str(replica.port),
             "SHUTDOWN_GRACE": "0",
+            "ADMIN_USER_IDS": str(OPERATOR),
             "FALLBACK_IMAGE_MODELS": "none",
         }
 
@@ -143,8 +145,11 @@ async def test_three_replicas_share_the_updates_and_deliver_each_job_once(
         proxy = replicas.proxy
         assert all(proxy.received[r.url] > 0 for r in replicas.replicas.values())
         jobs = await wait_async(lambda: all_ended(replicas))
+        stats = world.tg.send_text(OPERATOR, "/stats")
+        answer = await world.reply_to(OPERATOR, stats, lambda m: "replica" in (m.text or ""))
     assert all(len(photos_in(world, chat)) == 1 for chat in chats)
     assert len(world.arta.job_list) == len(chats)  # no job was sent upstream twice
+    assert "replicas alive: r1, r2, r3" in (answer.text or "")
     assert sorted(job["chat_id"] for job in jobs) == list(chats)
     assert len({job["lease_owner"] for job in jobs}) > 1  # the jobs ran on several replicas
 
@@ -251,7 +256,7 @@ async def test_a_stopped_replica_hands_its_jobs_over_at_once(
         world.arta.queue_polls = 0
         for chat in chats:
             await world.tg.wait_for(lambda chat=chat: photos_in(world, chat), timeout=30)
-    assert "handed" in log
+    assert "handed" in log and f"[{leaving}]" in log  # the log names the replica
     assert all(len(photos_in(world, chat)) == 1 for chat in chats)
     assert len(world.arta.job_list) == len(chats)
 

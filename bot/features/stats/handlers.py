@@ -10,8 +10,10 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.features.stats import figures as stats
 from bot.i18n import N_, Translator
 from bot.jobs.rejected import Rejected
+from bot.jobs.takeover import ALIVE_SECONDS
 from bot.runtime import BotContext
 from bot.runtime.languages import texts_for
+from bot.storage.database import Storage
 from bot.storage.records import PaymentRecord
 from bot.telegram.commands import arguments, no_arguments
 
@@ -36,7 +38,17 @@ async def stats_command(update: Update, context: BotContext) -> None:
     text = stats.text(tr, figures)
     if runtime.credits.enabled or runtime.credits.packs:
         text += "\n\n" + payments_text(tr, await runtime.credits.payments(PAYMENTS_LISTED))
+    if runtime.settings.shared:
+        text += "\n\n" + await replicas_text(tr, runtime.storage, runtime.replica)
     await message.reply_text(text)
+
+
+async def replicas_text(tr: Translator, storage: Storage, replica: str) -> str:
+    """Which replica answered and which replicas beat lately (several share the database)."""
+    alive = await storage.replicas_alive(time.time() - ALIVE_SECONDS)
+    return tr.gettext("🖧 Answered by replica {replica}; replicas alive: {alive}.").format(
+        replica=replica, alive=", ".join(alive) or replica
+    )
 
 
 def payments_text(tr: Translator, payments: list[PaymentRecord]) -> str:
