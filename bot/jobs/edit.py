@@ -104,26 +104,30 @@ async def ask_for_instruction(
 ) -> None:
     """Puts up "What should I change in this picture?" as a reply to ``about`` (the picture,
     or the message under it) that the user's app answers directly; the answer edits ``ref``."""
-    with sending_as(Priority.ANSWER):
-        prompt = await bot.send_message(
-            about.chat_id,
-            tr.gettext(PROMPT),
-            reply_parameters=ReplyParameters(about.message_id, allow_sending_without_reply=True),
-            reply_markup=ForceReply(
-                selective=True, input_field_placeholder=tr.gettext(PLACEHOLDER)
-            ),
-            message_thread_id=about.message_thread_id if about.is_topic_message else None,
+    async with runtime.asking.prompt(about.chat_id):
+        with sending_as(Priority.ANSWER):
+            prompt = await bot.send_message(
+                about.chat_id,
+                tr.gettext(PROMPT),
+                reply_parameters=ReplyParameters(
+                    about.message_id, allow_sending_without_reply=True
+                ),
+                reply_markup=ForceReply(
+                    selective=True, input_field_placeholder=tr.gettext(PLACEHOLDER)
+                ),
+                message_thread_id=about.message_thread_id if about.is_topic_message else None,
+            )
+        await runtime.storage.remember_photo_prompt(
+            prompt.chat_id,
+            prompt.message_id,
+            {**ref.as_options(), "action": ACTION},
+            keep_for=PROMPTS_KEPT,
         )
-    await runtime.storage.remember_photo_prompt(
-        prompt.chat_id,
-        prompt.message_id,
-        {**ref.as_options(), "action": ACTION},
-        keep_for=PROMPTS_KEPT,
-    )
 
 
 async def recall_prompt(runtime: Runtime, prompt: Message) -> PhotoRef | None:
     """The picture a 🖌 prompt (the bot's message ``prompt``) is about, while it is kept."""
+    await runtime.asking.settled(prompt.chat_id)
     stored = await runtime.storage.photo_prompt(
         prompt.chat_id, prompt.message_id, keep_for=PROMPTS_KEPT
     )

@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.runtime.asking import Asking
 from bot.runtime.credits import Credits
 from bot.runtime.queue import JobRunner
 from bot.settings import BotSettings
@@ -54,6 +55,8 @@ class Runtime:
     originals: Originals
     credits: Credits
     """What jobs cost and who has what (off unless FREE_CREDITS is set)."""
+    asking: Asking = field(default_factory=Asking)
+    """Prompts being put up now (a reply to one waits until it is noted)."""
     replica: str = ""
     """This replica's name (REPLICA_ID) in the database's leases and in the log."""
     paces_saved_at: float = 0.0

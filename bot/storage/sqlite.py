@@ -75,21 +75,21 @@ class _Connection:
     def __init__(self, db: aiosqlite.Connection) -> None:
         self._db = db
 
+    # One trip to aiosqlite's thread each: the cursors are left to the garbage collector.
+
     async def execute(self, query: str, *params: Any) -> int:
-        async with self._db.execute(query, params) as cursor:
-            return cursor.rowcount
+        cursor = await self._db.execute(query, params)
+        return cursor.rowcount
 
     async def executemany(self, query: str, rows: Iterable[Sequence[Any]]) -> None:
         await self._db.executemany(query, rows)
 
     async def fetch(self, query: str, *params: Any) -> list[Row]:
-        async with self._db.execute(query, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._db.execute_fetchall(query, params))
 
     async def fetchrow(self, query: str, *params: Any) -> Row | None:
-        async with self._db.execute(query, params) as cursor:
-            row: Row | None = await cursor.fetchone()
-            return row
+        rows = await self.fetch(query, *params)
+        return rows[0] if rows else None
 
 
 class SqliteBackend:

@@ -102,13 +102,14 @@ async def ask_about_it(press: PhotoPress) -> None:
     """Puts up "What would you like to know about this picture?" (a reply to the photo that
     the user's app answers directly); the answer becomes the question."""
     await press.query.answer()
-    prompt = await press.bot.send_message(
-        press.photo.chat_id,
-        press.tr.gettext(PROMPT),
-        reply_parameters=ReplyParameters(press.photo.message_id),
-        reply_markup=ForceReply(input_field_placeholder=press.tr.gettext(PLACEHOLDER)),
-    )
-    await photo_prompts.remember(press.runtime, prompt.chat_id, prompt.message_id, press.ref)
+    async with press.runtime.asking.prompt(press.photo.chat_id):
+        prompt = await press.bot.send_message(
+            press.photo.chat_id,
+            press.tr.gettext(PROMPT),
+            reply_parameters=ReplyParameters(press.photo.message_id),
+            reply_markup=ForceReply(input_field_placeholder=press.tr.gettext(PLACEHOLDER)),
+        )
+        await photo_prompts.remember(press.runtime, prompt.chat_id, prompt.message_id, press.ref)
 
 
 async def describe_it(press: PhotoPress) -> None:
@@ -142,10 +143,11 @@ async def offer(update: Update, context: BotContext) -> None:
     tr = await texts_for(runtime, update)
     ref = photos.photo_ref(message, tr)
     edits = Kind.EDIT in runtime.defaults
-    sent = await message.reply_text(
-        tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id, edits=edits)
-    )
-    await photo_prompts.remember(runtime, sent.chat_id, sent.message_id, ref)
+    async with runtime.asking.prompt(message.chat_id):
+        sent = await message.reply_text(
+            tr.gettext(OFFER), reply_markup=photo_actions(tr, message.message_id, edits=edits)
+        )
+        await photo_prompts.remember(runtime, sent.chat_id, sent.message_id, ref)
 
 
 async def pressed(update: Update, context: BotContext) -> None:

@@ -19,5 +19,6 @@ async def remember(runtime: Runtime, chat_id: int, message_id: int, ref: PhotoRe
 async def recall(runtime: Runtime, chat_id: int, message_id: int) -> PhotoRef | None:
     """The photo the bot's message ``message_id`` asks about, if it is a prompt (of the last
     day) for a photo."""
+    await runtime.asking.settled(chat_id)
     photo = await runtime.storage.photo_prompt(chat_id, message_id, keep_for=KEEP_FOR)
     return PhotoRef.from_options(photo) if photo is not None else None
