@@ -132,13 +132,15 @@ async def run_replicas(chats: int, *, upstream: float, kill: bool) -> Result:
             )
             cpu_before = [_cpu_seconds(process.pid) for process in processes]
             sent: dict[tuple[int, int], float] = {}
+            prompts: dict[tuple[int, int], str] = {}
             for command in scenario:
                 group = command.chat_id < 0
-                text = f"bench {command.chat_id} {command.user_id}"
-                text = f"/imagine@{tg.bot_username} {text}" if group else f"/imagine {text}"
+                prompt = f"bench {command.chat_id} {command.user_id}"
+                text = f"/imagine@{tg.bot_username} {prompt}" if group else f"/imagine {prompt}"
                 user = command.user_id if group else None
                 message = tg.send_text(command.chat_id, text, user_id=user)
                 sent[(command.chat_id, message["message_id"])] = time.monotonic()
+                prompts[(command.chat_id, message["message_id"])] = prompt
             start = min(sent.values())
 
             def pictures() -> Counter[tuple[int, int]]:
@@ -181,6 +183,21 @@ async def run_replicas(chats: int, *, upstream: float, kill: bool) -> Result:
             default=float("inf"),
         )
         shares = ", ".join(f"{proxy.received[backend]}" for backend in proxy.backends)
+        answers: dict[tuple[int, int], float] = {}
+        first_picture: dict[tuple[int, int], float] = {}
+        for call in tg.calls():
+            key = (int(call.chat_id or 0), _replied_to(call) or 0)
+            if not call.ok or key not in sent:
+                continue
+            if call.method == "sendMessage":
+                answers.setdefault(key, call.time)
+            elif call.method.lower() in PICTURE_METHODS:
+                first_picture.setdefault(key, call.time)
+        done_to_picture = [
+            at - done
+            for key, at in first_picture.items()
+            if (done := arta.done_at(prompts[key])) is not None
+        ]
         result = Result(
             scenario=name,
             jobs=len(sent),
@@ -189,11 +206,11 @@ async def run_replicas(chats: int, *, upstream: float, kill: bool) -> Result:
             too_many_by_method=dict(Counter(c.method for c in tg.calls() if c.status == 429)),
             last_picture=last - start,
             bound=bound,
-            first_answer=[],
-            done_to_picture=[],
+            first_answer=[at - sent[key] for key, at in answers.items()],
+            done_to_picture=done_to_picture,
             status_edits=sum(1 for c in tg.calls("editMessageText") if c.ok),
             status_polls=arta.status_polls,
-            statuses_left=0,
+            statuses_left=None,  # stopped at the last picture: clean-up comes after
             peak_rss_mb=rss,
             cpu_seconds=cpu,
         )

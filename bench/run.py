@@ -269,7 +269,7 @@ class Result:
     done_to_picture: list[float]
     status_edits: int
     status_polls: int
-    statuses_left: int
+    statuses_left: int | None  # None: not waited for
     peak_rss_mb: float
     cpu_seconds: float
     policy: FloodPolicy = field(default_factory=FloodPolicy)  # the emulator's
@@ -295,7 +295,10 @@ class Result:
             ("upstream done -> picture p50 / p95", _percentiles(self.done_to_picture)),
             ("status edits per job", f"{self.status_edits / self.jobs:.2f}"),
             ("upstream status polls per job", f"{self.status_polls / self.jobs:.2f}"),
-            ("status messages left undeleted", f"{self.statuses_left}"),
+            (
+                "status messages left undeleted",
+                "-" if self.statuses_left is None else f"{self.statuses_left}",
+            ),
             ("peak RSS of the bot", f"{self.peak_rss_mb:.0f} MB"),
             ("CPU per job", f"{1000 * self.cpu_seconds / self.jobs:.1f} ms"),
             *self.extra,

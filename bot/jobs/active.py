@@ -205,8 +205,7 @@ class ActiveJob:
         took them all (or refused them)."""
         outbox = self.runtime.outbox
         self.reached("delivering")
-        parcel = await asyncio.to_thread(
-            outbox.put,
+        parcel = await outbox.put(
             self.id,
             pictures,
             caption,
@@ -222,7 +221,7 @@ class ActiveJob:
         where the pictures landed (the buttons under them need it)."""
         outbox = self.runtime.outbox
         self.reached("delivering")
-        parcel = await asyncio.to_thread(outbox.get, job_id)
+        parcel = await outbox.get(job_id)
         if parcel is None:
             raise JobFailed(self.tr.gettext(PICTURES_LOST))
 
@@ -242,9 +241,9 @@ class ActiveJob:
                 landed=record,
             )
         except (Undeliverable, ChatGone):
-            await asyncio.to_thread(outbox.drop, job_id)
+            await outbox.drop(job_id)
             raise
-        await asyncio.to_thread(outbox.drop, job_id)
+        await outbox.drop(job_id)
 
 
 Work = Callable[[ActiveJob], Awaitable[None]]

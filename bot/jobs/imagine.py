@@ -361,15 +361,15 @@ async def fetch_pictures(
     blobs = await asyncio.gather(*(fetch_one(job, image, provider) for image in images))
 
     def check() -> list[Picture]:
-        pictures = [prepare(blob, index) for index, blob in enumerate(blobs)]
-        if keep_originals:
-            job.runtime.originals.put(job.id, list(blobs))
-        return pictures
+        return [prepare(blob, index) for index, blob in enumerate(blobs)]
 
     try:
-        return await asyncio.to_thread(check)
+        pictures = await asyncio.to_thread(check)
     except NotAPicture as error:
         raise ResponseError(error.code, provider=provider, **error.params) from None
+    if keep_originals:
+        await job.runtime.originals.put(job.id, list(blobs))
+    return pictures
 
 
 def buttons(job: ActiveJob, entry: ModelEntry, seed: int | None, count: int) -> Buttons:
@@ -408,7 +408,7 @@ def resumption(runtime: Runtime, row: JobRow) -> tuple[str, Work] | None:
     Finished pictures still in the outbox are sent; a job cut short before that is drawn again
     (see :func:`redrawing`).
     """
-    if row.status == JobStatus.DELIVERING and row.id in runtime.outbox.job_ids():
+    if row.status == JobStatus.DELIVERING:  # its parcel is there (see recovery.take_up)
         tr = translator(row.language or ENGLISH)
         return tr.gettext(RESENDING), lambda job: job.deliver_saved(row.id)
     return redrawing(runtime, row, drawing)

@@ -275,7 +275,7 @@ async def _deliver_later(runtime: Runtime, bot: Bot, job_id: int) -> None:
         job_id, runtime.replica, now=now, until=now + LEASE_SECONDS
     ):
         return  # another replica took it over meanwhile and delivers it
-    if job_id in await asyncio.to_thread(runtime.outbox.job_ids):
+    if job_id in await runtime.outbox.job_ids():
         waiting = translator(row.language or ENGLISH).gettext(RESENDING)
         resume(runtime, bot, row, waiting, lambda job: job.deliver_saved(job_id))
 

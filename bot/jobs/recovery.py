@@ -12,7 +12,6 @@ once its own replica stopped or died (see bot.jobs.takeover).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -53,16 +52,14 @@ async def recover(runtime: Runtime, bot: Bot) -> None:
         await runtime.storage.release_leases(runtime.replica)  # a previous run under this name
     else:
         now = math.inf  # every lease left in the file is a previous run's
+        for job_id in await runtime.outbox.job_ids():  # parcels of closed jobs: leftovers
+            stored = await runtime.storage.get_job(job_id)
+            if stored is None or stored.status != JobStatus.DELIVERING:
+                await runtime.outbox.drop(job_id)
     for job_id in await runtime.storage.claim_orphans(
         runtime.replica, now=now, until=time.time() + LEASE_SECONDS, limit=TAKEN_AT_START
     ):
         await take_up(runtime, bot, job_id)
-    if runtime.settings.shared:
-        return  # another replica's parcels are in the shared outbox: it delivers them
-    for job_id in runtime.outbox.job_ids():  # parcels of jobs that are closed: leftovers
-        stored = await runtime.storage.get_job(job_id)
-        if stored is None or stored.status not in (JobStatus.DELIVERING,):
-            await asyncio.to_thread(runtime.outbox.drop, job_id)
 
 
 async def take_up(runtime: Runtime, bot: Bot, job_id: int) -> None:
@@ -73,7 +70,7 @@ async def take_up(runtime: Runtime, bot: Bot, job_id: int) -> None:
     row = await runtime.storage.get_job(job_id)
     if row is None or row.status not in UNFINISHED:
         return
-    if row.status == JobStatus.DELIVERING and row.id not in runtime.outbox.job_ids():
+    if row.status == JobStatus.DELIVERING and row.id not in await runtime.outbox.job_ids():
         # Everything was accepted just before the crash; only the record was missing.
         await runtime.storage.update_job(row.id, status=JobStatus.DONE, final_text="")
         await runtime.credits.settle(billing.row_key(row))

@@ -8,7 +8,6 @@ behalf, so it reads, is stored and is resumed like any command.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import secrets
 from dataclasses import dataclass
@@ -159,7 +158,7 @@ async def draw_again(
 
 async def originals(runtime: Runtime, row: JobRow, tr: Translator) -> list[tuple[str, bytes]]:
     """The exact files the upstream sent for this job; Rejected when they are no longer kept."""
-    files = await asyncio.to_thread(runtime.originals.get, row.id)
+    files = await runtime.originals.get(row.id)
     if not files:
         raise Rejected(tr.gettext(ORIGINALS_GONE))
     return files

@@ -15,8 +15,8 @@ from bot.runtime.credits import Credits
 from bot.runtime.queue import JobRunner
 from bot.settings import BotSettings
 from bot.storage.database import Storage
-from bot.storage.originals import Originals
-from bot.storage.outbox import Outbox
+from bot.storage.originals import DatabaseOriginals, FileOriginals, Originals
+from bot.storage.outbox import DatabaseOutbox, FileOutbox, Outbox
 from providers import Kind, ModelEntry, ProviderContext, Registry, UnknownModel
 from providers.core.polling import Pacer, load_paces, save_paces
 from providers.routing.check import Probe, first_answering, probe, probed_models
@@ -75,6 +75,13 @@ class Runtime:
         await load_paces(storage, pacers(registry))
         credits = Credits(settings, storage, registry, health)
         await credits.restore_budgets()
+        outbox: Outbox = FileOutbox(settings.data_dir / "outbox")
+        originals: Originals = FileOriginals(
+            settings.data_dir / "originals", settings.keep_originals_days
+        )
+        if settings.shared:  # any replica delivers any parcel and answers any 📎
+            outbox = DatabaseOutbox(storage)
+            originals = DatabaseOriginals(storage, settings.keep_originals_days)
         return cls(
             settings=settings,
             storage=storage,
@@ -87,8 +94,8 @@ class Runtime:
             },
             providers=ProviderContext.from_settings(settings),
             jobs=JobRunner(settings.max_concurrent_jobs, settings.max_jobs_per_user),
-            outbox=Outbox(settings.data_dir / "outbox"),
-            originals=Originals(settings.data_dir / "originals", settings.keep_originals_days),
+            outbox=outbox,
+            originals=originals,
             credits=credits,
             replica=settings.replica_id,
         )

@@ -10,6 +10,7 @@ from bot.storage.credits import CreditsRepository
 from bot.storage.health import HealthRepository
 from bot.storage.jobs import JobsRepository
 from bot.storage.pace import PaceRepository
+from bot.storage.parcels import ParcelsRepository
 from bot.storage.prompts import PromptsRepository
 from bot.storage.replicas import ReplicasRepository
 
@@ -22,6 +23,7 @@ class Storage(
     PaceRepository,
     CreditsRepository,
     ReplicasRepository,
+    ParcelsRepository,
 ):
     """Open with :meth:`open`, close with :meth:`close`. All methods are coroutine-safe.
 

@@ -9,6 +9,10 @@ Rows are copied in batches by primary key with ``ON CONFLICT (key) DO NOTHING``:
 copies nothing twice and never changes a row the target already has; a copy that stopped half
 way is completed by running it again. PostgreSQL's identity sequences are then moved past the
 largest id copied, so rows the bot adds later get new ids.
+
+From SQLite to PostgreSQL, what one process keeps as files beside its database (the pictures
+waiting for Telegram in DATA_DIR/outbox, the originals behind 📎 in DATA_DIR/originals) moves
+into the tables where replicas read them, and is counted like a table.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot.storage.database import Storage
+from bot.storage.originals import FileOriginals
+from bot.storage.outbox import DatabaseOutbox, FileOutbox
 from bot.storage.postgres import without_password
 from bot.storage.records import StorageError
 from bot.storage.sql import Operation, Row, Sql
@@ -237,6 +243,33 @@ async def _close(*databases: Storage) -> None:
         await database.close()
 
 
+async def copy_files(data_dir: Path, target: Storage) -> list[TableCount]:
+    """Copies the parcels and originals a one-process install keeps under ``data_dir`` into
+    ``target``'s tables (again: replaced by the same); how many jobs' files there were and how
+    many of them the target holds."""
+    files = FileOutbox(data_dir / "outbox")
+    outbox = DatabaseOutbox(target)
+    parcels = [p for p in [await files.get(job_id) for job_id in await files.job_ids()] if p]
+    for parcel in parcels:
+        await outbox.store(parcel)
+    in_target = set(await outbox.job_ids())
+    counts = [TableCount("outbox files", len(parcels), sum(p.job_id in in_target for p in parcels))]
+    folder = data_dir / "originals"
+    kept = FileOriginals(folder, keep_days=1)
+    jobs = (
+        sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
+    )
+    copied = 0
+    for job_id in jobs:
+        originals = await kept.get(job_id)
+        if originals is None:
+            continue
+        await target.put_originals(job_id, originals, (folder / str(job_id)).stat().st_mtime)
+        copied += 1
+    held = sum([await target.originals(job_id) is not None for job_id in jobs])
+    return [*counts, TableCount("originals files", copied, held)]
+
+
 # What the databases hold
 
 
@@ -356,6 +389,9 @@ async def run_migrate(
     print(f"Copying {shown(source)} to {shown(target)}", file=out)
     try:
         counts = await copy_storage(source_db, target_db, batch=batch)
+        source_at = parse_address(source)
+        if isinstance(source_at, Path) and isinstance(parse_address(target), str):
+            counts += await copy_files(source_at.parent, target_db)
     except StorageError as error:
         print(
             f"migrate-db: the copy stopped: {error} What was copied stays; running migrate-db "

@@ -1,21 +1,27 @@
-"""Finished pictures kept in DATA_DIR/outbox until Telegram has accepted them.
+"""Finished pictures kept until Telegram has accepted them.
 
-A parcel is one job's pictures (files readable by the owner only) and a small JSON manifest
-with the caption and which pictures Telegram already took, so a restart or a long outage
-sends the rest later, and nothing twice that was acknowledged.
+A parcel is one job's pictures and a small JSON manifest with the caption and which pictures
+Telegram already took, so a restart or a long outage sends the rest later, and nothing twice
+that was acknowledged. One process keeps parcels in DATA_DIR/outbox (:class:`FileOutbox`);
+replicas sharing PostgreSQL keep them in the database (:class:`DatabaseOutbox`), so that any
+replica delivers a parcel another one left.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.pictures.prepare import Picture
 from bot.storage.full import FullDisk, is_full
+from bot.storage.parcels import ParcelsRepository
 
 MANIFEST = "parcel.json"
 
@@ -68,18 +74,53 @@ def _write(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
-class Outbox:
-    """The parcels under ``root`` (DATA_DIR/outbox). Methods are blocking: call them in a
-    thread from async code."""
+def manifest_of(parcel: Parcel) -> str:
+    """The parcel without its pictures' bytes, as JSON (what was sent, where it landed)."""
+    manifest = {
+        "caption": parcel.caption,
+        "pictures": [{"file": p.filename, "as_photo": p.as_photo} for p in parcel.pictures],
+        "sent": sorted(parcel.sent),
+        "caption_sent": parcel.caption_sent,
+        "spoiler": parcel.spoiler,
+        "caption_above": parcel.caption_above,
+        "buttons": asdict(parcel.buttons) if parcel.buttons else None,
+        "buttons_sent": parcel.buttons_sent,
+        "delivered": {str(i): asdict(d) for i, d in parcel.delivered.items()},
+    }
+    return json.dumps(manifest)
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.disk = FullDisk()  # a full disk, told to the operator once
 
-    def _dir(self, job_id: int) -> Path:
-        return self.root / str(job_id)
+def parcel_from(job_id: int, manifest: str | bytes, read: Callable[[str], bytes]) -> Parcel | None:
+    """The parcel a manifest describes, its pictures' bytes from ``read(file name)``; None
+    when it cannot be read."""
+    try:
+        stored = json.loads(manifest)
+        pictures = [
+            Picture(read(item["file"]), item["file"], item["as_photo"])
+            for item in stored["pictures"]
+        ]
+        buttons = stored.get("buttons")
+        return Parcel(
+            job_id,
+            stored["caption"],
+            pictures,
+            set(stored["sent"]),
+            bool(stored["caption_sent"]),
+            bool(stored.get("spoiler", False)),
+            bool(stored.get("caption_above", False)),
+            Buttons(**buttons) if buttons else None,
+            bool(stored.get("buttons_sent", False)),
+            {int(i): Delivered(**d) for i, d in stored.get("delivered", {}).items()},
+        )
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return None
 
-    def put(
+
+class Outbox(ABC):
+    """The parcels of finished jobs until Telegram took them: :class:`FileOutbox` (DATA_DIR)
+    or :class:`DatabaseOutbox` (PostgreSQL, shared by replicas)."""
+
+    async def put(
         self,
         job_id: int,
         pictures: list[Picture],
@@ -91,7 +132,7 @@ class Outbox:
     ) -> Parcel:
         """Stores the pictures of a finished job and how to show them; returns its parcel.
 
-        Raises StorageFull (and keeps nothing) when the disk has no room for them."""
+        Raises StorageFull (and keeps nothing) when there is no room for them."""
         parcel = Parcel(
             job_id,
             caption,
@@ -100,71 +141,10 @@ class Outbox:
             caption_above=caption_above,
             buttons=buttons,
         )
-        folder = self._dir(job_id)
-        try:
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folder.mkdir(mode=0o700, exist_ok=True)
-            for picture in pictures:
-                _write(folder / picture.filename, picture.data)
-            self._write_manifest(parcel)
-        except OSError as error:
-            if not is_full(error):
-                raise
-            shutil.rmtree(folder, ignore_errors=True)
-            raise self.disk.failed(self.root, error) from error
-        self.disk.worked(self.root)
+        await self.store(parcel)
         return parcel
 
-    def _save(self, parcel: Parcel) -> None:
-        """Updates the manifest; on a full disk the old one stays (a restart may then send a
-        picture twice, which beats failing a delivery Telegram already took)."""
-        try:
-            self._write_manifest(parcel)
-        except OSError as error:
-            if not is_full(error):
-                raise
-            self.disk.failed(self.root, error)
-
-    def _write_manifest(self, parcel: Parcel) -> None:
-        manifest = {
-            "caption": parcel.caption,
-            "pictures": [{"file": p.filename, "as_photo": p.as_photo} for p in parcel.pictures],
-            "sent": sorted(parcel.sent),
-            "caption_sent": parcel.caption_sent,
-            "spoiler": parcel.spoiler,
-            "caption_above": parcel.caption_above,
-            "buttons": asdict(parcel.buttons) if parcel.buttons else None,
-            "buttons_sent": parcel.buttons_sent,
-            "delivered": {str(i): asdict(d) for i, d in parcel.delivered.items()},
-        }
-        _write(self._dir(parcel.job_id) / MANIFEST, json.dumps(manifest).encode())
-
-    def get(self, job_id: int) -> Parcel | None:
-        """The job's parcel, or None when there is none (or it cannot be read)."""
-        folder = self._dir(job_id)
-        try:
-            manifest = json.loads((folder / MANIFEST).read_bytes())
-            pictures = [
-                Picture((folder / item["file"]).read_bytes(), item["file"], item["as_photo"])
-                for item in manifest["pictures"]
-            ]
-            buttons = manifest.get("buttons")
-            return Parcel(
-                job_id,
-                manifest["caption"],
-                pictures,
-                set(manifest["sent"]),
-                bool(manifest["caption_sent"]),
-                bool(manifest.get("spoiler", False)),
-                bool(manifest.get("caption_above", False)),
-                Buttons(**buttons) if buttons else None,
-                bool(manifest.get("buttons_sent", False)),
-                {int(i): Delivered(**d) for i, d in manifest.get("delivered", {}).items()},
-            )
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-
-    def mark_sent(
+    async def mark_sent(
         self, parcel: Parcel, delivered: dict[int, Delivered], *, with_caption: bool
     ) -> None:
         """Records that Telegram accepted these pictures, where they landed (and that the
@@ -172,19 +152,126 @@ class Outbox:
         parcel.sent.update(delivered)
         parcel.delivered.update(delivered)
         parcel.caption_sent = parcel.caption_sent or with_caption
-        self._save(parcel)
+        await self._save(parcel)
 
-    def mark_buttons_sent(self, parcel: Parcel) -> None:
+    async def mark_buttons_sent(self, parcel: Parcel) -> None:
         """Records that the keyboard under the result went out."""
         parcel.buttons_sent = True
-        self._save(parcel)
+        await self._save(parcel)
 
-    def drop(self, job_id: int) -> None:
+    @abstractmethod
+    async def get(self, job_id: int) -> Parcel | None:
+        """The job's parcel, or None when there is none (or it cannot be read)."""
+
+    @abstractmethod
+    async def drop(self, job_id: int) -> None:
         """Forgets the parcel (delivered, or refused for good)."""
-        shutil.rmtree(self._dir(job_id), ignore_errors=True)
 
-    def job_ids(self) -> list[int]:
-        """Jobs with a parcel on disk."""
-        if not self.root.is_dir():
-            return []
-        return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit())
+    @abstractmethod
+    async def job_ids(self) -> list[int]:
+        """Jobs with a parcel."""
+
+    @abstractmethod
+    async def store(self, parcel: Parcel) -> None:
+        """Stores a parcel as it is (pictures, and what was sent of them), replacing any the
+        job had."""
+
+    @abstractmethod
+    async def _save(self, parcel: Parcel) -> None:
+        """Updates what was sent of a stored parcel."""
+
+
+class FileOutbox(Outbox):
+    """The parcels under ``root`` (DATA_DIR/outbox): a folder per job with its pictures (files
+    readable by the owner only) and a manifest."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.disk = FullDisk()  # a full disk, told to the operator once
+
+    def _dir(self, job_id: int) -> Path:
+        return self.root / str(job_id)
+
+    async def store(self, parcel: Parcel) -> None:
+        await asyncio.to_thread(self._write_parcel, parcel)
+
+    def _write_parcel(self, parcel: Parcel) -> None:
+        folder = self._dir(parcel.job_id)
+        try:
+            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
+            for picture in parcel.pictures:
+                _write(folder / picture.filename, picture.data)
+            _write(folder / MANIFEST, manifest_of(parcel).encode())
+        except OSError as error:
+            if not is_full(error):
+                raise
+            shutil.rmtree(folder, ignore_errors=True)
+            raise self.disk.failed(self.root, error) from error
+        self.disk.worked(self.root)
+
+    async def _save(self, parcel: Parcel) -> None:
+        """Updates the manifest; on a full disk the old one stays (a restart may then send a
+        picture twice, which beats failing a delivery Telegram already took)."""
+        await asyncio.to_thread(self._save_manifest, parcel)
+
+    def _save_manifest(self, parcel: Parcel) -> None:
+        try:
+            _write(self._dir(parcel.job_id) / MANIFEST, manifest_of(parcel).encode())
+        except OSError as error:
+            if not is_full(error):
+                raise
+            self.disk.failed(self.root, error)
+
+    async def get(self, job_id: int) -> Parcel | None:
+        folder = self._dir(job_id)
+
+        def read() -> Parcel | None:
+            try:
+                manifest = (folder / MANIFEST).read_bytes()
+            except OSError:
+                return None
+            return parcel_from(job_id, manifest, lambda name: (folder / name).read_bytes())
+
+        return await asyncio.to_thread(read)
+
+    async def drop(self, job_id: int) -> None:
+        await asyncio.to_thread(shutil.rmtree, self._dir(job_id), True)
+
+    async def job_ids(self) -> list[int]:
+        def listed() -> list[int]:
+            if not self.root.is_dir():
+                return []
+            return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit())
+
+        return await asyncio.to_thread(listed)
+
+
+class DatabaseOutbox(Outbox):
+    """The parcels in the database (PostgreSQL): every replica can deliver every parcel."""
+
+    def __init__(self, storage: ParcelsRepository) -> None:
+        self.storage = storage
+
+    async def store(self, parcel: Parcel) -> None:
+        await self.storage.put_parcel(
+            parcel.job_id, manifest_of(parcel), [picture.data for picture in parcel.pictures]
+        )
+
+    async def _save(self, parcel: Parcel) -> None:
+        await self.storage.save_manifest(parcel.job_id, manifest_of(parcel))
+
+    async def get(self, job_id: int) -> Parcel | None:
+        stored = await self.storage.parcel(job_id)
+        if stored is None:
+            return None
+        manifest, pictures = stored
+        names = [item["file"] for item in json.loads(manifest).get("pictures", [])]
+        by_name = dict(zip(names, pictures, strict=False))
+        return parcel_from(job_id, manifest, lambda name: by_name[name])
+
+    async def drop(self, job_id: int) -> None:
+        await self.storage.drop_parcel(job_id)
+
+    async def job_ids(self) -> list[int]:
+        return await self.storage.parcel_ids()

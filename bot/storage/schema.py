@@ -178,6 +178,29 @@ MIGRATIONS: tuple[str, ...] = (
         seen_at    REAL NOT NULL
     );
     """,
+    # Pictures waiting for Telegram and the originals behind 📎, for the replicas that share a
+    # PostgreSQL database (any replica delivers any parcel); with SQLite they stay files.
+    """
+    CREATE TABLE parcels (
+        job_id   INTEGER PRIMARY KEY,
+        manifest TEXT NOT NULL
+    );
+    CREATE TABLE parcel_pictures (
+        job_id   INTEGER NOT NULL,
+        position INTEGER NOT NULL,
+        data     BLOB NOT NULL,
+        PRIMARY KEY (job_id, position)
+    );
+    CREATE TABLE originals (
+        job_id     INTEGER NOT NULL,
+        position   INTEGER NOT NULL,
+        name       TEXT NOT NULL,
+        data       BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (job_id, position)
+    );
+    CREATE INDEX originals_created ON originals (created_at);
+    """,
 )
 
 _POSTGRES_TYPES = (
@@ -187,6 +210,7 @@ _POSTGRES_TYPES = (
     ),
     (re.compile(r"\bINTEGER\b"), "BIGINT"),  # Telegram's ids do not fit in 32 bits
     (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bBLOB\b"), "BYTEA"),
 )
 
 

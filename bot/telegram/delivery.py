@@ -9,7 +9,6 @@ with :class:`Undeliverable`, whose text tells the user why.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -100,7 +99,7 @@ async def deliver(
             deadline=deadline,
         )
         where = {i: _landed(m) for i, m in zip(indices, messages, strict=False)}
-        await asyncio.to_thread(outbox.mark_sent, parcel, where, with_caption=bool(caption))
+        await outbox.mark_sent(parcel, where, with_caption=bool(caption))
 
     for group in albums(len(photos)):
         indices = [photos[i] for i in group]
@@ -132,7 +131,7 @@ async def deliver(
             to,
             deadline=deadline,
         )
-        await asyncio.to_thread(outbox.mark_buttons_sent, parcel)
+        await outbox.mark_buttons_sent(parcel)
 
 
 def _markup(parcel: Parcel) -> InlineKeyboardMarkup | None:

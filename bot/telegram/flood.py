@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import contextvars
 import datetime as dt
+import itertools
 import logging
 import math
 import time
@@ -444,6 +445,40 @@ class _Turn:
     future: asyncio.Future[Permit]
 
 
+class _Queue:
+    """The calls of one priority waiting for budget, in order: groups' calls first, then the
+    others, each in order of arrival (a retried call at the front of its line). A group has a
+    minute's window besides the second's: a call that misses its place there waits up to a
+    minute, one to a private chat only until the next second."""
+
+    def __init__(self) -> None:
+        self._groups: dict[_Turn, None] = {}
+        self._others: dict[_Turn, None] = {}
+
+    @staticmethod
+    def _in_group(turn: _Turn) -> bool:
+        return turn.chat_id is not None and turn.chat_id < 0
+
+    def add(self, turn: _Turn, *, first: bool = False) -> None:
+        group = self._in_group(turn)
+        line = self._groups if group else self._others
+        if not first:
+            line[turn] = None
+        elif group:
+            self._groups = {turn: None, **line}
+        else:
+            self._others = {turn: None, **line}
+
+    def remove(self, turn: _Turn) -> None:
+        (self._groups if self._in_group(turn) else self._others).pop(turn, None)
+
+    def __bool__(self) -> bool:
+        return bool(self._groups or self._others)
+
+    def __iter__(self) -> Iterator[_Turn]:
+        return itertools.chain(self._groups, self._others)
+
+
 class FloodControl(BaseRateLimiter[Priority]):
     """Lets each counted Bot API call through as soon as Telegram's limits allow, by priority.
 
@@ -465,7 +500,7 @@ class FloodControl(BaseRateLimiter[Priority]):
         self._clock = clock
         self._overall = Window(*self._limits.overall)
         self._chats: dict[int, _Chat] = {}
-        self._queues: dict[Priority, dict[_Turn, None]] = {p: {} for p in Priority}
+        self._queues: dict[Priority, _Queue] = {p: _Queue() for p in Priority}
         self._blocked_until = 0.0  # a 429 for the overall limit holds back every counted call
         self._spare_until = 0.0  # a shared budget holds back calls that leave the reserve free
         self.too_many_requests = 0  # 429s drawn
@@ -658,11 +693,7 @@ class FloodControl(BaseRateLimiter[Priority]):
     ) -> Permit:
         future: asyncio.Future[Permit] = asyncio.get_running_loop().create_future()
         turn = _Turn(priority, chat, chat_id, future)
-        queue = self._queues[priority]
-        if first:  # a retried call keeps its place at the front
-            self._queues[priority] = {turn: None, **queue}
-        else:
-            queue[turn] = None
+        self._queues[priority].add(turn, first=first)  # a retried call: at the front
         if chat is not None:
             chat.waiting += 1
         self._dispatch()
@@ -673,7 +704,7 @@ class FloodControl(BaseRateLimiter[Priority]):
                 future.result().close(None)
             raise
         finally:
-            self._queues[turn.priority].pop(turn, None)
+            self._queues[turn.priority].remove(turn)
             if chat is not None:
                 chat.waiting -= 1
 
@@ -731,7 +762,7 @@ class FloodControl(BaseRateLimiter[Priority]):
                     claims.append((turn, permit))  # stays in its place until the budget says
                 overall_at = self._overall_at(now, spare_only)
             for turn in admitted:
-                queue.pop(turn, None)
+                queue.remove(turn)
         if claims:
             self._claiming = asyncio.get_running_loop().create_task(self._claim(claims))
         self._wake_at(wake, now)

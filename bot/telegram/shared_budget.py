@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 LEASE = 6.0  # a call's place is held this long without news from its replica
 EVERY = 2.0  # renew leases, or try Redis again, this often (seconds)
 POLL = 0.02  # ask again this soon when only calls in flight (maybe elsewhere) fill a window
+WANTED = 0.1  # a limit stays wanted this long past the wait of the call refused it
 TIMEOUT = 1.0  # a Redis command that takes longer counts as Redis down
 REPLICAS_EVERY = 30.0  # how often the replicas alive are counted while Redis is up
 SLACK_MS = 1000  # keys outlive what they hold by this much
@@ -63,15 +64,19 @@ local now = tonumber(clock[1]) * 1000 + tonumber(clock[2]) / 1000
 local function ms(x) return string.format('%.3f', x) end
 """
 
-# KEYS: global pause, overall [, chat pause, chat's calls in flight, chat's bucket [, group]]
-# ARGV: token, force, lease, poll, overall (limit, length, keep)
-#       [, chat (burst, ms per call, keep) [, group (limit, length, keep)]]
+# KEYS: global pause, overall, overall wanted
+#       [, chat pause, chat's calls in flight, chat's bucket, chat wanted [, group]]
+# ARGV: token, force, lease, poll, spare, wanted (ms past the wait), overall (limit, length,
+#       keep) [, chat (burst, ms per call, keep) [, group (limit, length, keep)]]
 # Returns {0, 0} when the call may go (it holds its places), else {ms to wait, everything}.
+# An answer or a result told to wait marks its limit wanted for a moment (WANTED_MS past its
+# wait); clean-up and status edits (spare) do not take a wanted limit, whichever replica
+# wants it: the order of importance holds across replicas.
 TAKE = (
     _LUA_COMMON
     + """
 local token, force = ARGV[1], ARGV[2] == '1'
-local lease, poll = tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, poll, spare = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
 
 local function window_wait(key, limit, length, keep)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', ms(now - length))
@@ -99,35 +104,50 @@ local function bucket_wait(open, bucket, burst, per, keep)
   return (need - level) * per
 end
 
-local chat, group = #KEYS > 2, #KEYS > 5
+local function refused(wait, wanted, everything)
+  wait = math.ceil(wait)
+  if not spare then redis.call('SET', wanted, '1', 'PX', wait + tonumber(ARGV[6])) end
+  return {wait, everything}
+end
+
+local chat, group = #KEYS > 3, #KEYS > 7
 if not force then
   local paused = redis.call('PTTL', KEYS[1])
   if paused > 0 then return {paused, 1} end
   if chat then
-    paused = redis.call('PTTL', KEYS[3])
+    paused = redis.call('PTTL', KEYS[4])
     if paused > 0 then return {paused, 0} end
   end
-  local wait = window_wait(KEYS[2], tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]))
-  if wait > 0 then return {math.ceil(wait), 1} end
+  if spare then
+    local wanted = redis.call('PTTL', KEYS[3])
+    if wanted > 0 then return {wanted, 1} end
+    if chat then
+      wanted = redis.call('PTTL', KEYS[7])
+      if wanted > 0 then return {wanted, 0} end
+    end
+  end
+  local wait = window_wait(KEYS[2], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]))
+  if wait > 0 then return refused(wait, KEYS[3], 1) end
   if chat then
-    wait = bucket_wait(KEYS[4], KEYS[5], tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10]))
+    wait = bucket_wait(
+      KEYS[5], KEYS[6], tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]))
     if group then
       wait = math.max(wait, window_wait(
-        KEYS[6], tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])))
+        KEYS[8], tonumber(ARGV[13]), tonumber(ARGV[14]), tonumber(ARGV[15])))
     end
-    if wait > 0 then return {math.ceil(wait), 0} end
+    if wait > 0 then return refused(wait, KEYS[7], 0) end
   end
 end
 local deadline = ms(now + lease)
 redis.call('ZADD', KEYS[2], deadline, token)
-redis.call('PEXPIRE', KEYS[2], math.ceil(lease + tonumber(ARGV[6])) + 1000)
+redis.call('PEXPIRE', KEYS[2], math.ceil(lease + tonumber(ARGV[8])) + 1000)
 if chat then
-  redis.call('ZADD', KEYS[4], deadline, token)
-  redis.call('PEXPIRE', KEYS[4], math.ceil(lease) + 1000)
+  redis.call('ZADD', KEYS[5], deadline, token)
+  redis.call('PEXPIRE', KEYS[5], math.ceil(lease) + 1000)
 end
 if group then
-  redis.call('ZADD', KEYS[6], deadline, token)
-  redis.call('PEXPIRE', KEYS[6], math.ceil(lease + tonumber(ARGV[12])) + 1000)
+  redis.call('ZADD', KEYS[8], deadline, token)
+  redis.call('PEXPIRE', KEYS[8], math.ceil(lease + tonumber(ARGV[14])) + 1000)
 end
 return {0, 0}
 """
@@ -192,15 +212,17 @@ class _Keys:
 
     pause: str
     overall: str
+    wanted: str  # an answer or a result waits for the overall window
     chat_pause: str | None = None
     flying: str | None = None  # the chat's calls in flight
     bucket: str | None = None  # the chat's bucket (its theoretical arrival time)
+    chat_wanted: str | None = None  # an answer or a result waits for the chat's limits
     group: str | None = None
 
     def take(self) -> list[str]:
-        chat = [self.chat_pause, self.flying, self.bucket] if self.flying else []
+        chat = [self.chat_pause, self.flying, self.bucket, self.chat_wanted] if self.flying else []
         group = [self.group] if self.group else []
-        return [k for k in (self.pause, self.overall, *chat, *group) if k is not None]
+        return [k for k in (self.pause, self.overall, self.wanted, *chat, *group) if k is not None]
 
     def windows(self) -> list[str]:
         return [k for k in (self.overall, self.group) if k is not None]
@@ -426,8 +448,8 @@ class RedisBudget:
     def _take_call(self, ask: Ask, name: str, *, force: bool) -> Call:
         keys = self._keys(ask)
         limit, seconds, reserve = ask.overall
-        args: list[Arg] = [name, int(force), self._lease_ms, POLL * 1000]
-        args += [limit, seconds * 1000, reserve if ask.spare_only else 0]
+        args: list[Arg] = [name, int(force), self._lease_ms, POLL * 1000, int(ask.spare_only)]
+        args += [WANTED * 1000, limit, seconds * 1000, reserve if ask.spare_only else 0]
         if ask.chat is not None:
             burst, rate, reserve = ask.chat
             args += [burst, 1000 / rate, reserve if ask.spare_only else 0]
@@ -439,10 +461,16 @@ class RedisBudget:
     def _keys(self, ask: Ask) -> _Keys:
         p, chat = self._prefix, ask.chat_id
         if chat is None or ask.chat is None:
-            return _Keys(p + "pause", p + "all")
-        group = f"{p}g:{chat}" if ask.group is not None else None
+            return _Keys(p + "pause", p + "all", p + "wanted")
         return _Keys(
-            p + "pause", p + "all", f"{p}pause:{chat}", f"{p}c:{chat}", f"{p}b:{chat}", group
+            p + "pause",
+            p + "all",
+            p + "wanted",
+            f"{p}pause:{chat}",
+            f"{p}c:{chat}",
+            f"{p}b:{chat}",
+            f"{p}wanted:{chat}",
+            f"{p}g:{chat}" if ask.group is not None else None,
         )
 
     def _send(self, grant: Grant, answered: bool | None) -> None:

@@ -17,6 +17,7 @@ import asyncpg
 
 from tests.e2e.conftest import World
 from tests.e2e.process import start_bot, stop
+from tests.fakes.arta import png_bytes
 from tests.fakes.round_robin import RoundRobinProxy
 from tests.services import PostgresServer, RedisServer, free_port
 
@@ -46,9 +47,16 @@ class Cluster:
     redis: str
     proxy: RoundRobinProxy
     replicas: dict[str, Replica] = field(default_factory=dict)
+    own_dirs: bool = False  # each replica a DATA_DIR of its own (another machine's disk)
 
     def env(self, replica: Replica) -> dict[str, str]:
+        own = {}
+        if self.own_dirs:
+            data_dir = self.world.data_dir / replica.name
+            data_dir.mkdir(exist_ok=True)
+            own["DATA_DIR"] = str(data_dir)
         return {
+            **own,
             "DATABASE_URL": self.database,
             "REDIS_URL": self.redis,
             "REPLICA_ID": replica.name,
@@ -112,13 +120,18 @@ async def healthy(replica: Replica) -> None:
 
 @asynccontextmanager
 async def cluster(
-    world: World, postgres_url: str, redis_server: RedisServer, count: int = 3
+    world: World,
+    postgres_url: str,
+    redis_server: RedisServer,
+    count: int = 3,
+    *,
+    own_dirs: bool = False,
 ) -> AsyncIterator[Cluster]:
     replicas = [Replica(f"r{n}", free_port()) for n in range(1, count + 1)]
     async with AsyncExitStack() as stack:
         proxy = await stack.enter_async_context(RoundRobinProxy([r.url for r in replicas]))
         world.tg.route_webhook(to=proxy.url)
-        made = Cluster(world, postgres_url, redis_server.url, proxy)
+        made = Cluster(world, postgres_url, redis_server.url, proxy, own_dirs=own_dirs)
         made.replicas = {r.name: r for r in replicas}
         try:
             await asyncio.gather(*(made.start(r.name) for r in replicas))
@@ -360,3 +373,45 @@ async def test_a_replica_restarted_under_its_own_name_takes_its_jobs_back(
         await wait_async(lambda: all_ended(replicas))
     assert all(len(photos_in(world, chat)) == 1 for chat in chats)
     assert len(world.arta.job_list) == len(chats)
+
+
+async def test_pictures_waiting_for_telegram_are_delivered_by_another_replica(
+    world: World, postgres_url: str, redis_server: RedisServer
+) -> None:
+    """The pictures waiting for Telegram are in PostgreSQL, not on the dead replica's disk."""
+    chats = range(2801, 2805)
+    tg = world.tg
+    tg.hold("sendPhoto")
+    async with cluster(world, postgres_url, redis_server, count=2, own_dirs=True) as replicas:
+        for chat in chats:
+            tg.send_text(chat, f"/imagine a puffin {chat}")
+        await tg.wait_for(lambda: tg.held("sendPhoto") == len(chats), timeout=30)
+        jobs = await replicas.jobs()
+        assert {job["status"] for job in jobs} == {"delivering"}
+        owners = [job["lease_owner"] for job in jobs]
+        await replicas.kill(max(set(owners), key=owners.count))
+        tg.release("sendPhoto", drop=True)  # what the dead replica sent never reached Telegram
+        for chat in chats:
+            await tg.wait_for(lambda chat=chat: photos_in(world, chat), timeout=TAKEOVER_TIMEOUT)
+        await wait_async(lambda: all_ended(replicas))
+    assert all(len(photos_in(world, chat)) == 1 for chat in chats)
+    assert len(world.arta.job_list) == len(chats)  # sent from the stored pictures, not redrawn
+
+
+async def test_the_originals_are_sent_by_a_replica_that_did_not_draw_them(
+    world: World, postgres_url: str, redis_server: RedisServer
+) -> None:
+    tg = world.tg
+    chat = 2901
+    async with cluster(world, postgres_url, redis_server, count=2, own_dirs=True) as replicas:
+        command = tg.send_text(chat, "/imagine a lighthouse")
+        [photo] = await world.photos_for(chat, command, 1)
+        [job] = await wait_async(lambda: all_ended(replicas))
+        drew = next(r for r in replicas.replicas.values() if r.name == job["lease_owner"])
+        await replicas.kill(drew.name, signal.SIGTERM)
+        [original] = [b for b in photo.buttons if b["text"].startswith("📎")]
+        tg.press_button(chat, photo.message_id, original["callback_data"])
+        document = await world.reply_to(
+            chat, {"message_id": photo.message_id}, lambda m: m.kind == "document"
+        )
+    assert document.document == png_bytes(0)  # the upstream's file, byte for byte

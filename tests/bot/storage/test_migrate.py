@@ -10,9 +10,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+from bot.pictures.prepare import Picture
 from bot.storage import migrate, postgres
 from bot.storage.database import Storage
 from bot.storage.migrate import TableCount, copy_database, copy_storage, run_migrate, verify
+from bot.storage.originals import DatabaseOriginals, FileOriginals
+from bot.storage.outbox import DatabaseOutbox, Delivered, FileOutbox
 from bot.storage.records import JobStatus
 from bot.storage.sql import Backend, Operation, Sql
 from providers.core.polling import StageFigures
@@ -30,6 +33,9 @@ TABLES = {
     "grants",
     "holds",
     "jobs",
+    "originals",
+    "parcel_pictures",
+    "parcels",
     "payments",
     "photo_prompts",
     "provider_health",
@@ -88,6 +94,8 @@ async def fill(path: Path) -> list[int]:
         for update_id in (100, 101, 102):
             await storage.take_update(update_id, "replica-1", now=11.0, alive=0.0)
         await storage.update_done(100)
+        await storage.put_parcel(jobs[1], '{"caption": "waiting"}', [b"\x89PNG-1", b"\x89PNG-2"])
+        await storage.put_originals(jobs[1], [("original-1.png", b"\x89PNG-0")], now=12.0)
         return jobs
     finally:
         await storage.close()
@@ -130,6 +138,8 @@ async def state(storage: Storage, jobs: list[int]) -> dict[str, Any]:
         "paces": sorted(await storage.load_paces(), key=lambda f: (f.model, f.stage)),
         "replicas": await storage.replicas_alive(0.0),
         "updates": await storage.backend.read(every_update),
+        "parcels": [await storage.parcel(job) for job in jobs],
+        "originals": [await storage.originals(job) for job in jobs],
     }
 
 
@@ -300,7 +310,41 @@ async def test_the_command_prints_each_table_and_never_the_password(
     assert lines[0] == f"Copying {sqlite_url(source)} to {postgres_url}"
     assert lines[1].split() == ["table", "source", "target"]
     assert "jobs 5 5" in {" ".join(line.split()) for line in lines}
-    assert lines[-1] == "OK: every row of 12 tables is in the target."
+    assert "outbox files 0 0" in {" ".join(line.split()) for line in lines}
+    assert lines[-1] == "OK: every row of 17 tables is in the target."  # 15 and 2 of files
+
+
+async def test_pictures_waiting_and_originals_move_from_files_into_the_tables(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A one-process install keeps them as files in DATA_DIR; replicas read them from
+    PostgreSQL, so a parcel left waiting is delivered after the move, what was sent of it
+    is not sent again, and 📎 still answers."""
+    source = tmp_path / "bot.sqlite3"
+    jobs = await fill(source)
+    picture = Picture(b"\x89PNG\r\n\x1a\n" + b"x" * 32, "image-1.png", True)
+    second = Picture(b"\xff\xd8\xff" + b"y" * 32, "image-2.jpg", True)
+    files = FileOutbox(tmp_path / "outbox")
+    parcel = await files.put(jobs[0], [picture, second], "a heron")
+    await files.mark_sent(parcel, {0: Delivered(77, "file-1")}, with_caption=True)
+    await FileOriginals(tmp_path / "originals", 7).put(jobs[0], [picture.data, second.data])
+    for _ in range(2):  # again: nothing twice
+        out = io.StringIO()
+        assert await run_migrate(sqlite_url(source), postgres_url, out) == 0
+        counted = {" ".join(line.split()) for line in out.getvalue().splitlines()}
+        assert {"outbox files 1 1", "originals files 1 1"} <= counted
+    target = await Storage.open(postgres_url)
+    try:
+        moved = await DatabaseOutbox(target).get(jobs[0])
+        assert moved is not None
+        assert [p.data for p in moved.pictures] == [picture.data, second.data]
+        assert moved.caption == "a heron" and moved.pending == [1]
+        assert await DatabaseOriginals(target, 7).get(jobs[0]) == [
+            ("original-1.png", picture.data),
+            ("original-2.jpg", second.data),
+        ]
+    finally:
+        await target.close()
 
 
 async def test_a_missing_source_is_one_line_and_status_2(tmp_path: Path) -> None:

@@ -105,3 +105,28 @@ async def test_a_status_edit_held_for_the_reserve_does_not_hold_back_an_answer(
         await status
     assert telegram.at["answer"] - asked < 0.3  # the answer took a place at once...
     assert telegram.at["status"] - full_at > 0.5  # ...the edit waited for the reserve
+
+
+async def test_clean_up_waits_while_another_replica_has_results_waiting(
+    redis_server: RedisServer,
+) -> None:
+    """The order of importance holds across replicas, as within one: a deletion goes only
+    when no replica has an answer or a result waiting for the budget."""
+    telegram = Telegram()
+    async with replicas(redis_server, count=2) as group:
+        a, b = group.floods
+
+        async def result(i: int) -> None:
+            with await a.turn("sendPhoto", 100 + i, Priority.RESULT):
+                await telegram.call(a, 0, 100 + i, f"result {i}")
+
+        async def clean_up(i: int) -> None:
+            with await b.turn("deleteMessage", 500 + i, Priority.CLEANUP):
+                await telegram.call(b, 1, 500 + i, f"clean-up {i}")
+
+        results = [asyncio.create_task(result(i)) for i in range(75)]
+        await until(lambda: len(telegram.sent) >= 30)  # the second is full: the rest wait
+        await asyncio.gather(*results, *(clean_up(i) for i in range(20)))
+    last_result = max(telegram.at[f"result {i}"] for i in range(75))
+    assert min(telegram.at[f"clean-up {i}"] for i in range(20)) > last_result
+    assert most_in(telegram.times(), 1.0) <= 30
