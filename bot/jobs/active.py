@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.jobs.moves import move_chat
 from bot.jobs.progress import Clock
 from bot.pictures.prepare import Picture
-from bot.runtime import Runtime
+from bot.runtime import LEASE_SECONDS, Runtime
 from bot.runtime.queue import Job
 from bot.storage.outbox import Buttons, Delivered
 from bot.storage.records import JobRow, JobStatus
@@ -40,6 +41,11 @@ PICTURES_LOST = N_("⚠️ The finished pictures were lost; please send your com
 class JobFailed(Exception):
     """Ends the job with ``str(error)`` shown as its outcome (a sentence for the user, already
     in the job's language: see :attr:`ActiveJob.tr`)."""
+
+
+class TakenOver(Exception):
+    """Another replica runs the job now (this one stalled past its lease): it stops here
+    without a word, leaving the chat and the job's row to that replica."""
 
 
 @dataclass(frozen=True)
@@ -219,8 +225,13 @@ class ActiveJob:
     async def deliver_saved(self, job_id: int) -> None:
         """Sends what the outbox still holds for this job (after a restart, say) and records
         where the pictures landed (the buttons under them need it)."""
-        outbox = self.runtime.outbox
+        runtime, outbox = self.runtime, self.runtime.outbox
         self.reached("delivering")
+        now = time.time()
+        if runtime.settings.shared and not await runtime.storage.claim_job(
+            job_id, runtime.replica, now=now, until=now + LEASE_SECONDS
+        ):
+            raise TakenOver  # sending too would show the pictures twice
         parcel = await outbox.get(job_id)
         if parcel is None:
             raise JobFailed(self.tr.gettext(PICTURES_LOST))

@@ -41,7 +41,7 @@ from telegram.error import TelegramError
 from bot.i18n import ENGLISH, N_, Translator, translator
 from bot.i18n.errors import error_text
 from bot.jobs import billing
-from bot.jobs.active import ActiveJob, JobFailed, Order, Work
+from bot.jobs.active import ActiveJob, JobFailed, Order, TakenOver, Work
 from bot.jobs.job_log import log_job
 from bot.jobs.rejected import Rejected
 from bot.runtime import LEASE_SECONDS, Runtime
@@ -66,6 +66,7 @@ POSTPONED = N_(
     "as the bot can."
 )
 CHAT_GONE = "the chat blocked or removed the bot"
+TAKEN_OVER = "another replica runs it now"  # its lease ran out while this one stalled
 CANCELLED_BY_USER = N_("cancelled by you")
 RESENDING = N_("📤 Sending the finished pictures…")
 RETRY_LATER = 300.0  # seconds between tries of a delivery Telegram kept failing
@@ -164,6 +165,7 @@ class _End:
     text: str = ""  # "" = remove the status message
     quiet: bool = False  # say nothing (the chat is gone)
     keep_open: bool = False  # leave the row for the next start (restart, outage)
+    abandoned: bool = False  # another replica runs it now: touch neither its row nor the chat
     # For the log line: how it ended, the failure's code and its reason (see _log_end).
     outcome: str = ""  # "" = from the status: delivered, cancelled, paused, postponed, failed
     code: str | None = None
@@ -231,6 +233,8 @@ async def _live(
     except Undeliverable as error:
         end = _End(JobStatus.FAILED, str(error), _warning(error.text(tr)))
         end.code, end.reason, end.failure = "Undeliverable", error.reason, True
+    except TakenOver:
+        end = _cancelled(tr, TAKEN_OVER)
     except ChatGone as error:
         end = _End(JobStatus.FAILED, f"{CHAT_GONE}: {error}", quiet=True)
         end.outcome, end.code, end.reason = "chat_gone", "ChatGone", f"{CHAT_GONE}: {error}"
@@ -247,6 +251,12 @@ async def _live(
         end = _End(JobStatus.FAILED, "unexpected error (see the log)", tr.gettext(SOMETHING_WRONG))
         end.outcome, end.failure = "error", True
         end.code = type(sys.exc_info()[1]).__name__
+    if end.abandoned:
+        _log_end(active, end)
+        runtime.jobs.ended(job)
+        if active.status is not None:
+            active.status.abandon()
+        return
     await _bill(active, end)
     await _close(active, end)  # the runner forgets the job after this
     if end.status == JobStatus.DELIVERING:
@@ -336,6 +346,8 @@ def _cancelled(tr: Translator, reason: str | None) -> _End:
         return _End(JobStatus.RUNNING, text=tr.gettext(PAUSED), keep_open=True)
     if reason == CHAT_GONE:
         return _End(JobStatus.FAILED, reason, quiet=True)
+    if reason == TAKEN_OVER:
+        return _End(JobStatus.RUNNING, reason, quiet=True, abandoned=True, outcome="taken_over")
     text = tr.gettext("⏹ Stopped: {reason}.").format(reason=tr.gettext(reason))
     return _End(JobStatus.CANCELLED, reason, text)
 

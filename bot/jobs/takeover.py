@@ -13,13 +13,14 @@ import time
 
 from telegram import Bot
 
+from bot.jobs.life import TAKEN_OVER
 from bot.jobs.recovery import take_up
 from bot.runtime import BEAT_SECONDS, LEASE_SECONDS, Runtime
 from bot.storage.records import StorageError
 
 log = logging.getLogger(__name__)
 
-TAKEN_AT_ONCE = 50  # jobs one beat takes over at most; the rest wait for the next beat
+TAKEN_AT_ONCE = 50  # jobs claimed at once; a beat claims again until none is left
 UPDATES_KEPT_SECONDS = 26 * 3600  # Telegram resends an update for 24 hours at most
 ALIVE_SECONDS = 3 * BEAT_SECONDS  # a replica silent for longer is counted as gone
 
@@ -64,13 +65,21 @@ class Takeover:
         storage, replica = runtime.storage, runtime.replica
         now = time.time()
         await storage.beat(replica, now)
-        await storage.renew_leases(replica, now + LEASE_SECONDS, runtime.jobs.ids())
+        for job_id in await storage.renew_leases(replica, now + LEASE_SECONDS, runtime.jobs.ids()):
+            log.warning(
+                "job %s was taken over while replica %s stalled; it stops here", job_id, replica
+            )
+            runtime.jobs.cancel_job(job_id, TAKEN_OVER)
         for job_id, reason in await storage.cancels_asked(replica):
             runtime.jobs.cancel_job(job_id, reason)
-        for job_id in await storage.claim_orphans(
-            replica, now=now, until=now + LEASE_SECONDS, limit=TAKEN_AT_ONCE
-        ):
-            await take_up(runtime, self.bot, job_id)
+        while True:  # a chunk at a time: replicas claiming at once share the orphans
+            claimed = await storage.claim_orphans(
+                replica, now=now, until=time.time() + LEASE_SECONDS, limit=TAKEN_AT_ONCE
+            )
+            for job_id in claimed:
+                await take_up(runtime, self.bot, job_id)
+            if len(claimed) < TAKEN_AT_ONCE:
+                break
         if now - self._pruned_at > 3600:
             self._pruned_at = now
             await storage.forget_updates(before=now - UPDATES_KEPT_SECONDS)

@@ -27,10 +27,10 @@ log = logging.getLogger(__name__)
 
 SERVICES_KEY = "services"
 
-LEASE_SECONDS = 15.0
+LEASE_SECONDS = 10.0
 """How long a replica's claim on a job holds unless renewed (every BEAT_SECONDS while it runs):
 a replica that dies leaves its jobs to the others this long after its last beat."""
-BEAT_SECONDS = 5.0
+BEAT_SECONDS = 3.0
 """How often a replica says it is alive, renews its leases and looks for jobs to take over."""
 
 PACES_SAVED_EVERY = 10.0

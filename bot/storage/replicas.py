@@ -155,20 +155,23 @@ class ReplicasRepository(Repository):
 
         return await self._write(write)
 
-    async def renew_leases(self, replica: str, until: float, job_ids: Sequence[int]) -> int:
+    async def renew_leases(self, replica: str, until: float, job_ids: Sequence[int]) -> list[int]:
         """Extends ``replica``'s leases on the jobs ``job_ids`` (those running in this process:
-        a previous run under the same name renews nothing) to ``until``; how many."""
+        a previous run under the same name renews nothing) to ``until``; the ids among them
+        another replica holds now (it took them over while this one stalled), in order."""
         if not job_ids:
-            return 0
+            return []
         marks = ", ".join("?" for _ in job_ids)
 
-        async def write(db: Sql) -> int:
-            return await db.execute(
-                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})",
+        async def write(db: Sql) -> list[int]:
+            renewed = await db.fetch(
+                f"UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN ({marks})"
+                " RETURNING id",
                 until,
                 replica,
                 *job_ids,
             )
+            return sorted(set(job_ids) - {int(row[0]) for row in renewed})
 
         return await self._write(write)
 

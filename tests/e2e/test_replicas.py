@@ -87,6 +87,23 @@ class Cluster:
                 replica.log += await stop(replica.process, signal.SIGTERM)
                 replica.process = None
 
+    async def clock(self) -> float:
+        """The latest beat of any replica (the replicas' own clock, in the database)."""
+        connection = await asyncpg.connect(self.database)
+        try:
+            return float(await connection.fetchval("SELECT max(seen_at) FROM replicas"))
+        finally:
+            await connection.close()
+
+    async def beat_after(self, name: str, after: float) -> float | None:
+        """When the replica ``name`` last beat, once that is later than ``after``."""
+        connection = await asyncpg.connect(self.database)
+        try:
+            seen = await connection.fetchval("SELECT seen_at FROM replicas WHERE id = $1", name)
+        finally:
+            await connection.close()
+        return float(seen) if seen is not None and seen > after else None
+
     async def jobs(self) -> list[dict[str, Any]]:
         connection = await asyncpg.connect(self.database)
         try:
@@ -213,6 +230,39 @@ async def test_a_replica_killed_mid_job_leaves_its_jobs_to_the_others(
     assert all(len(photos_in(world, chat)) == 1 for chat in chats)  # never delivered twice
     assert len(world.arta.job_list) == len(chats)  # followed by upstream id, never resubmitted
     assert all(after[job]["lease_owner"] != victim for job in orphans)
+
+
+async def test_a_replica_that_stalls_past_its_lease_leaves_the_job_to_its_taker(
+    world: World, postgres_url: str, redis_server: RedisServer
+) -> None:
+    """A replica frozen (SIGSTOP) long enough loses its jobs to another one; when it wakes it
+    drops them without a word: each picture once, no "stopped" or "paused" in the chat."""
+    world.arta.queue_polls = 10**9
+    chats = range(2301, 2305)
+    async with cluster(world, postgres_url, redis_server, count=2) as replicas:
+        for chat in chats:
+            world.tg.send_text(chat, f"/imagine a stork {chat}")
+        jobs = await wait_async(lambda: all_upstream(replicas, len(chats)))
+        owners = [job["lease_owner"] for job in jobs]
+        frozen = replicas.replicas[max(set(owners), key=owners.count)]
+        assert frozen.process is not None
+        frozen.process.send_signal(signal.SIGSTOP)
+        world.arta.queue_polls = 0
+        for chat in chats:
+            await world.tg.wait_for(
+                lambda chat=chat: photos_in(world, chat), timeout=TAKEOVER_TIMEOUT
+            )
+        woke = await replicas.clock()
+        frozen.process.send_signal(signal.SIGCONT)
+        for _ in range(2):  # two beats after waking: what the first found is dealt with
+            woke = await wait_async(lambda after=woke: replicas.beat_after(frozen.name, after))
+        await replicas.stop_all()
+    assert "outcome=taken_over" in frozen.log
+    for chat in chats:
+        assert len(photos_in(world, chat)) == 1
+        texts = [m.text or "" for m in world.tg.bot_messages(chat)]
+        assert not [t for t in texts if t.startswith(("⏹", "⚠️", "⏸"))], texts
+    assert len(world.arta.job_list) == len(chats)
 
 
 async def all_upstream(replicas: Cluster, count: int) -> list[dict[str, Any]] | None:

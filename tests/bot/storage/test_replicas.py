@@ -80,17 +80,21 @@ async def test_a_held_lease_keeps_a_job_with_its_replica_until_it_runs_out(
     assert await storage.claim_orphans("b", now=120.0, until=135.0, limit=10) == []
     assert await storage.claim_orphans("a", now=120.0, until=135.0, limit=10) == []
 
-    assert await storage.renew_leases("a", until=140.0, job_ids=[job]) == 1
+    assert await storage.renew_leases("a", until=140.0, job_ids=[job]) == []  # none lost
     assert await storage.claim_orphans("b", now=130.0, until=145.0, limit=10) == []
     assert await storage.claim_orphans("b", now=141.0, until=156.0, limit=10) == [job]
     assert not await storage.claim_job(job, "a", now=142.0, until=157.0)
+    # a stalled past its lease: its renewal says the job is b's now, and leaves it b's
+    assert await storage.renew_leases("a", until=160.0, job_ids=[job]) == [job]
+    assert await storage.claim_orphans("b", now=150.0, until=165.0, limit=10) == []
+    assert not await storage.claim_job(job, "a", now=150.0, until=165.0)
 
 
 async def test_only_the_jobs_running_here_are_renewed(storage: Storage) -> None:
     running, left = await new_job(storage, 1), await new_job(storage, 2)
     for job in (running, left):  # left: a run before this one, under the same name
         assert await storage.claim_job(job, "a", now=100.0, until=115.0)
-    assert await storage.renew_leases("a", until=130.0, job_ids=[running]) == 1
+    assert await storage.renew_leases("a", until=130.0, job_ids=[running]) == []
     assert await storage.claim_orphans("b", now=120.0, until=135.0, limit=10) == [left]
 
 

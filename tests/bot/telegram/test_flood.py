@@ -106,6 +106,30 @@ async def test_first_answers_go_before_results() -> None:
     assert api.sent == ["answer 1", "answer 4", "picture 2", "album 3", "ask answer 5"]
 
 
+async def test_a_group_waiting_goes_before_private_chats_that_waited_longer() -> None:
+    """A group's place missed now may cost it a minute (20 a minute); a private chat's, a
+    second: within one importance, groups' calls go first, each line in order of arrival."""
+    flood = FloodControl(Limits(overall=(1, 0.1, 0)))
+    api = Api(flood)
+    await api.call("sendMessage", 1, "answer 1")  # the window is full for 0.1 s
+    waiting = [
+        asyncio.create_task(api.call("sendMessage", 2, "private 2")),
+        asyncio.create_task(api.call("sendMessage", 3, "private 3")),
+        asyncio.create_task(api.call("sendMessage", -100, "group -100")),
+        asyncio.create_task(api.call("sendMessage", -200, "group -200")),
+        asyncio.create_task(api.call("sendPhoto", -300, "group picture -300")),
+    ]
+    await asyncio.gather(*waiting)
+    assert api.sent == [
+        "answer 1",
+        "group -100",
+        "group -200",
+        "private 2",
+        "private 3",
+        "group picture -300",  # a result: after every first answer still
+    ]
+
+
 async def test_a_429_is_retried_as_often_as_telegram_asks() -> None:
     flood = FloodControl()
     api = Api(flood)

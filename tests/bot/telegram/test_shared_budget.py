@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+from bot.telegram.budget import Ask, Grant, Hold
 from bot.telegram.flood import Limits, Priority
 from tests.bot.telegram.budget_helpers import Telegram, most_in, replicas, until
 from tests.services import RedisServer
@@ -107,26 +108,33 @@ async def test_a_status_edit_held_for_the_reserve_does_not_hold_back_an_answer(
     assert telegram.at["status"] - full_at > 0.5  # ...the edit waited for the reserve
 
 
-async def test_clean_up_waits_while_another_replica_has_results_waiting(
+async def test_clean_up_leaves_room_another_replica_wants_for_a_result(
     redis_server: RedisServer,
 ) -> None:
-    """The order of importance holds across replicas, as within one: a deletion goes only
-    when no replica has an answer or a result waiting for the budget."""
-    telegram = Telegram()
+    """Answers and results go first whichever replica has them: while one waits for the
+    overall window, a deletion on another replica does not take the room that frees up."""
+    overall = (4, 1.0, 2)  # 4 a second; clean-up leaves 2 of them for answers and results
+    result, clean_up = Ask(None, False, overall, None, None), Ask(None, True, overall, None, None)
     async with replicas(redis_server, count=2) as group:
-        a, b = group.floods
+        a, b = group.budgets
+        first = await a.take([result] * 4)
+        assert all(isinstance(grant, Grant) for grant in first)
+        [waits] = await a.take([result])
+        assert isinstance(waits, Hold) and waits.everything
+        for grant in first[:3]:
+            a.done(grant, answered=False)  # never sent: their room frees at once
+        a.done(first[3], answered=True)
 
-        async def result(i: int) -> None:
-            with await a.turn("sendPhoto", 100 + i, Priority.RESULT):
-                await telegram.call(a, 0, 100 + i, f"result {i}")
+        async def one_counted() -> bool:
+            return int(await group.redis.zcard(group.key("all"))) == 1
 
-        async def clean_up(i: int) -> None:
-            with await b.turn("deleteMessage", 500 + i, Priority.CLEANUP):
-                await telegram.call(b, 1, 500 + i, f"clean-up {i}")
+        await until(one_counted)
+        [held] = await b.take([clean_up])  # room for it, but a result is waiting
+        assert isinstance(held, Hold) and held.everything
+        [granted] = await a.take([result])
+        assert isinstance(granted, Grant)
 
-        results = [asyncio.create_task(result(i)) for i in range(75)]
-        await until(lambda: len(telegram.sent) >= 30)  # the second is full: the rest wait
-        await asyncio.gather(*results, *(clean_up(i) for i in range(20)))
-    last_result = max(telegram.at[f"result {i}"] for i in range(75))
-    assert min(telegram.at[f"clean-up {i}"] for i in range(20)) > last_result
-    assert most_in(telegram.times(), 1.0) <= 30
+        async def clean_up_goes() -> bool:
+            return isinstance((await b.take([clean_up]))[0], Grant)
+
+        await until(clean_up_goes, within=3.0)  # nobody waits any more
