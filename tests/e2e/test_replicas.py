@@ -315,7 +315,7 @@ async def test_a_stopped_replica_hands_its_jobs_over_at_once(
             found = await replicas.jobs()
             return found if all(job["lease_owner"] == stayed for job in found) else None
 
-        await wait_async(handed_over, timeout=15.0)  # one beat (5 s), not a lease (15 s)
+        await wait_async(handed_over, timeout=8.0)  # a beat (3 s) and a margin, not a lease (10 s)
         world.arta.queue_polls = 0
         for chat in chats:
             await world.tg.wait_for(lambda chat=chat: photos_in(world, chat), timeout=30)
