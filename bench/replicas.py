@@ -11,7 +11,6 @@ half of the pictures are out: its jobs must resume elsewhere, none lost, none tw
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import tempfile
@@ -25,7 +24,6 @@ import aiohttp
 from bench.edits import BenchEmulator
 from bench.run import (
     PICTURE_METHODS,
-    ROOT,
     Command,
     Result,
     TimedArta,
@@ -33,6 +31,7 @@ from bench.run import (
     _peak_rss_mb,
     _replied_to,
     _wait_until,
+    bot_env,
     lower_bound,
 )
 from tests import services
@@ -100,13 +99,7 @@ async def run_replicas(chats: int, *, upstream: float, kill: bool) -> Result:
         for group in group_ids:
             tg.add_chat(group, chat_type="supergroup")
         base = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": tg.token,
-            "TELEGRAM_API_URL": tg.url,
-            "DATA_DIR": str(data_dir),
-            "ALLOW_PRIVATE_URLS": "true",
-            "LOG_LEVEL": "WARNING",
+            **bot_env(tg, data_dir),
             "DATABASE_URL": database.url("postgres"),
             "REDIS_URL": redis.url,
             "WEBHOOK_URL": HOOK,

@@ -394,6 +394,19 @@ def _peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def bot_env(tg: BotApiEmulator, data_dir: Path) -> dict[str, str]:
+    """The environment of a bot process aimed at the emulator ``tg``, with its DATA_DIR."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(ROOT),
+        "TELEGRAM_BOT_TOKEN": tg.token,
+        "TELEGRAM_API_URL": tg.url,
+        "DATA_DIR": str(data_dir),
+        "ALLOW_PRIVATE_URLS": "true",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
 def _replied_to(call: Call) -> int | None:
     reply = call.params.get("reply_parameters")
     if isinstance(reply, dict) and isinstance(reply.get("message_id"), int):
@@ -465,16 +478,7 @@ async def _measure(
 ) -> Result:
     for group in scenario.groups:
         tg.add_chat(group, chat_type="supergroup")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(ROOT),
-        "TELEGRAM_BOT_TOKEN": tg.token,
-        "TELEGRAM_API_URL": tg.url,
-        "DATA_DIR": str(data_dir),
-        "ALLOW_PRIVATE_URLS": "true",
-        "LOG_LEVEL": "WARNING",
-        **extra_env,
-    }
+    env = {**bot_env(tg, data_dir), **extra_env}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

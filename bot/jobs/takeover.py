@@ -2,7 +2,8 @@
 alive, renews the leases of the jobs it runs, stops the jobs a /cancel on another replica
 asked to stop, and takes over the jobs of replicas that stopped or died (their leases ran out:
 within LEASE_SECONDS + BEAT_SECONDS of the last beat). A graceful stop gives its leases up, so
-the others take its jobs over at their next beat."""
+the others take its jobs over at their next beat. A replica that stalled past its leases finds
+at its next beat which of its jobs another one took, and stops them without a word."""
 
 from __future__ import annotations
 
