@@ -109,16 +109,18 @@ class ReplicasRepository(Repository):
         return await self._write(write)
 
     async def claim_job(self, job_id: int, replica: str, *, now: float, until: float) -> bool:
-        """Makes ``replica`` the job's runner until ``until``, unless another replica's lease
-        on it still holds at ``now``; whether the job is now this replica's."""
+        """Makes ``replica`` the job's runner until ``until``, unless the job ended or another
+        replica's lease on it still holds at ``now``; whether the job is now this replica's."""
 
         async def write(db: Sql) -> bool:
             claimed = await db.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id = ? AND"
+                f" status IN ({_UNFINISHED_MARKS}) AND"
                 " (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)",
                 replica,
                 until,
                 job_id,
+                *UNFINISHED,
                 replica,
                 now,
             )

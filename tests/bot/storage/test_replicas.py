@@ -88,6 +88,8 @@ async def test_a_held_lease_keeps_a_job_with_its_replica_until_it_runs_out(
     assert await storage.renew_leases("a", until=160.0, job_ids=[job]) == [job]
     assert await storage.claim_orphans("b", now=150.0, until=165.0, limit=10) == []
     assert not await storage.claim_job(job, "a", now=150.0, until=165.0)
+    await storage.update_job(job, status=JobStatus.DONE)  # b delivered it
+    assert not await storage.claim_job(job, "a", now=170.0, until=185.0)  # its lease is over
 
 
 async def test_only_the_jobs_running_here_are_renewed(storage: Storage) -> None:
