@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from bot.storage.database import Storage
-from bot.storage.originals import FileOriginals
+from bot.storage.originals import DatabaseOriginals, FileOriginals
 from bot.storage.outbox import DatabaseOutbox, FileOutbox
 from bot.storage.postgres import without_password
 from bot.storage.records import StorageError
@@ -245,29 +245,33 @@ async def _close(*databases: Storage) -> None:
 
 async def copy_files(data_dir: Path, target: Storage) -> list[TableCount]:
     """Copies the parcels and originals a one-process install keeps under ``data_dir`` into
-    ``target``'s tables (again: replaced by the same); how many jobs' files there were and how
-    many of them the target holds."""
-    files = FileOutbox(data_dir / "outbox")
-    outbox = DatabaseOutbox(target)
-    parcels = [p for p in [await files.get(job_id) for job_id in await files.job_ids()] if p]
-    for parcel in parcels:
-        await outbox.store(parcel)
-    in_target = set(await outbox.job_ids())
-    counts = [TableCount("outbox files", len(parcels), sum(p.job_id in in_target for p in parcels))]
-    folder = data_dir / "originals"
-    kept = FileOriginals(folder, keep_days=1)
-    jobs = (
-        sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit()) if folder.is_dir() else []
+    ``target``'s tables, a job at a time (again: replaced by the same); per kind, how many
+    jobs' files could be read and how many of them the target holds."""
+    outbox, outbox_rows = FileOutbox(data_dir / "outbox"), DatabaseOutbox(target)
+    parcels = []
+    for job_id in await outbox.job_ids():
+        parcel = await outbox.get(job_id)
+        if parcel is not None:
+            await outbox_rows.store(parcel)
+            parcels.append(job_id)
+    originals, originals_rows = (
+        FileOriginals(data_dir / "originals", keep_days=1),
+        DatabaseOriginals(target, keep_days=1),
     )
-    copied = 0
-    for job_id in jobs:
-        originals = await kept.get(job_id)
-        if originals is None:
-            continue
-        await target.put_originals(job_id, originals, (folder / str(job_id)).stat().st_mtime)
-        copied += 1
-    held = sum([await target.originals(job_id) is not None for job_id in jobs])
-    return [*counts, TableCount("originals files", copied, held)]
+    kept = []
+    for job_id in await originals.job_ids():
+        files = await originals.get(job_id)
+        if files is not None:
+            await target.put_originals(job_id, files, originals.kept_at(job_id))
+            kept.append(job_id)
+    return [
+        _files_count("outbox files", parcels, await outbox_rows.job_ids()),
+        _files_count("originals files", kept, await originals_rows.job_ids()),
+    ]
+
+
+def _files_count(name: str, copied: list[int], in_target: list[int]) -> TableCount:
+    return TableCount(name, len(copied), len(set(copied) & set(in_target)))
 
 
 # What the databases hold

@@ -65,6 +65,10 @@ class Originals(ABC):
         """The job's files as (name, bytes) in drawing order, or None when they are gone."""
 
     @abstractmethod
+    async def job_ids(self) -> list[int]:
+        """Jobs with files kept."""
+
+    @abstractmethod
     async def _keep(self, job_id: int, files: list[tuple[str, bytes]], now: float) -> None: ...
 
     @abstractmethod
@@ -111,6 +115,18 @@ class FileOriginals(Originals):
 
         return await asyncio.to_thread(read)
 
+    async def job_ids(self) -> list[int]:
+        def listed() -> list[int]:
+            if not self.root.is_dir():
+                return []
+            return sorted(int(p.name) for p in self.root.iterdir() if p.name.isdigit())
+
+        return await asyncio.to_thread(listed)
+
+    def kept_at(self, job_id: int) -> float:
+        """When the job's files were kept (the folder's time); OSError when they are gone."""
+        return (self.root / str(job_id)).stat().st_mtime
+
     async def _prune(self, before: float) -> None:
         await asyncio.to_thread(self._remove_older, before)
 
@@ -137,6 +153,9 @@ class DatabaseOriginals(Originals):
 
     async def get(self, job_id: int) -> list[tuple[str, bytes]] | None:
         return await self.storage.originals(job_id)
+
+    async def job_ids(self) -> list[int]:
+        return await self.storage.original_ids()
 
     async def _prune(self, before: float) -> None:
         await self.storage.prune_originals(before)

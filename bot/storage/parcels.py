@@ -95,6 +95,15 @@ class ParcelsRepository(Repository):
 
         return await self._read(read)
 
+    async def original_ids(self) -> list[int]:
+        """Jobs with originals kept, by id."""
+
+        async def read(db: Sql) -> list[int]:
+            rows = await db.fetch("SELECT DISTINCT job_id FROM originals ORDER BY job_id")
+            return [int(row[0]) for row in rows]
+
+        return await self._read(read)
+
     async def prune_originals(self, before: float) -> int:
         """Forgets the originals kept before ``before``; how many files."""
 

@@ -104,6 +104,14 @@ class Cluster:
             await connection.close()
         return float(seen) if seen is not None and seen > after else None
 
+    async def held_upstream(self, chats: range, subject: str) -> list[dict[str, Any]]:
+        """Sends ``/imagine <subject> <chat>`` in each chat; every job once each is accepted
+        upstream (where the caller holds them with ``queue_polls``)."""
+        for chat in chats:
+            self.world.tg.send_text(chat, f"/imagine {subject} {chat}")
+        jobs: list[dict[str, Any]] = await wait_async(lambda: all_upstream(self, len(chats)))
+        return jobs
+
     async def jobs(self) -> list[dict[str, Any]]:
         connection = await asyncpg.connect(self.database)
         try:
@@ -213,12 +221,8 @@ async def test_a_replica_killed_mid_job_leaves_its_jobs_to_the_others(
     world.arta.queue_polls = 10**9  # every job waits upstream until released
     chats = range(2201, 2210)
     async with cluster(world, postgres_url, redis_server) as replicas:
-        for chat in chats:
-            world.tg.send_text(chat, f"/imagine a heron {chat}")
-
-        jobs = await wait_async(lambda: all_upstream(replicas, len(chats)))
-        owners = [job["lease_owner"] for job in jobs]
-        victim = max(set(owners), key=owners.count)
+        jobs = await replicas.held_upstream(chats, "a heron")
+        victim = busiest(jobs)
         orphans = {job["id"] for job in jobs if job["lease_owner"] == victim}
         await replicas.kill(victim)
         world.arta.queue_polls = 0
@@ -240,11 +244,7 @@ async def test_a_replica_that_stalls_past_its_lease_leaves_the_job_to_its_taker(
     world.arta.queue_polls = 10**9
     chats = range(2301, 2305)
     async with cluster(world, postgres_url, redis_server, count=2) as replicas:
-        for chat in chats:
-            world.tg.send_text(chat, f"/imagine a stork {chat}")
-        jobs = await wait_async(lambda: all_upstream(replicas, len(chats)))
-        owners = [job["lease_owner"] for job in jobs]
-        frozen = replicas.replicas[max(set(owners), key=owners.count)]
+        frozen = replicas.replicas[busiest(await replicas.held_upstream(chats, "a stork"))]
         assert frozen.process is not None
         frozen.process.send_signal(signal.SIGSTOP)
         world.arta.queue_polls = 0
@@ -263,6 +263,12 @@ async def test_a_replica_that_stalls_past_its_lease_leaves_the_job_to_its_taker(
         texts = [m.text or "" for m in world.tg.bot_messages(chat)]
         assert not [t for t in texts if t.startswith(("⏹", "⚠️", "⏸"))], texts
     assert len(world.arta.job_list) == len(chats)
+
+
+def busiest(jobs: list[dict[str, Any]]) -> str:
+    """The replica holding most of ``jobs``."""
+    owners = [job["lease_owner"] for job in jobs]
+    return max(set(owners), key=owners.count)
 
 
 async def all_upstream(replicas: Cluster, count: int) -> list[dict[str, Any]] | None:
@@ -302,10 +308,7 @@ async def test_a_stopped_replica_hands_its_jobs_over_at_once(
     world.arta.queue_polls = 10**9
     chats = range(2301, 2307)
     async with cluster(world, postgres_url, redis_server, count=2) as replicas:
-        for chat in chats:
-            world.tg.send_text(chat, f"/imagine an owl {chat}")
-
-        jobs = await wait_async(lambda: all_upstream(replicas, len(chats)))
+        jobs = await replicas.held_upstream(chats, "an owl")
         leaving = jobs[0]["lease_owner"]
         await replicas.kill(leaving, signal.SIGTERM)
         log = replicas.replicas[leaving].log
@@ -412,9 +415,7 @@ async def test_a_replica_restarted_under_its_own_name_takes_its_jobs_back(
     world.arta.queue_polls = 10**9
     chats = range(2701, 2704)
     async with cluster(world, postgres_url, redis_server, count=1) as replicas:
-        for chat in chats:
-            world.tg.send_text(chat, f"/imagine a stork {chat}")
-        await wait_async(lambda: all_upstream(replicas, len(chats)))
+        await replicas.held_upstream(chats, "a stork")
         await replicas.kill("r1")
         world.arta.queue_polls = 0
         await replicas.start("r1")
@@ -438,8 +439,7 @@ async def test_pictures_waiting_for_telegram_are_delivered_by_another_replica(
         await tg.wait_for(lambda: tg.held("sendPhoto") == len(chats), timeout=30)
         jobs = await replicas.jobs()
         assert {job["status"] for job in jobs} == {"delivering"}
-        owners = [job["lease_owner"] for job in jobs]
-        await replicas.kill(max(set(owners), key=owners.count))
+        await replicas.kill(busiest(jobs))
         tg.release("sendPhoto", drop=True)  # what the dead replica sent never reached Telegram
         for chat in chats:
             await tg.wait_for(lambda chat=chat: photos_in(world, chat), timeout=TAKEOVER_TIMEOUT)
